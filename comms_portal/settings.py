@@ -1,0 +1,222 @@
+"""Settings of Comms Portal, every value from an environment variable with a demo default.
+
+The README's table lists each variable; a test keeps the two in step. Defaults give a
+working demo on one machine (SQLite under ``var/``, Redis on 127.0.0.1, the sandbox tenant);
+production sets ``DEBUG=false`` and real secrets, and the portal refuses to start without them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+from comms_portal.env import Env, database_from_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = Env()
+
+VAR_DIR = env.path("PORTAL_VAR_DIR", BASE_DIR / "var")
+
+# Demo-only secrets. They are public, so the portal refuses them when DEBUG is off.
+INSECURE_SECRET_KEY = "insecure-demo-secret-key-do-not-use-in-production-7f3a9c"  # noqa: S105  (public on purpose)
+INSECURE_TOKEN_KEY = "ZGVtby1vbmx5LXRva2VuLWtleS1ub3QtZm9yLXByb2Q="  # noqa: S105
+
+DEBUG = env.flag("DEBUG", True)
+SECRET_KEY = env.text("SECRET_KEY", INSECURE_SECRET_KEY)
+TOKEN_ENCRYPTION_KEYS = env.items("TOKEN_ENCRYPTION_KEYS", [INSECURE_TOKEN_KEY])
+
+for _key in TOKEN_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "TOKEN_ENCRYPTION_KEYS must be comma-separated Fernet keys "
+            "(32 url-safe base64-encoded bytes each)."
+        ) from None
+
+if not DEBUG:
+    if SECRET_KEY == INSECURE_SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY must be set to a secret value when DEBUG is off.")
+    if INSECURE_TOKEN_KEY in TOKEN_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured(
+            "TOKEN_ENCRYPTION_KEYS must be set to your own Fernet keys when DEBUG is off."
+        )
+
+ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
+PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "comms_portal",
+    "accounts",
+    "presence",
+    "meetings",
+    "events",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "comms_portal.urls"
+ASGI_APPLICATION = "comms_portal.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.portal_user",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env.text("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "portal",
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "portal:asgi", "group_expiry": 3600},
+    }
+}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env.number("SESSION_COOKIE_AGE", 60 * 60 * 12, minimum=300)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Behind a TLS-terminating proxy in production; the demo runs on plain http on loopback.
+SECURE_COOKIES = env.flag("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env.number("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = env.flag("SECURE_HSTS_PRELOAD", False)
+if env.flag("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.text("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+# The ASGI application serves static files itself unless a proxy does it in production.
+SERVE_STATIC = env.flag("SERVE_STATIC", True)
+
+LOG_LEVEL = env.text("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {LOG_LEVEL}.")
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Microsoft Entra ID and Graph -----------------------------------------------------------
+# A real tenant is configured with the MICROSOFT_* and GRAPH_* variables. Left unset, they are
+# read from the info file the sandbox writes when it starts (the demo's embedded tenant).
+SANDBOX_INFO_FILE = env.path("SANDBOX_INFO_FILE", VAR_DIR / "sandbox.json")
+
+
+def _sandbox_info(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ImproperlyConfigured(f"SANDBOX_INFO_FILE {path} is not readable JSON: {exc}") from exc
+    return data if isinstance(data, dict) else {}
+
+
+_sandbox = _sandbox_info(SANDBOX_INFO_FILE)
+_sandbox_app: dict[str, Any] = next(iter(_sandbox.get("apps") or []), {})
+
+MICROSOFT_TENANT_ID = env.text("MICROSOFT_TENANT_ID", _sandbox.get("tenant_id", "organizations"))
+MICROSOFT_AUTHORITY = env.url(
+    "MICROSOFT_AUTHORITY",
+    _sandbox.get("authority", f"https://login.microsoftonline.com/{MICROSOFT_TENANT_ID}"),
+    schemes=("https",),
+)
+MICROSOFT_CLIENT_ID = env.text("MICROSOFT_CLIENT_ID", _sandbox_app.get("client_id", ""))
+MICROSOFT_CLIENT_SECRET = env.text("MICROSOFT_CLIENT_SECRET", _sandbox_app.get("client_secret", ""))
+ALLOWED_TENANTS = env.items("ALLOWED_TENANTS", [MICROSOFT_TENANT_ID])
+GRAPH_BASE_URL = env.url(
+    "GRAPH_BASE_URL",
+    _sandbox.get("graph_base_url", "https://graph.microsoft.com/v1.0"),
+    schemes=("https", "http"),
+)
+GRAPH_BETA_BASE_URL = env.url(
+    "GRAPH_BETA_BASE_URL",
+    _sandbox.get("beta_base_url", "https://graph.microsoft.com/beta"),
+    schemes=("https", "http"),
+)
+# A PEM file of extra certificate authorities to trust for the authority and Graph
+# (the sandbox's own certificate in the demo); empty means the system's trust store.
+GRAPH_CA_BUNDLE = env.text("GRAPH_CA_BUNDLE", _sandbox.get("ca_bundle", ""))
+GRAPH_TIMEOUT_SECONDS = env.number("GRAPH_TIMEOUT_SECONDS", 10, minimum=1)
+GRAPH_MAX_RETRY_WAIT_SECONDS = env.number("GRAPH_MAX_RETRY_WAIT_SECONDS", 30, minimum=0)
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_TIME_LIMIT = 300
+# Must exceed every task's time limit and countdown, or Redis redelivers running tasks.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The worker writes a heartbeat this often; /healthz calls a worker down after three misses.
+WORKER_HEARTBEAT_SECONDS = env.number("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)

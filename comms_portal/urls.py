@@ -1,0 +1,12 @@
+"""URL routes of the portal."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+
+from comms_portal import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+]
