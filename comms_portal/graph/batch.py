@@ -1,0 +1,241 @@
+"""JSON batching: any number of requests, sent 20 at a time, answered in input order."""
+
+# https://learn.microsoft.com/graph/json-batching
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from comms_portal.graph.errors import (
+    GraphError,
+    InvalidResponse,
+    Unauthorized,
+    error_from_response,
+)
+from comms_portal.graph.http import GraphClient, GraphResponse
+from comms_portal.graph.models import ModelT, parse_model
+from comms_portal.graph.retry import RetryBudget, is_safe_to_repeat, parse_retry_after
+
+MAX_BATCH_SIZE = 20
+_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One request to batch; ``url`` is relative to the version root, e.g. ``/me/presence``."""
+
+    method: str
+    url: str
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # Positions (in the same send_batch call) of earlier requests this one must follow.
+    depends_on: tuple[int, ...] = ()
+    # A POST that only reads (getPresencesByUserId) may be repeated safely.
+    retry_safe: bool = False
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The answer to one batched request: its status, headers, body, and mapped error.
+
+    ``status`` is 0 when the item got no answer of its own because the whole $batch failed.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    error: GraphError | None
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the request succeeded."""
+        return self.error is None
+
+    def model(self, model: type[ModelT]) -> ModelT:
+        """Return the body as ``model``, raising the mapped error if the request failed."""
+        if self.error is not None:
+            raise self.error
+        return parse_model(model, self.body, what="batched response body")
+
+
+def _validate(requests: Sequence[BatchRequest]) -> None:
+    for position, request in enumerate(requests):
+        if request.method.upper() not in _METHODS:
+            raise ValueError(f"Batch request {position}: unsupported method {request.method!r}.")
+        if not request.url or request.url.startswith(("http://", "https://", "//")):
+            raise ValueError(
+                f"Batch request {position}: url must be relative to the version root, "
+                f"such as '/me/presence'; got {request.url!r}."
+            )
+        for dependency in request.depends_on:
+            if not 0 <= dependency < position:
+                raise ValueError(
+                    f"Batch request {position}: depends_on must name earlier requests "
+                    f"(0..{position - 1}); got {dependency}."
+                )
+
+
+def _dependency_groups(requests: Sequence[BatchRequest]) -> list[list[int]]:
+    """Group requests linked by depends_on: each group must travel in one $batch."""
+    parent = list(range(len(requests)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    for position, request in enumerate(requests):
+        for dependency in request.depends_on:
+            parent[root(position)] = root(dependency)
+    groups: dict[int, list[int]] = {}
+    for position in range(len(requests)):
+        groups.setdefault(root(position), []).append(position)
+    ordered = sorted(groups.values(), key=lambda members: members[0])
+    for members in ordered:
+        if len(members) > MAX_BATCH_SIZE:
+            raise ValueError(
+                f"Requests {members[0]}..{members[-1]} depend on each other and number "
+                f"{len(members)}; one $batch holds at most {MAX_BATCH_SIZE}."
+            )
+    return ordered
+
+
+def _chunks(groups: list[list[int]]) -> list[list[int]]:
+    chunks: list[list[int]] = []
+    for members in groups:
+        if chunks and len(chunks[-1]) + len(members) <= MAX_BATCH_SIZE:
+            chunks[-1].extend(members)
+        else:
+            chunks.append(list(members))
+    return [sorted(chunk) for chunk in chunks]
+
+
+def _entry(position: int, request: BatchRequest, pending: set[int]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": str(position), "method": request.method.upper()}
+    entry["url"] = request.url
+    headers = dict(request.headers)
+    if request.body is not None:
+        entry["body"] = request.body
+        # Graph requires a Content-Type on every batched request that carries a body.
+        if not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = "application/json"
+    if headers:
+        entry["headers"] = headers
+    # Dependencies answered in an earlier round are already done.
+    depends_on = [str(dependency) for dependency in request.depends_on if dependency in pending]
+    if depends_on:
+        entry["dependsOn"] = depends_on
+    return entry
+
+
+def _read_results(
+    response: GraphResponse, pending: list[int], client: GraphClient
+) -> dict[int, tuple[BatchResult, float | None]]:
+    document = response.json_object()
+    answers = document.get("responses")
+    if not isinstance(answers, list):
+        raise response.invalid("the $batch answer has no 'responses' list")
+    wanted = {str(position): position for position in pending}
+    results: dict[int, tuple[BatchResult, float | None]] = {}
+    for answer in answers:
+        if not isinstance(answer, dict):
+            raise response.invalid("a $batch response item is not an object")
+        position = wanted.get(str(answer.get("id")))
+        status = answer.get("status")
+        if position is None or not isinstance(status, int) or isinstance(status, bool):
+            raise response.invalid("a $batch response item has an unknown id or no status")
+        raw_headers = answer.get("headers") or {}
+        if not isinstance(raw_headers, dict):
+            raise response.invalid("a $batch response item's headers are not an object")
+        headers = {str(key): str(value) for key, value in raw_headers.items()}
+        body = answer.get("body")
+        retry_after = parse_retry_after(
+            next((v for k, v in headers.items() if k.lower() == "retry-after"), None),
+            now=client.now(),
+        )
+        error = None
+        if status >= 400:
+            error = error_from_response(
+                status, headers, body if isinstance(body, dict) else None, retry_after=retry_after
+            )
+        results[position] = (BatchResult(status, headers, body, error), retry_after)
+    missing = set(pending) - results.keys()
+    if missing:
+        raise response.invalid(f"the $batch answer lacks {len(missing)} of the requests sent")
+    return results
+
+
+def _to_resend(
+    requests: Sequence[BatchRequest], results: dict[int, tuple[BatchResult, float | None]]
+) -> list[int]:
+    """Pick the throttled requests, and those that failed only because one was throttled."""
+    resend = {position for position, (result, _) in results.items() if result.status == 429}
+    changed = True
+    while changed:
+        changed = False
+        for position, (result, _) in results.items():
+            if position in resend or result.status != 424:
+                continue
+            if any(dependency in resend for dependency in requests[position].depends_on):
+                resend.add(position)
+                changed = True
+    return sorted(resend)
+
+
+def _run_chunk(
+    client: GraphClient,
+    requests: Sequence[BatchRequest],
+    chunk: list[int],
+    budget: RetryBudget,
+    out: list[BatchResult | None],
+) -> None:
+    pending = list(chunk)
+    round_number = 0
+    while pending:
+        round_number += 1
+        pending_set = set(pending)
+        payload = {"requests": [_entry(i, requests[i], pending_set) for i in pending]}
+        safe = all(
+            is_safe_to_repeat(requests[i].method, marked_safe=requests[i].retry_safe)
+            for i in pending
+        )
+        try:
+            response = client.send(
+                "POST", "/$batch", json_body=payload, retry_safe=safe, budget=budget
+            )
+            results = _read_results(response, pending, client)
+        except Unauthorized:
+            raise
+        except GraphError as error:
+            # Status 0: this item got no answer of its own (the whole $batch failed).
+            status = 0 if isinstance(error, InvalidResponse) else error.status or 0
+            for position in pending:
+                out[position] = BatchResult(status, {}, None, error)
+            return
+        resend = _to_resend(requests, results)
+        for position, (result, _) in results.items():
+            out[position] = result
+        if not resend:
+            return
+        waits = [results[i][1] for i in resend if results[i][1] is not None]
+        delay = max(w for w in waits if w is not None) if waits else budget.backoff(round_number)
+        if not (budget.allows_attempt(round_number + 1) and budget.fits(delay)):
+            return
+        client.wait(delay, budget)
+        pending = resend
+
+
+def send_batch(client: GraphClient, requests: Sequence[BatchRequest]) -> list[BatchResult]:
+    """Send ``requests`` through /$batch in chunks of 20; return their results in input order."""
+    _validate(requests)
+    budget = client.new_budget()
+    out: list[BatchResult | None] = [None] * len(requests)
+    for chunk in _chunks(_dependency_groups(requests)):
+        _run_chunk(client, requests, chunk, budget, out)
+    complete = [result for result in out if result is not None]
+    # Every request gets a result or the call raises; a gap would be a bug here, not in Graph.
+    assert len(complete) == len(requests)
+    return complete
