@@ -32,7 +32,7 @@ def portal_user(request: HttpRequest) -> dict[str, PortalUser | None]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"portal_user": None}
-    name = user.get_full_name() or user.get_username()
+    name = getattr(user, "display_name", "") or user.get_full_name() or user.get_username()
     return {
         "portal_user": PortalUser(
             display_name=name,

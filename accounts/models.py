@@ -18,6 +18,13 @@ class User(AbstractUser):
     # Set when the refresh token is dead; cleared by the next successful sign-in.
     needs_reauth = models.BooleanField(default=False)
     needs_reauth_reason = models.CharField(max_length=500, blank=True)
+    # Delegated scopes the person has consented to, space-separated, as the authority said.
+    granted_scopes = models.TextField(blank=True)
+
+    def has_scopes(self, scopes: list[str]) -> bool:
+        """Tell whether the person has consented to every one of ``scopes``."""
+        granted = {scope.lower() for scope in self.granted_scopes.split()}
+        return all(scope.lower() in granted for scope in scopes)
 
     class Meta:
         constraints = [

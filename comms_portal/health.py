@@ -12,6 +12,8 @@ from django.db import connection
 from django.db.utils import Error as DatabaseError
 
 from comms_portal.celery import WORKER_HEARTBEAT_KEY
+from comms_portal.graph import shared_http_client
+from comms_portal.graph_settings import portal_graph_settings
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ def check_database() -> PartState:
 
 
 def _redis_client() -> redis.Redis[bytes]:
+    # A short-lived client with short timeouts: a health check must answer fast.
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
 
 
@@ -63,9 +66,9 @@ def check_worker() -> PartState:
 
 def check_graph() -> PartState:
     """Reach the Graph endpoint; any answer below 500 (even 401) means it is up."""
-    verify: str | bool = settings.GRAPH_CA_BUNDLE or True
     try:
-        response = httpx.get(f"{settings.GRAPH_BASE_URL}/$metadata", timeout=2.0, verify=verify)
+        http = shared_http_client(portal_graph_settings())
+        response = http.get(f"{settings.GRAPH_BASE_URL}/$metadata", timeout=2.0)
     except httpx.HTTPError as exc:
         return PartState("graph", False, f"{type(exc).__name__}: {exc}")
     if response.status_code >= 500:

@@ -157,7 +157,12 @@ LOGGING: dict[str, Any] = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per HTTP request is too chatty; the Graph client logs what matters.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # --- Microsoft Entra ID and Graph -----------------------------------------------------------
@@ -177,7 +182,11 @@ def _sandbox_info(path: Path) -> dict[str, Any]:
 
 
 _sandbox = _sandbox_info(SANDBOX_INFO_FILE)
-_sandbox_app: dict[str, Any] = next(iter(_sandbox.get("apps") or []), {})
+_sandbox_apps: list[dict[str, Any]] = _sandbox.get("apps") or []
+_sandbox_app: dict[str, Any] = next(
+    (app for app in _sandbox_apps if app.get("client_id") == _sandbox.get("portal_client_id")),
+    next(iter(_sandbox_apps), {}),
+)
 
 MICROSOFT_TENANT_ID = env.text("MICROSOFT_TENANT_ID", _sandbox.get("tenant_id", "organizations"))
 MICROSOFT_AUTHORITY = env.url(

@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.test import Client
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from comms_portal.celery import WORKER_HEARTBEAT_KEY
 

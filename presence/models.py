@@ -1,0 +1,101 @@
+"""The people directory (synced from Graph) and what people ask of it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class PersonQuerySet(models.QuerySet["Person"]):
+    """Reads of the directory, chainable."""
+
+    def visible(self) -> PersonQuerySet:
+        """People shown on the wall: present in the directory and not hidden by rule."""
+        return self.filter(removed_at__isnull=True, is_hidden=False, account_enabled=True)
+
+    def in_department(self, department: str) -> PersonQuerySet:
+        return self.filter(department=department)
+
+    def matching(self, text: str) -> PersonQuerySet:
+        """People whose name, e-mail, title or department contains ``text``."""
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(
+            Q(display_name__icontains=text)
+            | Q(user_principal_name__icontains=text)
+            | Q(job_title__icontains=text)
+            | Q(department__icontains=text)
+        )
+
+
+class Person(models.Model):
+    """Someone in the organisation's directory, whether or not they ever sign in."""
+
+    graph_id = models.CharField(max_length=64, unique=True)  # the Entra object id
+    user_principal_name = models.CharField(max_length=256, db_index=True)
+    display_name = models.CharField(max_length=256, db_index=True)
+    given_name = models.CharField(max_length=128, blank=True)
+    surname = models.CharField(max_length=128, blank=True)
+    mail = models.CharField(max_length=256, blank=True)
+    job_title = models.CharField(max_length=256, blank=True)
+    department = models.CharField(max_length=256, blank=True, db_index=True)
+    office_location = models.CharField(max_length=256, blank=True)
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    account_enabled = models.BooleanField(default=True)
+    # Service accounts, rooms and the like, hidden from the wall by the directory rules.
+    is_hidden = models.BooleanField(default=False)
+    # Set when the directory reports the person removed; kept for history, never shown.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["display_name"]
+        indexes = [models.Index(fields=["removed_at", "is_hidden", "display_name"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Favourite(models.Model):
+    """A colleague someone pinned to the top of their wall."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites"
+    )
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "person"], name="unique_favourite")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ {self.person}"
+
+
+class AvailabilityAlert(models.Model):
+    """ "Tell me when they are available": fires once, then stays as history."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability_alerts"
+    )
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "person"],
+                condition=Q(fired_at__isnull=True),
+                name="one_waiting_alert_per_person",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} waits for {self.person}"

@@ -1,0 +1,166 @@
+"""The latest presence of everyone watched, in Redis, shared by every process.
+
+Updates arrive from change notifications, polls and people's own changes, in any order and
+sometimes twice. :func:`apply_updates` keeps a person's state from moving backwards: an
+update older than what is stored (by Graph's ``sequenceNumber`` when both sides have one,
+else by when Graph's data was read) is dropped, atomically, in one Lua script.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from comms_portal.redis_client import get_redis
+
+KEY_PREFIX = "portal:presence:v1:"
+# A person nobody watches any more drops out of the store after a week.
+KEY_TTL_SECONDS = 7 * 24 * 3600
+
+# Fields a person sees; a change in any of them is worth pushing to browsers.
+VISIBLE_FIELDS = (
+    "availability",
+    "activity",
+    "status_message",
+    "status_message_expires_at",
+    "out_of_office",
+    "out_of_office_message",
+    "work_location",
+)
+
+
+@dataclass(frozen=True)
+class PresenceState:
+    """One person's presence as the portal knows it."""
+
+    person_id: str  # the person's Entra object id (Graph user id)
+    availability: str
+    activity: str
+    status_message: str = ""
+    status_message_expires_at: str | None = None  # ISO 8601, when the owner set an expiry
+    out_of_office: bool = False
+    out_of_office_message: str = ""
+    work_location: str = ""  # Graph's workLocationType: office, remote, timeOff, unknown
+    sequence: str = ""  # Graph's sequenceNumber, lexicographically sortable, when given
+    observed_at: float = 0.0  # epoch seconds when Graph's data was read
+    changed_at: float = 0.0  # epoch seconds when the availability last changed ("since")
+    source: str = ""  # "notification", "poll" or "self"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> PresenceState:
+        data = json.loads(raw)
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+    def as_payload(self) -> dict[str, Any]:
+        """Return the JSON-ready form sent to browsers."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PresenceChange:
+    """A stored update that people would notice, with the state it replaced."""
+
+    current: PresenceState
+    previous: PresenceState | None
+
+    @property
+    def became_available(self) -> bool:
+        was = self.previous.availability if self.previous else None
+        return self.current.availability == "Available" and was != "Available"
+
+
+# KEYS[1] = the person's key; ARGV[1] = incoming JSON; ARGV[2] = TTL; ARGV[3] = visible fields.
+# Returns {0, stored} when dropped or unchanged, {1, stored, previous} when changed.
+_APPLY = """
+local incoming = cjson.decode(ARGV[1])
+local raw = redis.call('GET', KEYS[1])
+if not raw then
+  incoming['changed_at'] = incoming['observed_at']
+  local encoded = cjson.encode(incoming)
+  redis.call('SET', KEYS[1], encoded, 'EX', ARGV[2])
+  return {1, encoded, false}
+end
+local stored = cjson.decode(raw)
+local in_seq, old_seq = incoming['sequence'] or '', stored['sequence'] or ''
+if in_seq ~= '' and old_seq ~= '' then
+  if in_seq <= old_seq then return {0, raw} end
+elseif (incoming['observed_at'] or 0) < (stored['observed_at'] or 0) then
+  return {0, raw}
+end
+local changed = false
+for field in string.gmatch(ARGV[3], '[^,]+') do
+  if incoming[field] ~= stored[field] then changed = true end
+end
+if incoming['availability'] == stored['availability'] then
+  incoming['changed_at'] = stored['changed_at']
+else
+  incoming['changed_at'] = incoming['observed_at']
+end
+local encoded = cjson.encode(incoming)
+redis.call('SET', KEYS[1], encoded, 'EX', ARGV[2])
+if changed then return {1, encoded, raw} end
+return {0, encoded}
+"""
+
+
+def _key(person_id: str) -> str:
+    return KEY_PREFIX + person_id
+
+
+def apply_updates(updates: Iterable[PresenceState]) -> list[PresenceChange]:
+    """Store each update unless it is stale; return the ones that changed what people see."""
+    redis = get_redis()
+    script = redis.register_script(_APPLY)
+    batch = list(updates)
+    if not batch:
+        return []
+    pipeline = redis.pipeline(transaction=False)
+    visible = ",".join(VISIBLE_FIELDS)
+    for update in batch:
+        script(
+            keys=[_key(update.person_id)],
+            args=[update.to_json(), KEY_TTL_SECONDS, visible],
+            client=pipeline,
+        )
+    changes: list[PresenceChange] = []
+    for result in pipeline.execute():
+        if int(result[0]) != 1:
+            continue
+        previous = PresenceState.from_json(result[2]) if result[2] else None
+        changes.append(PresenceChange(PresenceState.from_json(result[1]), previous))
+    return changes
+
+
+def get_many(person_ids: Iterable[str]) -> dict[str, PresenceState]:
+    """Return the stored state of each known person among ``person_ids``."""
+    ids = list(dict.fromkeys(person_ids))
+    if not ids:
+        return {}
+    found: dict[str, PresenceState] = {}
+    for person_id, raw in zip(ids, get_redis().mget([_key(i) for i in ids]), strict=True):
+        if raw is not None:
+            found[person_id] = PresenceState.from_json(raw)
+    return found
+
+
+def get_one(person_id: str) -> PresenceState | None:
+    """Return one person's stored state, if any."""
+    return get_many([person_id]).get(person_id)
+
+
+def forget(person_ids: Iterable[str]) -> None:
+    """Drop people from the store (removed from the directory)."""
+    keys = [_key(i) for i in person_ids]
+    if keys:
+        get_redis().delete(*keys)
+
+
+def with_source(state: PresenceState, source: str, observed_at: float) -> PresenceState:
+    """Return ``state`` stamped with where and when it was read."""
+    return replace(state, source=source, observed_at=observed_at)

@@ -1,0 +1,80 @@
+"""The shared presence store never moves a person's state backwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from presence import store
+from presence.store import PresenceState
+
+PERSON = "6e2f44f5-0000-4000-8000-00000000a11c"
+
+
+@pytest.fixture(autouse=True)
+def clean_store() -> Iterator[None]:
+    store.forget([PERSON])
+    yield
+    store.forget([PERSON])
+
+
+def state(availability: str, *, at: float, sequence: str = "", **extra: object) -> PresenceState:
+    return PresenceState(
+        person_id=PERSON,
+        availability=availability,
+        activity=availability,
+        sequence=sequence,
+        observed_at=at,
+        source="poll",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_first_update_is_a_change_and_starts_the_since_clock() -> None:
+    [change] = store.apply_updates([state("Busy", at=100.0)])
+    assert change.previous is None
+    assert change.current.changed_at == 100.0
+    assert store.get_one(PERSON) == change.current
+
+
+def test_an_older_update_is_dropped() -> None:
+    store.apply_updates([state("Busy", at=200.0)])
+    assert store.apply_updates([state("Available", at=150.0)]) == []
+    stored = store.get_one(PERSON)
+    assert stored is not None and stored.availability == "Busy"
+
+
+def test_sequence_numbers_win_over_arrival_time() -> None:
+    store.apply_updates([state("Busy", at=100.0, sequence="C00002")])
+    # Read later, but Graph says it is an older version.
+    assert store.apply_updates([state("Available", at=500.0, sequence="C00001")]) == []
+    [change] = store.apply_updates([state("Away", at=90.0, sequence="C00003")])
+    assert change.current.availability == "Away"
+
+
+def test_a_duplicate_is_not_a_change() -> None:
+    store.apply_updates([state("Busy", at=100.0)])
+    assert store.apply_updates([state("Busy", at=101.0)]) == []
+
+
+def test_since_moves_only_when_the_availability_changes() -> None:
+    store.apply_updates([state("Busy", at=100.0)])
+    [change] = store.apply_updates([state("Busy", at=130.0, status_message="In the lab")])
+    assert change.current.changed_at == 100.0
+    [change] = store.apply_updates([state("Available", at=160.0)])
+    assert change.current.changed_at == 160.0
+    assert change.became_available
+
+
+def test_a_batch_reports_only_its_changes() -> None:
+    other = "6e2f44f5-0000-4000-8000-00000000b0b0"
+    store.forget([other])
+    try:
+        changes = store.apply_updates(
+            [state("Busy", at=10.0), PresenceState(other, "Away", "Away", observed_at=10.0)]
+        )
+        assert {c.current.person_id for c in changes} == {PERSON, other}
+        assert set(store.get_many([PERSON, other, "nobody"])) == {PERSON, other}
+    finally:
+        store.forget([other])
