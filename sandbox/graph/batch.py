@@ -1,0 +1,248 @@
+"""JSON batching: ``POST /$batch`` with up to 20 requests, ``dependsOn`` and 424s.
+
+https://learn.microsoft.com/graph/json-batching
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sandbox.graph.errors import RequestIds, error_body, error_response, json_response
+from sandbox.graph.pipeline import (
+    apply_fault,
+    authenticate,
+    process,
+    split_path,
+    throttle_or_none,
+)
+from sandbox.graph.routing import GraphError, Principal
+from sandbox.state import SandboxState
+
+MAX_REQUESTS = 20
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+# Sub-response headers worth passing back, spelled as Graph spells them; the rest are transport.
+_KEPT_HEADERS = {
+    "content-type": "Content-Type",
+    "retry-after": "Retry-After",
+    "location": "Location",
+    "cache-control": "Cache-Control",
+    "odata-version": "OData-Version",
+}
+
+
+@dataclass(frozen=True)
+class SubRequest:
+    """One validated entry of the batch's ``requests`` array."""
+
+    id: str
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    depends_on: tuple[str, ...]
+
+
+async def batch_endpoint(request: Request) -> Response:
+    """Run a JSON batch: each sub-request through the whole pipeline, in dependency order."""
+    state: SandboxState = request.app.state.sandbox
+    ids = RequestIds.for_request(request)
+    version, path = split_path(request.url.path)
+    try:
+        faulted = await apply_fault(state, "POST", f"/{version}{path}", ids)
+        if faulted is not None:
+            return faulted
+        principal = authenticate(request, state)
+        throttled = throttle_or_none(state, "global", principal, ids)
+        if throttled is not None:
+            return throttled
+        entries = parse_batch(await _json_body(request))
+        responses = await _run(request, state, principal, entries)
+    except GraphError as error:
+        return error_response(
+            error.status, error.code, error.message, ids, state.clock.now(), headers=error.headers
+        )
+    return json_response({"responses": responses}, ids, state.clock.now())
+
+
+async def _json_body(request: Request) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise GraphError(
+            415, "UnsupportedMediaType", "A batch must be sent with Content-Type application/json."
+        )
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GraphError(400, "BadRequest", f"Invalid batch payload format: {exc}") from exc
+
+
+def _invalid(message: str) -> GraphError:
+    return GraphError(400, "BadRequest", f"Invalid batch payload format. {message}")
+
+
+def parse_batch(payload: Any) -> list[SubRequest]:
+    """Check the batch body and return its requests; anything malformed is Graph's 400."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("requests"), list):
+        raise _invalid("The body must be an object with a 'requests' array.")
+    items = payload["requests"]
+    if not items:
+        raise _invalid("The 'requests' array is empty.")
+    if len(items) > MAX_REQUESTS:
+        raise _invalid(f"A batch holds at most {MAX_REQUESTS} requests; this one has {len(items)}.")
+    entries: list[SubRequest] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        entry = _parse_entry(index, item)
+        if entry.id.lower() in seen:
+            raise _invalid(f"The request id '{entry.id}' appears more than once.")
+        seen.add(entry.id.lower())
+        entries.append(entry)
+    for entry in entries:
+        for dependency in entry.depends_on:
+            if dependency.lower() not in seen:
+                raise _invalid(f"Request '{entry.id}' depends on unknown request '{dependency}'.")
+    return entries
+
+
+def _parse_entry(index: int, item: Any) -> SubRequest:
+    if not isinstance(item, dict):
+        raise _invalid(f"Request #{index + 1} is not an object.")
+    request_id, method, url = item.get("id"), item.get("method"), item.get("url")
+    if not isinstance(request_id, str) or not request_id:
+        raise _invalid(f"Request #{index + 1} needs a string 'id'.")
+    if not isinstance(method, str) or method.upper() not in METHODS:
+        raise _invalid(f"Request '{request_id}' needs a 'method' of {', '.join(sorted(METHODS))}.")
+    if not isinstance(url, str) or not url or "://" in url:
+        raise _invalid(f"Request '{request_id}' needs a relative 'url'.")
+    headers = item.get("headers") or {}
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise _invalid(f"The 'headers' of request '{request_id}' must map names to strings.")
+    if "body" in item and not any(name.lower() == "content-type" for name in headers):
+        raise _invalid(f"Request '{request_id}' has a body but no Content-Type header.")
+    depends_on = item.get("dependsOn") or []
+    if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
+        raise _invalid(f"The 'dependsOn' of request '{request_id}' must be an array of ids.")
+    return SubRequest(
+        id=request_id,
+        method=method.upper(),
+        url=url,
+        headers={str(k): v for k, v in headers.items()},
+        body=item.get("body"),
+        depends_on=tuple(depends_on),
+    )
+
+
+def _execution_order(entries: list[SubRequest]) -> list[SubRequest]:
+    """Order the requests so each runs after what it depends on; a cycle is a 400."""
+    done: set[str] = set()
+    ordered: list[SubRequest] = []
+    pending = list(entries)
+    while pending:
+        ready = [e for e in pending if all(d.lower() in done for d in e.depends_on)]
+        if not ready:
+            raise _invalid("The 'dependsOn' references form a cycle.")
+        for entry in ready:
+            ordered.append(entry)
+            done.add(entry.id.lower())
+            pending.remove(entry)
+    return ordered
+
+
+async def _run(
+    outer: Request, state: SandboxState, principal: Principal, entries: list[SubRequest]
+) -> list[dict[str, Any]]:
+    statuses: dict[str, int] = {}
+    responses: list[dict[str, Any]] = []
+    version = outer.url.path.strip("/").split("/")[0]
+    for entry in _execution_order(entries):
+        failed = [d for d in entry.depends_on if not 200 <= statuses.get(d.lower(), 0) < 300]
+        if failed:
+            statuses[entry.id.lower()] = 424
+            responses.append(_failed_dependency(entry, failed, state, outer))
+            continue
+        sub_request = _sub_request(outer, version, entry)
+        answer = await process(sub_request, state, outer_principal=principal)
+        statuses[entry.id.lower()] = answer.status_code
+        responses.append(_as_sub_response(entry.id, answer))
+    return responses
+
+
+def _failed_dependency(
+    entry: SubRequest, failed: list[str], state: SandboxState, outer: Request
+) -> dict[str, Any]:
+    ids = RequestIds.for_request(outer)
+    message = f"The request depends on request(s) {', '.join(failed)}, which did not succeed."
+    return {
+        "id": entry.id,
+        "status": 424,
+        "headers": {"Content-Type": "application/json"},
+        "body": error_body("FailedDependency", message, ids, state.clock.now()),
+    }
+
+
+def _encode_body(entry: SubRequest) -> bytes:
+    if entry.body is None:
+        return b""
+    content_type = next(v for k, v in entry.headers.items() if k.lower() == "content-type")
+    if isinstance(entry.body, str) and "json" not in content_type.lower():
+        try:
+            return base64.b64decode(entry.body, validate=True)
+        except binascii.Error:
+            return entry.body.encode()
+    return json.dumps(entry.body).encode()
+
+
+def _sub_request(outer: Request, version: str, entry: SubRequest) -> Request:
+    path, _, query = entry.url.partition("?")
+    full_path = f"/{version}/{path.lstrip('/')}"
+    body = _encode_body(entry)
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in entry.headers.items()
+    ]
+    for name in ("authorization", "host"):
+        if name in outer.headers:
+            headers.append((name.encode(), outer.headers[name].encode("latin-1")))
+    headers.append((b"content-length", str(len(body)).encode()))
+    scope = {
+        **outer.scope,
+        "method": entry.method,
+        "path": unquote(full_path),
+        "raw_path": full_path.encode(),
+        "query_string": quote(query, safe="=&$,()'/:@!*;?%").encode(),
+        "headers": headers,
+    }
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, receive)
+
+
+def _as_sub_response(request_id: str, answer: Response) -> dict[str, Any]:
+    headers = {
+        _KEPT_HEADERS[name.lower()]: value
+        for name, value in answer.headers.items()
+        if name.lower() in _KEPT_HEADERS
+    }
+    result: dict[str, Any] = {"id": request_id, "status": answer.status_code, "headers": headers}
+    raw = bytes(answer.body) if answer.body else b""
+    if raw:
+        if "json" in answer.headers.get("content-type", ""):
+            result["body"] = json.loads(raw)
+        else:
+            result["body"] = base64.b64encode(raw).decode("ascii")
+    return result
