@@ -46,6 +46,14 @@ class SandboxClock:
             self._rebase()
             self._speed = speed
 
+    def reset(self) -> datetime:
+        """Return to real time at real speed (tests undo their jumps this way)."""
+        with self._lock:
+            self._anchor_real = time.time()
+            self._anchor_virtual = self._anchor_real
+            self._speed = 1.0
+        return self.now()
+
     @property
     def speed(self) -> float:
         return self._speed

@@ -72,13 +72,15 @@ async def info(request: Request) -> Response:
 
 
 async def clock(request: Request) -> Response:
-    """Read the clock, or advance it (``advance_seconds``) or change its ``speed``."""
+    """Read the clock, advance it (``advance_seconds``), change its ``speed``, or ``reset`` it."""
     state = state_of(request)
     if request.method == "POST":
         body = await json_object(request)
-        if not {"advance_seconds", "speed"} & body.keys():
-            raise ControlError("Send 'advance_seconds' and/or 'speed'.")
+        if not {"advance_seconds", "speed", "reset"} & body.keys():
+            raise ControlError("Send 'advance_seconds', 'speed' and/or 'reset'.")
         try:
+            if body.get("reset") is True:
+                state.clock.reset()
             if "advance_seconds" in body:
                 state.clock.advance(_number(body, "advance_seconds"))
             if "speed" in body:

@@ -34,6 +34,7 @@ from comms_portal.graph.errors import (
 from comms_portal.graph.http import (
     GraphClient,
     GraphResponse,
+    RefreshableTokenProvider,
     TokenProvider,
     close_shared_http_clients,
     shared_http_client,
@@ -79,6 +80,7 @@ __all__ = [
     "NotFound",
     "NotificationError",
     "Presence",
+    "RefreshableTokenProvider",
     "RetryPolicy",
     "ServiceUnavailable",
     "Subscription",

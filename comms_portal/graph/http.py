@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -38,6 +38,15 @@ from comms_portal.graph.retry import (
 logger = logging.getLogger("comms_portal.graph")
 
 TokenProvider = Callable[[], str]
+
+
+@runtime_checkable
+class RefreshableTokenProvider(Protocol):
+    """A token provider that can fetch a new token when Graph refuses the current one."""
+
+    def __call__(self) -> str: ...
+
+    def refresh(self) -> str: ...
 Sleeper = Callable[[float], None]
 
 QueryParams = Mapping[str, str | int | bool]
@@ -232,6 +241,7 @@ class GraphClient:
         target = self._target(url, params)
         content = None if json_body is None else json.dumps(json_body).encode()
         attempt = 0
+        refreshed_token = False
         while True:
             attempt += 1
             client_request_id = str(uuid.uuid4())
@@ -304,6 +314,16 @@ class GraphClient:
                     )
                     self.wait(delay, budget)
                     continue
+            if (
+                status == 401
+                and not refreshed_token
+                and isinstance(self._token_provider, RefreshableTokenProvider)
+            ):
+                # The token looked valid to us but not to Graph (expired early, revoked):
+                # one fresh token, one more try. A second 401 is final.
+                refreshed_token = True
+                self._token_provider.refresh()
+                continue
             headers_seen = dict(response.headers)
             headers_seen.setdefault("client-request-id", client_request_id)
             raise error_from_response(

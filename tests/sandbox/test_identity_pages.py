@@ -211,3 +211,12 @@ def test_metadata_puts_browser_endpoints_on_http_and_the_rest_on_https(
     assert metadata["authorization_endpoint"].startswith(sandbox.info["http_base_url"])
     keys = browser.get(metadata["jwks_uri"]).json()["keys"]
     assert keys and keys[0]["kty"] == "RSA" and keys[0]["kid"]
+
+
+def test_the_clock_can_be_reset_to_real_time(sandbox: RunningSandbox) -> None:
+    before = sandbox.control("GET", "/clock").json()["timestamp"]
+    ahead = sandbox.control("POST", "/clock", {"advance_seconds": 7200}).json()["timestamp"]
+    assert ahead >= before + 7200
+    back = sandbox.control("POST", "/clock", {"reset": True}).json()
+    assert back["speed"] == 1.0
+    assert back["timestamp"] < ahead - 7000
