@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from accounts.graph_clients import graph_for_user
 from accounts.identity import (
     AuthorityUnreachable,
     IdTokenRejected,
@@ -23,7 +24,8 @@ from accounts.identity import (
     verify_id_token,
 )
 from accounts.models import User
-from accounts.token_store import forget_user_tokens, save_sign_in
+from accounts.token_store import ReauthRequired, forget_user_tokens, save_sign_in
+from comms_portal.graph import users
 
 logger = logging.getLogger(__name__)
 
@@ -216,3 +218,28 @@ def sign_out_url(*, user: User | None) -> str:
         end_session = f"{settings.MICROSOFT_AUTHORITY}/oauth2/v2.0/logout"
     query = urlencode({"post_logout_redirect_uri": f"{settings.PUBLIC_BASE_URL}/"})
     return f"{end_session}?{query}"
+
+
+def refresh_profile(*, user_id: int) -> bool:
+    """Bring a person's name and e-mail up to date from Graph; False if they must sign in."""
+    try:
+        me = users.get_me(graph_for_user(user_id))
+    except ReauthRequired:
+        # Flagged by the token store; the banner asks them to sign in, nothing retries.
+        return False
+    name = me.display_name or me.user_principal_name or ""
+    first, _, last = name.partition(" ")
+    User.objects.filter(pk=user_id).update(
+        display_name=name,
+        first_name=first[:150],
+        last_name=last[:150],
+        email=me.mail or me.user_principal_name or "",
+    )
+    return True
+
+
+def people_to_refresh() -> list[int]:
+    """Return the ids of people whose profile background work may refresh."""
+    return list(
+        User.objects.filter(needs_reauth=False).exclude(object_id="").values_list("pk", flat=True)
+    )

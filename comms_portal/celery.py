@@ -20,7 +20,10 @@ app.autodiscover_tasks()
 WORKER_HEARTBEAT_KEY = "portal:worker-heartbeat"
 
 # All periodic work, in one place. Each entry says in plain words why it runs.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Keep names and e-mail addresses current for people who stay signed in for weeks.
+    "refresh-profiles": {"task": "accounts.tasks.refresh_all_profiles", "schedule": 24 * 3600},
+}
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):

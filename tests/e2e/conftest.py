@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+import redis
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from comms_portal.stack import Stack, StackConfig, free_port
@@ -45,13 +46,17 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         database_url = _fresh_postgres_database(database_url, "comms_portal_e2e")
     else:
         database_url = f"sqlite:///{var_dir / 'portal.sqlite3'}"
+    # The stack gets a Redis database of its own, so its worker never takes tasks that
+    # in-process tests enqueue against the test database.
+    redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/1"
+    redis.Redis.from_url(redis_url).flushdb()
     stack = Stack(
         config=StackConfig(
             var_dir=var_dir,
             web_port=free_port(),
             sandbox_port=0,
             database_url=database_url,
-            redis_url=os.environ["REDIS_URL"],
+            redis_url=redis_url,
             worker_concurrency=1,
             sandbox_info_file=Path(os.environ["SANDBOX_INFO_FILE"]),
         )
