@@ -100,6 +100,7 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/accounts/signin/"
 
 REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
 
@@ -230,3 +231,36 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The worker writes a heartbeat this often; /healthz calls a worker down after three misses.
 WORKER_HEARTBEAT_SECONDS = env.number("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+
+# --- Directory and presence engine ------------------------------------------------------------
+# How often the directory is synced from /users/delta (incremental after the first run).
+DIRECTORY_SYNC_SECONDS = env.number("DIRECTORY_SYNC_SECONDS", 900, minimum=60)
+# People hidden from the wall: "field:pattern" rules (fields upn, department, userType,
+# jobTitle, displayName; shell-style patterns, case-insensitive). Defaults hide rooms and
+# service accounts of the kind the sandbox tenant (and most real tenants) hold.
+DIRECTORY_HIDE_RULES = env.items(
+    "DIRECTORY_HIDE_RULES",
+    ["upn:room.*", "upn:svc-*", "department:Meeting Room", "department:Service Account"],
+)
+# Watched people no subscription covers are polled this often.
+PRESENCE_POLL_SECONDS = env.number("PRESENCE_POLL_SECONDS", 30, minimum=5)
+# Every watched person is re-read this often, whatever covers them, to heal lost updates.
+PRESENCE_RECONCILE_SECONDS = env.number("PRESENCE_RECONCILE_SECONDS", 600, minimum=60)
+# Lifetime asked for presence subscriptions; Graph allows at most 60 minutes.
+PRESENCE_SUBSCRIPTION_MINUTES = env.number("PRESENCE_SUBSCRIPTION_MINUTES", 60, minimum=5)
+# A subscription is renewed once fewer than this many minutes remain.
+PRESENCE_RENEW_BEFORE_MINUTES = env.number("PRESENCE_RENEW_BEFORE_MINUTES", 20, minimum=2)
+# A person shown on an open page stays watched this long after the page last said so.
+PRESENCE_WATCH_SECONDS = env.number("PRESENCE_WATCH_SECONDS", 180, minimum=30)
+# Presence requests the portal allows itself per 30 s (Graph's limit: 1,500 per app per tenant).
+PRESENCE_REQUESTS_PER_30S = env.number("PRESENCE_REQUESTS_PER_30S", 1200, minimum=1)
+# Largest change-notification body accepted by the webhook.
+WEBHOOK_MAX_BODY_BYTES = env.number("WEBHOOK_MAX_BODY_BYTES", 1_048_576, minimum=4096)
+if PRESENCE_SUBSCRIPTION_MINUTES > 60:
+    raise ImproperlyConfigured("PRESENCE_SUBSCRIPTION_MINUTES must be at most 60 (Graph's limit).")
+if PRESENCE_RENEW_BEFORE_MINUTES >= PRESENCE_SUBSCRIPTION_MINUTES:
+    raise ImproperlyConfigured(
+        "PRESENCE_RENEW_BEFORE_MINUTES must be less than PRESENCE_SUBSCRIPTION_MINUTES."
+    )
+if PRESENCE_REQUESTS_PER_30S > 1500:
+    raise ImproperlyConfigured("PRESENCE_REQUESTS_PER_30S must be at most 1500 (Graph's limit).")

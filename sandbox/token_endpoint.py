@@ -236,12 +236,24 @@ def _user_tokens(
         permissions = delegated_permissions(app, asked)
     except ScopeError as error:
         raise TokenError("invalid_scope", 70011, str(error)) from error
+    # Entra's scopes are additive: a token carries every Graph permission the person has
+    # consented to for this app, not only the ones this request named.
+    consented = state.tokens.consents.get((user.id, app.client_id), set())
+    asked_lower = {permission.lower() for permission in permissions}
+    earlier = [
+        permission
+        for permission in app.delegated
+        if permission.lower() in consented
+        and permission.lower() not in asked_lower
+        and permission.lower() not in OIDC_SCOPES
+    ]
+    permissions = [*permissions, *earlier]
     lifetime = state.access_token_lifetime
     lowered = {scope.lower() for scope in asked}
     body: dict[str, Any] = {
         "token_type": "Bearer",
-        # Echoed as asked: MSAL keys its access-token cache on this value.
-        "scope": " ".join(asked),
+        # The asked scopes keep the form the client used (MSAL keys its cache on them).
+        "scope": " ".join([*asked, *earlier]),
         "expires_in": lifetime,
         "ext_expires_in": lifetime,
         "access_token": tokens.delegated_access_token(
