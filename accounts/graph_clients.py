@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from accounts.graph_errors import APP_CALLER, GraphErrorRecorder
 from accounts.identity import SIGN_IN_SCOPES
 from accounts.token_store import AccessToken, acquire_app_token, acquire_user_token
 from comms_portal.graph import GraphClient
@@ -62,9 +63,15 @@ class AppTokens(_CachedTokens):
 
 def graph_for_user(user_id: int, scopes: list[str] | None = None) -> GraphClient:
     """Return a Graph client acting as the person ``user_id`` (delegated permissions)."""
-    return GraphClient(portal_graph_settings(), UserTokens(user_id, scopes or SIGN_IN_SCOPES))
+    return GraphClient(
+        portal_graph_settings(),
+        UserTokens(user_id, scopes or SIGN_IN_SCOPES),
+        on_error=GraphErrorRecorder(str(user_id)),
+    )
 
 
 def graph_for_app() -> GraphClient:
     """Return a Graph client acting as the portal itself (application permissions)."""
-    return GraphClient(portal_graph_settings(), AppTokens())
+    return GraphClient(
+        portal_graph_settings(), AppTokens(), on_error=GraphErrorRecorder(APP_CALLER)
+    )

@@ -401,6 +401,9 @@ class Stack:
                 str(info_file),
                 "--state-dir",
                 str(var_dir / "sandbox"),
+                # Admin consent answers here; Entra only redirects to registered URIs.
+                "--redirect-uri",
+                f"{self.base_url}/admin-portal/consent-done",
             ],
             env=self.env,
         )

@@ -47,7 +47,11 @@ class RefreshableTokenProvider(Protocol):
     def __call__(self) -> str: ...
 
     def refresh(self) -> str: ...
+
+
 Sleeper = Callable[[float], None]
+# Told of each error ``send`` is about to raise: (error, method, path below the host).
+ErrorHook = Callable[[GraphError, str, str], None]
 
 QueryParams = Mapping[str, str | int | bool]
 
@@ -165,8 +169,10 @@ class GraphClient:
         sleep: Sleeper = time.sleep,
         now: Callable[[], datetime] = _utc_now,
         random: Callable[[], float] = random_module.random,
+        on_error: ErrorHook | None = None,
     ) -> None:
         self.settings = settings
+        self._on_error = on_error
         self._token_provider = token_provider
         self._sleep = sleep
         self._now = now
@@ -223,6 +229,21 @@ class GraphClient:
             raise Unauthorized("No access token is available for this call.", code="noToken")
         return token
 
+    def _request_path(self, target: str) -> str:
+        url = httpx.URL(target)
+        if url.is_absolute_url:
+            return url.path
+        return self._http.base_url.path.rstrip("/") + "/" + url.path.lstrip("/")
+
+    def _report(self, error: GraphError, method: str, target: str) -> None:
+        if self._on_error is None:
+            return
+        try:
+            self._on_error(error, method, self._request_path(target))
+        except Exception:
+            # A failing observer must not hide the error the caller is about to get.
+            logger.exception("the Graph error hook failed")
+
     def send(
         self,
         method: str,
@@ -236,9 +257,30 @@ class GraphClient:
     ) -> GraphResponse:
         """Send one request, retrying per the rule in ``retry``; raise a GraphError on failure."""
         method = method.upper()
-        budget = budget or self.new_budget()
-        safe = is_safe_to_repeat(method, marked_safe=retry_safe)
         target = self._target(url, params)
+        try:
+            return self._send(
+                method,
+                target,
+                json_body=json_body,
+                headers=headers,
+                safe=is_safe_to_repeat(method, marked_safe=retry_safe),
+                budget=budget or self.new_budget(),
+            )
+        except GraphError as error:
+            self._report(error, method, target)
+            raise
+
+    def _send(
+        self,
+        method: str,
+        target: str,
+        *,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        safe: bool,
+        budget: RetryBudget,
+    ) -> GraphResponse:
         content = None if json_body is None else json.dumps(json_body).encode()
         attempt = 0
         refreshed_token = False
