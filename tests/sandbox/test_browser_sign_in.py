@@ -8,20 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.sandbox.conftest import PRIYA, msal_app
+from tests.support.browser import launched_chromium
 from tests.support.sandbox import RunningSandbox
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 class _Callback(BaseHTTPRequestHandler):
@@ -72,24 +62,18 @@ def test_person_signs_in_with_a_browser_and_msal_redeems_the_code(
     flow = app.initiate_auth_code_flow(scopes, redirect_uri=redirect_uri, response_mode="form_post")
     # The browser reaches the sign-in page over plain http: no certificate warning.
     assert flow["auth_uri"].startswith(sandbox.info["http_base_url"])
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page()
-            page.goto(flow["auth_uri"])
-            page.fill("input[name=loginfmt]", PRIYA)
-            page.fill("input[name=passwd]", "wrong password")
-            page.click("button[type=submit]")
-            assert "incorrect" in page.locator("[role=alert]").inner_text()
-            page.fill("input[name=passwd]", sandbox.info["demo_password"])
-            page.click("#idSIButton9")
-            page.click("#idBtn_Accept")
-            page.wait_for_url(redirect_uri)
-            assert "Signed in" in page.content()
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        page = browser.new_page()
+        page.goto(flow["auth_uri"])
+        page.fill("input[name=loginfmt]", PRIYA)
+        page.fill("input[name=passwd]", "wrong password")
+        page.click("button[type=submit]")
+        assert "incorrect" in page.locator("[role=alert]").inner_text()
+        page.fill("input[name=passwd]", sandbox.info["demo_password"])
+        page.click("#idSIButton9")
+        page.click("#idBtn_Accept")
+        page.wait_for_url(redirect_uri)
+        assert "Signed in" in page.content()
     assert len(received) == 1 and received[0]["state"] == flow["state"]
     result = app.acquire_token_by_auth_code_flow(flow, received[0])
     assert "access_token" in result, result
