@@ -18,6 +18,7 @@ from sandbox.app import create_app
 from sandbox.certs import ensure_tls_certificate, load_signing_key
 from sandbox.clock import SandboxClock
 from sandbox.info import build_info, write_info_file
+from sandbox.presence.service import add_presence_arguments, configure_presence, presence_options
 from sandbox.state import Endpoints, SandboxState
 from sandbox.tenant import build_tenant
 
@@ -46,7 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--token-lifetime", type=int, default=3599, help="access token lifetime in seconds"
     )
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
+    add_presence_arguments(parser)
     args = parser.parse_args(argv)
+    args.presence = presence_options(args, parser)
     if args.users < 9:
         parser.error("--users must be at least 9 (the named cast)")
     if not 60 <= args.token_lifetime <= 86_400:
@@ -95,6 +98,7 @@ async def serve(args: argparse.Namespace) -> int:
         ),
         access_token_lifetime=args.token_lifetime,
     )
+    configure_presence(state, args.presence)
     app = create_app(state)
     common = {
         "log_config": None,

@@ -27,6 +27,7 @@ RESOURCE_MODULES: list[str] = [
     "sandbox.graph.subscriptions",
     "sandbox.graph.directory_subscriptions",
     "sandbox.notifications.control",
+    "sandbox.presence.routes",
 ]
 
 Hook = Callable[[SandboxState], Awaitable[None]]

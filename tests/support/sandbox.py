@@ -80,6 +80,7 @@ def start_sandbox(
     users: int = 60,
     extra_args: Sequence[str] = (),
     timeout: float = START_TIMEOUT,
+    simulate: bool = False,
 ) -> RunningSandbox:
     """Start ``python -m sandbox --port 0`` and wait until its info file appears."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +101,8 @@ def start_sandbox(
         str(state_dir),
         "--info-file",
         str(info_file),
+        # Presence stays deterministic unless asked; tests drive it via /_sandbox/presence.
+        "--simulate" if simulate else "--no-simulate",
         *extra_args,
     ]
     process = subprocess.Popen(
