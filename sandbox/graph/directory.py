@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from sandbox.graph.errors import graph_json
 from sandbox.graph.odata import (
-    EntitySet,
     ODataQuery,
     context_url,
     next_link,
@@ -20,6 +19,7 @@ from sandbox.graph.odata import (
     parse_query,
     project,
 )
+from sandbox.graph.odata_types import EntitySet
 from sandbox.graph.photos import PHOTO_SIZE, photo_png
 from sandbox.graph.routing import GraphContext, GraphError, graph_route
 from sandbox.tenant import User

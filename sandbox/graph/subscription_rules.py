@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sandbox.graph.odata import parse_graph_datetime
+from sandbox.graph.odata_types import parse_graph_datetime
 from sandbox.graph.routing import GraphError, Principal
 from sandbox.notifications.hub import NotificationHub
 from sandbox.notifications.registry import SubscriptionResource, normalize_resource

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sandbox.graph.odata import format_graph_datetime
+from sandbox.graph.odata_types import format_graph_datetime
 
 DeliveryKind = Literal["change", "lifecycle", "validation"]
 FaultKind = Literal["drop", "delay"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from sandbox.graph.odata import format_graph_datetime
+from sandbox.graph.odata_types import format_graph_datetime
 from sandbox.notifications.crypto import encrypt_resource_data
 from sandbox.notifications.subscription import Subscription
 

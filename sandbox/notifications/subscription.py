@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sandbox.graph.odata import format_graph_datetime
+from sandbox.graph.odata_types import format_graph_datetime
 from sandbox.notifications.crypto import EncryptionCertificate
 
 __all__ = ["Subscription", "SubscriptionStore", "format_graph_datetime"]

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from sandbox.app import on_shutdown, on_startup
 from sandbox.control import ControlError, add_control_route, json_object
-from sandbox.graph.odata import format_graph_datetime, parse_graph_datetime
+from sandbox.graph.odata_types import format_graph_datetime, parse_graph_datetime
 from sandbox.presence.model import PersonPresence, StatusMessage, presence_json
 from sandbox.presence.service import (
     MAX_SPEED,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox.graph.odata import format_graph_datetime
+from sandbox.graph.odata_types import format_graph_datetime
 from sandbox.presence.values import FADE_STEP_SECONDS, format_sequence, format_utc_local
 
 # Precedence among sessions; BeRightBack is not in the documented list and sits with Away's
