@@ -14,7 +14,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.admin_consent import admin_consent_routes
 from sandbox.control import control_mount
+from sandbox.discovery import discovery_routes
 from sandbox.graph.batch import batch_endpoint
 from sandbox.graph.pipeline import process
 from sandbox.identity import identity_routes
@@ -100,7 +102,9 @@ def create_app(state: SandboxState) -> Starlette:
     for version in ("v1.0", "beta"):
         routes.append(Route(f"/{version}/$batch", batch_endpoint, methods=["POST"]))
         routes.append(Route(f"/{version}/{{path:path}}", graph_endpoint, methods=GRAPH_METHODS))
+    routes.extend(discovery_routes())
     routes.extend(identity_routes())
+    routes.extend(admin_consent_routes())
     routes.extend(token_routes())
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = state

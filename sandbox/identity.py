@@ -1,4 +1,6 @@
-"""Entra ID v2.0 stand-in: metadata, keys, authorize (sign-in and consent), logout, admin consent.
+"""Entra ID v2.0 stand-in: authorize (sign-in and consent) and logout.
+
+Metadata and keys live in ``sandbox.discovery``, admin consent in ``sandbox.admin_consent``.
 
 The token endpoint lives in ``sandbox.token_endpoint``.
 """
@@ -8,14 +10,14 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from html import escape
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from sandbox import pages
+from sandbox.discovery import GENERIC_TENANTS, known_tenant
 from sandbox.scopes import ScopeError, delegated_permissions, split_scopes
 from sandbox.state import (
     AuthorizationCode,
@@ -28,98 +30,13 @@ from sandbox.tenant import DEMO_PASSWORD, LOOPBACK_CALLBACK_PATH, App, User
 
 SESSION_COOKIE = "sbx_session"
 CODE_LIFETIME = 600  # seconds, as Entra's authorization codes
-GENERIC_TENANTS = ("organizations", "common")
 PROMPTS = (None, "login", "none", "select_account", "consent")
-
-
-def known_tenant(state: SandboxState, segment: str) -> str | None:
-    """Return the tenant id for a path segment (id, domain, organizations, common), or None."""
-    tenant = state.tenant
-    lowered = segment.lower()
-    if lowered in GENERIC_TENANTS:
-        return lowered
-    if lowered in (tenant.tenant_id, tenant.domain):
-        return tenant.tenant_id
-    if lowered == tenant.other_tenant_id:
-        return tenant.other_tenant_id
-    return None
 
 
 def client_info(user: User) -> str:
     """Return Entra's ``client_info``: base64url of ``{"uid", "utid"}``."""
     raw = json.dumps({"uid": user.id, "utid": user.tenant_id}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-# https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#find-your-apps-openid-configuration-document-uri
-async def openid_configuration(request: Request) -> Response:
-    """Serve the OpenID metadata: server-to-server endpoints on https, browser ones on http."""
-    state = state_of(request)
-    segment = request.path_params["tenant"]
-    tenant_id = known_tenant(state, segment)
-    if tenant_id is None:
-        return _tenant_not_found(segment)
-    https, http = state.endpoints.https_base, state.endpoints.http_base
-    issuer_tenant = "{tenantid}" if tenant_id in GENERIC_TENANTS else tenant_id
-    return JSONResponse(
-        {
-            "token_endpoint": f"{https}/{segment}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "jwks_uri": f"{https}/{segment}/discovery/v2.0/keys",
-            "response_modes_supported": ["query", "form_post"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["code"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"{https}/{issuer_tenant}/v2.0",
-            "request_uri_parameter_supported": False,
-            "userinfo_endpoint": f"{https}/oidc/userinfo",
-            "authorization_endpoint": f"{http}/{segment}/oauth2/v2.0/authorize",
-            "end_session_endpoint": f"{http}/{segment}/oauth2/v2.0/logout",
-            "http_logout_supported": True,
-            "frontchannel_logout_supported": True,
-            "claims_supported": [
-                "sub",
-                "iss",
-                "aud",
-                "exp",
-                "iat",
-                "auth_time",
-                "nonce",
-                "preferred_username",
-                "name",
-                "tid",
-                "ver",
-                "oid",
-                "roles",
-                "email",
-            ],
-            "code_challenge_methods_supported": ["S256"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-            "tenant_region_scope": "EU",
-            "cloud_instance_name": "sandbox.local",
-        }
-    )
-
-
-# https://learn.microsoft.com/entra/identity-platform/access-tokens#validate-the-signature
-async def jwks(request: Request) -> Response:
-    """Serve the public signing keys."""
-    state = state_of(request)
-    if known_tenant(state, request.path_params["tenant"]) is None:
-        return _tenant_not_found(request.path_params["tenant"])
-    return JSONResponse({"keys": [key.public_jwk() for key in state.keys]})
-
-
-def _tenant_not_found(segment: str) -> Response:
-    return JSONResponse(
-        {
-            "error": "invalid_tenant",
-            "error_description": f"AADSTS90002: Tenant '{segment}' not found.",
-            "error_codes": [90002],
-        },
-        status_code=400,
-    )
 
 
 def redirect_uri_allowed(app: App, redirect_uri: str) -> bool:
@@ -137,14 +54,14 @@ def redirect_uri_allowed(app: App, redirect_uri: str) -> bool:
     )
 
 
-async def _params(request: Request) -> dict[str, str]:
+async def request_params(request: Request) -> dict[str, str]:
     params = dict(request.query_params)
     if request.method == "POST":
         params.update(parse_qsl((await request.body()).decode("utf-8", "replace")))
     return params
 
 
-def _error_page(status: int, title: str, code: str, message: str) -> Response:
+def error_page_response(status: int, title: str, code: str, message: str) -> Response:
     return HTMLResponse(pages.error_page(title, code, message), status_code=status)
 
 
@@ -173,13 +90,15 @@ def _redirect_error(
 async def authorize(request: Request) -> Response:
     """Start a sign-in: check the client and redirect URI, then sign in, consent, answer."""
     state = state_of(request)
-    params = await _params(request)
+    params = await request_params(request)
     segment = request.path_params["tenant"]
     if known_tenant(state, segment) is None:
-        return _error_page(400, "Sign-in failed", "AADSTS90002", f"Tenant '{segment}' not found.")
+        return error_page_response(
+            400, "Sign-in failed", "AADSTS90002", f"Tenant '{segment}' not found."
+        )
     app = state.tenant.app(params.get("client_id", ""))
     if app is None:
-        return _error_page(
+        return error_page_response(
             400,
             "Sign-in failed",
             "AADSTS700016",
@@ -188,7 +107,7 @@ async def authorize(request: Request) -> Response:
         )
     redirect_uri = params.get("redirect_uri", "")
     if not redirect_uri or not redirect_uri_allowed(app, redirect_uri):
-        return _error_page(
+        return error_page_response(
             400,
             "Sign-in failed",
             "AADSTS50011",
@@ -319,11 +238,11 @@ def _sign_in_form(
 async def sign_in(request: Request) -> Response:
     """Check the posted user name and password and continue the pending authorization."""
     state = state_of(request)
-    form = await _params(request)
+    form = await request_params(request)
     context_id = form.get("ctx", "")
     pending = state.tokens.pending.get(context_id)
     if pending is None:
-        return _error_page(
+        return error_page_response(
             400, "Sign-in failed", "AADSTS90014", "The sign-in request expired; start again."
         )
     if form.get("action") == "continue":
@@ -403,11 +322,11 @@ def _after_sign_in(state: SandboxState, context_id: str, pending: PendingAuthori
 async def consent(request: Request) -> Response:
     """Record the person's Accept, or send the app Entra's cancel error."""
     state = state_of(request)
-    form = await _params(request)
+    form = await request_params(request)
     with state.lock:
         pending = state.tokens.pending.get(form.get("ctx", ""))
     if pending is None or pending.user_id is None:
-        return _error_page(
+        return error_page_response(
             400, "Consent failed", "AADSTS90014", "The consent request expired; start again."
         )
     if form.get("decision") != "accept":
@@ -465,7 +384,7 @@ def _safe_post_logout(state: SandboxState, target: str) -> bool:
 async def logout(request: Request) -> Response:
     """End the sign-in session and return to ``post_logout_redirect_uri`` when it is safe."""
     state = state_of(request)
-    params = await _params(request)
+    params = await request_params(request)
     with state.lock:
         state.tokens.sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
     target = params.get("post_logout_redirect_uri")
@@ -477,57 +396,11 @@ async def logout(request: Request) -> Response:
     return response
 
 
-# https://learn.microsoft.com/entra/identity-platform/v2-admin-consent
-async def admin_consent(request: Request) -> Response:
-    """Show the tenant-wide grant page; Accept returns ``admin_consent=True`` to the app."""
-    state = state_of(request)
-    params = await _params(request)
-    segment = request.path_params["tenant"]
-    app = state.tenant.app(params.get("client_id", ""))
-    redirect_uri = params.get("redirect_uri", "")
-    if known_tenant(state, segment) is None or app is None:
-        return _error_page(400, "Consent failed", "AADSTS700016", "Unknown tenant or application.")
-    if not redirect_uri_allowed(app, redirect_uri):
-        return _error_page(
-            400,
-            "Consent failed",
-            "AADSTS50011",
-            f"The redirect URI '{redirect_uri}' is not registered.",
-        )
-    fields = {"state": params["state"]} if "state" in params else {}
-    if request.method == "POST":
-        if params.get("decision") == "accept":
-            result = {"admin_consent": "True", "tenant": state.tenant.tenant_id, **fields}
-        else:
-            result = {
-                "error": "access_denied",
-                "error_description": "AADSTS65004: The administrator declined to consent.",
-                **fields,
-            }
-        return RedirectResponse(f"{redirect_uri}?{urlencode(result)}", status_code=302)
-    query = urlencode({"client_id": app.client_id, "redirect_uri": redirect_uri, **fields})
-    html = pages.page(
-        "Permissions requested for your organization",
-        "<h1>Permissions requested</h1>"
-        f"<p>{escape(app.name)} asks for these application permissions for the whole "
-        "organization:</p><ul>"
-        + "".join(f"<li>{escape(p)}</li>" for p in app.application)
-        + f'</ul><form method="post" action="/{escape(segment)}/adminconsent?'
-        f'{escape(query)}">'
-        '<button class="primary" name="decision" value="accept">Accept</button> '
-        '<button class="secondary" name="decision" value="cancel">Cancel</button></form>',
-    )
-    return HTMLResponse(html)
-
-
 def identity_routes() -> list[Route]:
     """Return the identity provider's routes."""
     return [
-        Route("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration),
-        Route("/{tenant}/discovery/v2.0/keys", jwks),
         Route("/{tenant}/oauth2/v2.0/authorize", authorize, methods=["GET", "POST"]),
         Route("/{tenant}/login", sign_in, methods=["POST"]),
         Route("/{tenant}/consent", consent, methods=["POST"]),
         Route("/{tenant}/oauth2/v2.0/logout", logout, methods=["GET", "POST"]),
-        Route("/{tenant}/adminconsent", admin_consent, methods=["GET", "POST"]),
     ]

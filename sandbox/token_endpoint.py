@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox import tokens
-from sandbox.identity import GENERIC_TENANTS, client_info, known_tenant
+from sandbox.discovery import GENERIC_TENANTS, known_tenant
+from sandbox.identity import client_info
 from sandbox.scopes import ScopeError, delegated_permissions, graph_permission, split_scopes
 from sandbox.state import RefreshGrant, SandboxState, state_of
 from sandbox.tenant import OIDC_SCOPES, App, User

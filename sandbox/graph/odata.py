@@ -21,7 +21,6 @@ from sandbox.graph.odata_filter import Predicate, parse_filter
 from sandbox.graph.odata_types import EntitySet
 from sandbox.graph.routing import GraphError
 
-
 SUPPORTED_OPTIONS = frozenset(
     {"$select", "$filter", "$top", "$skiptoken", "$count", "$orderby", "$search", "$expand"}
 )
