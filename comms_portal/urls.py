@@ -11,4 +11,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("admin-portal/", include("accounts.admin_urls")),
+    path("graph/notifications/", include("presence.webhook_urls")),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -99,3 +101,69 @@ class AvailabilityAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} waits for {self.person}"
+
+
+class DirectorySync(models.Model):
+    """Where directory sync stands: the deltaLink to resume from and how the last run went."""
+
+    name = models.CharField(max_length=64, unique=True, default="users")
+    delta_link = models.TextField(blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    full_runs = models.PositiveIntegerField(default=0)
+    last_changed = models.PositiveIntegerField(default=0)
+    last_removed = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"directory sync {self.name}"
+
+
+class NotificationCertificate(models.Model):
+    """A certificate Graph encrypts rich notifications to; its private key is kept encrypted."""
+
+    certificate_id = models.CharField(max_length=128, unique=True)
+    certificate_base64 = models.TextField()
+    thumbprint = models.CharField(max_length=64)
+    # PKCS8 PEM, Fernet-encrypted with TOKEN_ENCRYPTION_KEYS like the token store.
+    private_key_ciphertext = models.BinaryField()
+    not_valid_after = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # A retired certificate is no longer given to new subscriptions but still decrypts.
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.certificate_id
+
+
+class PresenceSubscriptionQuerySet(models.QuerySet["PresenceSubscription"]):
+    """Reads of the presence subscriptions, chainable."""
+
+    def live(self, now: datetime) -> PresenceSubscriptionQuerySet:
+        """Subscriptions Graph still honours at ``now``."""
+        return self.filter(expires_at__gt=now)
+
+
+class PresenceSubscription(models.Model):
+    """One delegated presence subscription, owned by a signed-in person, covering <= 650 ids."""
+
+    # Graph allows one presence subscription per person per application.
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence_subscription"
+    )
+    graph_id = models.CharField(max_length=64, unique=True)
+    client_state = models.CharField(max_length=128)
+    person_ids = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    certificate = models.ForeignKey(
+        NotificationCertificate, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    renewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PresenceSubscriptionQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"presence subscription {self.graph_id} ({len(self.person_ids)} people)"

@@ -1,0 +1,66 @@
+"""The certificate Graph encrypts presence notifications to; private keys encrypted at rest."""
+
+# https://learn.microsoft.com/graph/change-notifications-with-resource-data
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from cryptography.fernet import InvalidToken
+
+from accounts.token_store import decrypt, encrypt
+from comms_portal.graph import generate_encryption_certificate
+from presence.models import NotificationCertificate
+from presence.services import now_utc
+
+logger = logging.getLogger(__name__)
+
+CERTIFICATE_LIFETIME = timedelta(days=365)
+# A certificate this close to its end is not handed to new subscriptions.
+ROTATE_BEFORE = timedelta(days=14)
+
+
+def current_certificate(now: datetime | None = None) -> NotificationCertificate:
+    """Return the certificate for new subscriptions, creating one when none is fit."""
+    moment = now or now_utc()
+    fit = (
+        NotificationCertificate.objects.filter(
+            retired_at__isnull=True, not_valid_after__gt=moment + ROTATE_BEFORE
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if fit is not None:
+        return fit
+    generated = generate_encryption_certificate(valid_for=CERTIFICATE_LIFETIME)
+    certificate = NotificationCertificate.objects.create(
+        certificate_id=f"portal-presence-{uuid.uuid4()}",
+        certificate_base64=generated.certificate_base64,
+        thumbprint=generated.thumbprint,
+        private_key_ciphertext=encrypt(generated.private_key_pem.decode("ascii")),
+        not_valid_after=generated.not_valid_after,
+    )
+    logger.info("created notification certificate %s", certificate.certificate_id)
+    return certificate
+
+
+def private_keys() -> dict[str, bytes]:
+    """Return every usable private key (PEM) by certificate id, for decrypting notifications."""
+    keys: dict[str, bytes] = {}
+    for certificate_id, ciphertext in NotificationCertificate.objects.values_list(
+        "certificate_id", "private_key_ciphertext"
+    ):
+        try:
+            keys[certificate_id] = decrypt(ciphertext).encode("ascii")
+        except InvalidToken:
+            logger.error("private key of %s cannot be decrypted with the keys", certificate_id)
+    return keys
+
+
+def retire(certificate_id: str, now: datetime | None = None) -> None:
+    """Stop giving a certificate to new subscriptions (it still decrypts until deleted)."""
+    NotificationCertificate.objects.filter(certificate_id=certificate_id).update(
+        retired_at=now or now_utc()
+    )

@@ -1,0 +1,92 @@
+"""How presence enters the portal: one recording path, the Graph-to-store mapping, watching."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from comms_portal import realtime
+from comms_portal.celery import app as celery_app
+from comms_portal.graph import Presence
+from comms_portal.redis_client import get_redis
+from presence import alerts, store, watchlist
+from presence.store import PresenceChange, PresenceState
+
+logger = logging.getLogger(__name__)
+
+POLL_TASK = "presence.poll_people"
+MAINTAIN_TASK = "presence.maintain_subscriptions"
+# Coverage is reconsidered at most this often when new people come into view.
+COVERAGE_DEBOUNCE_KEY = "portal:presence:coverage-requested"
+COVERAGE_DEBOUNCE_SECONDS = 15
+# Graph writes a status message that never expires with this year.
+NEVER_EXPIRES_YEAR = 9999
+
+
+def record_presence(states: list[PresenceState]) -> list[PresenceChange]:
+    """Store presence updates, drop stale ones, push the real changes to browsers and alerts."""
+    changes = store.apply_updates(states)
+    for change in changes:
+        realtime.broadcast_presence(change.current.person_id, change.current.as_payload())
+    if changes:
+        alerts.on_presence_changed(changes)
+    return changes
+
+
+def _expiry_iso(presence: Presence) -> str | None:
+    status = presence.status_message
+    expiry = status.expiry_date_time if status else None
+    if expiry is None or expiry.date_time.year >= NEVER_EXPIRES_YEAR:
+        return None
+    moment = expiry.date_time
+    if moment.tzinfo is None:
+        try:
+            zone = ZoneInfo(expiry.time_zone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            # Windows zone names are not IANA names; Graph reports presence times in UTC.
+            zone = ZoneInfo("UTC")
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def presence_from_graph(presence: Presence, *, source: str, observed_at: float) -> PresenceState:
+    """Map a Graph presence to the stored state, stamped with where and when it was read."""
+    status = presence.status_message
+    message = (status.message.content if status and status.message else None) or ""
+    out_of_office = presence.out_of_office_settings
+    location = presence.work_location
+    return PresenceState(
+        person_id=presence.id,
+        availability=presence.availability,
+        activity=presence.activity,
+        status_message=message.strip(),
+        status_message_expires_at=_expiry_iso(presence) if message.strip() else None,
+        out_of_office=bool(out_of_office and out_of_office.is_out_of_office),
+        out_of_office_message=(out_of_office.message or "") if out_of_office else "",
+        work_location=(location.work_location_type or "") if location else "",
+        sequence=presence.sequence_number or "",
+        observed_at=observed_at,
+        source=source,
+    )
+
+
+def watch_people(person_ids: list[str]) -> None:
+    """Keep people shown on an open page covered, and read at once those the store lacks."""
+    ids = [person_id for person_id in dict.fromkeys(person_ids) if person_id]
+    if not ids:
+        return
+    newly_watched = watchlist.mark_watched(ids)
+    known = store.get_many(ids)
+    missing = [person_id for person_id in ids if person_id not in known]
+    if missing:
+        celery_app.send_task(POLL_TASK, args=[missing])
+    if newly_watched and get_redis().set(
+        COVERAGE_DEBOUNCE_KEY, "1", nx=True, ex=COVERAGE_DEBOUNCE_SECONDS
+    ):
+        celery_app.send_task(MAINTAIN_TASK)
+
+
+def now_utc() -> datetime:
+    """Return the current time, timezone-aware."""
+    return datetime.now(UTC)

@@ -1,0 +1,59 @@
+"""Celery tasks of the presence engine; each takes ids or a raw body and calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from accounts.identity import AuthorityUnreachable
+from presence import directory, notifications, polling, subscriptions
+
+
+@shared_task(name="presence.sync_directory", ignore_result=True)
+def sync_directory() -> None:
+    """Sync the people directory from Graph."""
+    directory.sync_directory()
+
+
+@shared_task(name="presence.poll_people", ignore_result=True)
+def poll_people(person_ids: list[str]) -> None:
+    """Read the presence of these people now."""
+    polling.poll_people(person_ids)
+
+
+@shared_task(name="presence.poll_uncovered", ignore_result=True)
+def poll_uncovered() -> None:
+    """Poll watched people that no subscription covers."""
+    polling.poll_uncovered()
+
+
+@shared_task(name="presence.reconcile", ignore_result=True)
+def reconcile() -> None:
+    """Re-read everyone watched, to heal lost notifications."""
+    polling.reconcile()
+
+
+@shared_task(name="presence.maintain_subscriptions", ignore_result=True)
+def maintain_subscriptions() -> None:
+    """Renew, drop and create presence subscriptions as owners and watchers change."""
+    report = subscriptions.maintain_subscriptions()
+    if report.to_reconcile:
+        polling.reconcile(report.to_reconcile)
+
+
+# The authority's signing keys may be briefly unreachable; the body is kept for a retry.
+@shared_task(
+    name="presence.process_notifications",
+    ignore_result=True,
+    autoretry_for=(AuthorityUnreachable,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def process_notifications(body: str) -> None:
+    """Verify, decrypt and record the presence changes of one webhook body."""
+    notifications.process_notifications(body)
+
+
+@shared_task(name="presence.process_lifecycle", ignore_result=True)
+def process_lifecycle(body: str) -> None:
+    """Answer the lifecycle events of one webhook body."""
+    notifications.process_lifecycle(body)

@@ -1,0 +1,244 @@
+"""Presence subscriptions against the sandbox: created, fed, renewed, refused, recovered."""
+
+# Fixtures are imported by name from engine_fixtures, so their parameters shadow them.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_django.fixtures import Settings as SettingsWrapper
+from pytest_django.live_server_helper import LiveServer
+
+from accounts.graph_clients import graph_for_user
+from accounts.models import User
+from accounts.token_store import forget_user_tokens
+from comms_portal.graph.subscriptions import create_subscription
+from presence import notifications, polling, store, subscriptions, watchlist
+from presence.certificates import current_certificate
+from presence.directory import sync_directory
+from presence.models import PresenceSubscription
+from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
+    Control,
+    bodies_of,
+    clean_presence,
+    enqueued,
+    point_settings_at,
+    sign_in_person,
+    start_private_sandbox,
+    user_id_of,
+    wait_for,
+)
+from tests.support.cast import AIKO, GRACE, LENA, PRIYA, TOMAS
+from tests.support.sandbox import RunningSandbox
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
+CHANGES = "presence.process_notifications"
+LIFECYCLE = "presence.process_lifecycle"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """A private sandbox: these tests move its clock and hold its subscriptions."""
+    running = start_private_sandbox(Path(tmp_path_factory.mktemp("subscriptions-sandbox")))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def control(sandbox: RunningSandbox) -> Iterator[Control]:
+    client = Control(sandbox.info["control_url"])
+    client("DELETE", "/delivery-faults")
+    client("POST", "/presence/pause", {})
+    yield client
+    # Removing a subscription tells its lifecycle URL; nobody listens after the test.
+    client("POST", "/delivery-faults", {"kind": "drop", "count": 10_000})
+    for item in client("GET", "/subscriptions")["value"]:
+        client("DELETE", f"/subscriptions/{item['id']}")
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def portal(settings: SettingsWrapper, sandbox: RunningSandbox, live_server: LiveServer) -> None:
+    """The portal on the private sandbox, reachable by it at the live server's address."""
+    point_settings_at(settings, sandbox)
+    settings.PUBLIC_BASE_URL = live_server.url
+    sync_directory()
+
+
+def ids(sandbox: RunningSandbox, *upns: str) -> list[str]:
+    return [user_id_of(sandbox.info, upn) for upn in upns]
+
+
+def sandbox_now(control: Control) -> datetime:
+    return datetime.fromisoformat(control("GET", "/clock")["now"].replace("Z", "+00:00"))
+
+
+def force(control: Control, person_id: str, availability: str, activity: str) -> None:
+    control("POST", f"/presence/{person_id}", {"availability": availability, "activity": activity})
+
+
+def process_next_change(captured: list[tuple[str, list[Any]]], seen: int) -> int:
+    """Wait for a change body beyond the first ``seen``, process it, return the new count."""
+    bodies = wait_for(
+        lambda: len(bodies_of(captured, CHANGES)) > seen and bodies_of(captured, CHANGES),
+        what="a change notification at the webhook",
+    )
+    for body in bodies[seen:]:
+        notifications.process_notifications(body)
+    return len(bodies)
+
+
+def test_watched_people_are_covered_first_and_notifications_reach_the_store(
+    sandbox: RunningSandbox, control: Control, enqueued: list[tuple[str, list[Any]]]
+) -> None:
+    priya = sign_in_person(PRIYA)
+    grace_id, aiko_id = ids(sandbox, GRACE, AIKO)
+    watchlist.mark_watched([grace_id, aiko_id])
+
+    report = subscriptions.maintain_subscriptions(now=sandbox_now(control))
+
+    [subscription] = PresenceSubscription.objects.all()
+    assert report.created == [subscription.graph_id] and subscription.owner == priya
+    assert set(subscription.person_ids[:2]) == {grace_id, aiko_id}
+    assert len(subscription.person_ids) == 60  # then everyone visible, up to 650
+    [remote] = control("GET", "/subscriptions")["value"]
+    assert remote["id"] == subscription.graph_id and remote["includeResourceData"] is True
+    assert remote["notificationUrl"].endswith("/graph/notifications/presence")
+    assert grace_id not in polling.people_to_poll() or store.get_one(grace_id) is None
+
+    force(control, grace_id, "Busy", "InACall")
+    process_next_change(enqueued, 0)
+
+    stored = store.get_one(grace_id)
+    assert stored is not None and (stored.availability, stored.activity) == ("Busy", "InACall")
+    assert stored.source == "notification"
+
+
+@pytest.fixture
+def clock_sandbox(
+    settings: SettingsWrapper, tmp_path: Path, portal: None
+) -> Iterator[tuple[RunningSandbox, Control]]:
+    """A sandbox of its own, since moving its clock ahead spoils sign-ins for later tests."""
+    running = start_private_sandbox(tmp_path / "clock-sandbox")
+    point_settings_at(settings, running)
+    client = Control(running.info["control_url"])
+    yield running, client
+    client("POST", "/delivery-faults", {"kind": "drop", "count": 10_000})
+    client.close()
+    running.stop()
+
+
+def test_a_subscription_is_renewed_before_it_expires_on_the_sandbox_clock(
+    clock_sandbox: tuple[RunningSandbox, Control],
+) -> None:
+    _, control = clock_sandbox
+    sign_in_person(PRIYA)
+    subscriptions.maintain_subscriptions(now=sandbox_now(control))
+    first = PresenceSubscription.objects.get()
+
+    assert subscriptions.maintain_subscriptions(now=sandbox_now(control)).renewed == []
+
+    control("POST", "/clock", {"advance_seconds": 45 * 60})
+    later = sandbox_now(control)
+    report = subscriptions.maintain_subscriptions(now=later)
+
+    renewed = PresenceSubscription.objects.get()
+    assert report.renewed == [first.graph_id] and renewed.graph_id == first.graph_id
+    assert (renewed.expires_at - later).total_seconds() > 55 * 60
+    [remote] = control("GET", "/subscriptions")["value"]
+    remote_expiry = datetime.fromisoformat(remote["expirationDateTime"].replace("Z", "+00:00"))
+    assert abs((remote_expiry - renewed.expires_at).total_seconds()) < 1
+
+
+def test_a_second_subscription_refused_for_an_owner_moves_to_another_owner(
+    sandbox: RunningSandbox, control: Control
+) -> None:
+    priya = sign_in_person(PRIYA)
+    tomas = sign_in_person(TOMAS)
+    grace_id = ids(sandbox, GRACE)[0]
+    # Priya already holds a presence subscription made outside the portal's records.
+    create_subscription(
+        graph_for_user(priya.pk),
+        resource=f"/communications/presences/{grace_id}",
+        change_type="updated",
+        notification_url=subscriptions.notification_url(),
+        expiration=sandbox_now(control) + timedelta(minutes=30),
+        client_state="made-elsewhere",
+        include_resource_data=True,
+        encryption_certificate=current_certificate().certificate_base64,
+        encryption_certificate_id=current_certificate().certificate_id,
+    )
+
+    report = subscriptions.maintain_subscriptions(now=sandbox_now(control))
+
+    assert report.refused_owners == [priya.pk]
+    assert subscriptions.is_owner_blocked(priya.pk)
+    [ours] = PresenceSubscription.objects.all()
+    assert ours.owner == tomas and grace_id in ours.person_ids
+
+
+def test_recovery_after_missed_notifications(
+    sandbox: RunningSandbox, control: Control, enqueued: list[tuple[str, list[Any]]]
+) -> None:
+    sign_in_person(PRIYA)
+    lena_id = ids(sandbox, LENA)[0]
+    watchlist.mark_watched([lena_id])
+    subscriptions.maintain_subscriptions(now=sandbox_now(control))
+    control("POST", "/delivery-faults", {"kind": "drop", "count": 1, "url": "*/presence"})
+
+    force(control, lena_id, "DoNotDisturb", "Presenting")
+    [body] = wait_for(lambda: bodies_of(enqueued, LIFECYCLE), what="a missed lifecycle event")
+    assert '"missed"' in body and bodies_of(enqueued, CHANGES) == []
+    assert store.get_one(lena_id) is None or store.get_one(lena_id).availability != "DoNotDisturb"
+
+    result = notifications.process_lifecycle(body)
+
+    assert result.reconciled >= 1
+    stored = store.get_one(lena_id)
+    assert stored is not None and stored.availability == "DoNotDisturb"
+    assert stored.source == "poll"
+
+
+def test_a_removed_subscription_is_recreated_and_its_people_reread(
+    sandbox: RunningSandbox, control: Control, enqueued: list[tuple[str, list[Any]]]
+) -> None:
+    sign_in_person(PRIYA)
+    subscriptions.maintain_subscriptions(now=sandbox_now(control))
+    old = PresenceSubscription.objects.get()
+
+    control("DELETE", f"/subscriptions/{old.graph_id}")
+    [body] = wait_for(lambda: bodies_of(enqueued, LIFECYCLE), what="subscriptionRemoved")
+    result = notifications.process_lifecycle(body)
+
+    assert result.handled == [f"subscriptionRemoved:{old.graph_id}"]
+    new = PresenceSubscription.objects.get()
+    assert new.graph_id != old.graph_id and new.person_ids == old.person_ids
+    assert result.reconciled == len(old.person_ids)
+
+
+def test_an_owner_who_signs_out_loses_the_subscription_and_people_fall_back_to_polls(
+    sandbox: RunningSandbox, control: Control
+) -> None:
+    priya = sign_in_person(PRIYA)
+    aiko_id = ids(sandbox, AIKO)[0]
+    watchlist.mark_watched([aiko_id])
+    subscriptions.maintain_subscriptions(now=sandbox_now(control))
+    subscription = PresenceSubscription.objects.get()
+    polling.poll_uncovered()
+    assert aiko_id not in polling.people_to_poll()
+
+    forget_user_tokens(User.objects.get(pk=priya.pk))
+    report = subscriptions.maintain_subscriptions(now=sandbox_now(control))
+
+    assert report.dropped == [subscription.graph_id]
+    assert not PresenceSubscription.objects.exists()
+    # Without her token it cannot be deleted at Graph: it lapses at its expiry, and its
+    # notifications meanwhile are refused as unknown.
+    [remote] = control("GET", "/subscriptions")["value"]
+    assert remote["id"] == subscription.graph_id
+    assert aiko_id in polling.people_to_poll()

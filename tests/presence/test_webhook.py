@@ -1,0 +1,248 @@
+"""The presence webhook: handshake, real notifications, and everything forged or malformed."""
+
+# Fixtures are imported by name from engine_fixtures, so their parameters shadow them.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+from pytest_django.live_server_helper import LiveServer
+
+from comms_portal import realtime
+from presence import notifications, store, subscriptions, watchlist
+from presence.directory import sync_directory
+from presence.models import PresenceSubscription
+from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
+    Control,
+    bodies_of,
+    clean_presence,
+    enqueued,
+    point_settings_at,
+    sign_in_person,
+    start_private_sandbox,
+    user_id_of,
+    wait_for,
+)
+from tests.support.cast import GRACE, PRIYA
+from tests.support.sandbox import RunningSandbox
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
+CHANGES = "presence.process_notifications"
+URL = "/graph/notifications/presence"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    running = start_private_sandbox(Path(tmp_path_factory.mktemp("webhook-sandbox")))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def control(sandbox: RunningSandbox) -> Iterator[Control]:
+    client = Control(sandbox.info["control_url"])
+    client("DELETE", "/delivery-faults")
+    client("POST", "/presence/pause", {})
+    yield client
+    client("POST", "/delivery-faults", {"kind": "drop", "count": 10_000})
+    for item in client("GET", "/subscriptions")["value"]:
+        client("DELETE", f"/subscriptions/{item['id']}")
+    client.close()
+
+
+@pytest.fixture
+def grace(
+    settings: SettingsWrapper, sandbox: RunningSandbox, live_server: LiveServer, control: Control
+) -> str:
+    """Grace, watched and covered by Priya's subscription, with nothing stored yet."""
+    point_settings_at(settings, sandbox)
+    settings.PUBLIC_BASE_URL = live_server.url
+    sync_directory()
+    sign_in_person(PRIYA)
+    grace_id = user_id_of(sandbox.info, GRACE)
+    # A known starting point, set before any subscription exists to report it.
+    control("POST", f"/presence/{grace_id}", {"availability": "Away", "activity": "Away"})
+    watchlist.mark_watched([grace_id])
+    subscriptions.maintain_subscriptions()
+    return grace_id
+
+
+def real_body(
+    control: Control, captured: list[tuple[str, list[Any]]], person_id: str, pair: tuple[str, str]
+) -> str:
+    """Make the sandbox notify a change of ``person_id`` and return the body the webhook got."""
+    seen = len(bodies_of(captured, CHANGES))
+    control("POST", f"/presence/{person_id}", {"availability": pair[0], "activity": pair[1]})
+    bodies = wait_for(
+        lambda: len(bodies_of(captured, CHANGES)) > seen and bodies_of(captured, CHANGES),
+        what="a change notification",
+    )
+    return str(bodies[-1])
+
+
+def edited(body: str, change: Any) -> str:
+    document = json.loads(body)
+    change(document)
+    return json.dumps(document)
+
+
+def test_the_validation_handshake_echoes_the_token_as_plain_text(client: Client) -> None:
+    token = "Validation: Testing client application reachability for subscription Request-Id: 1"
+    response = client.post(f"{URL}?validationToken={token.replace(' ', '%20')}")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode() == token
+
+
+def test_a_genuine_notification_is_recorded(
+    grace: str, control: Control, enqueued: list[tuple[str, list[Any]]]
+) -> None:
+    body = real_body(control, enqueued, grace, ("Busy", "InACall"))
+
+    report = notifications.process_notifications(body)
+
+    assert (report.recorded, report.changed, report.dropped) == (1, 1, 0)
+    stored = store.get_one(grace)
+    assert stored is not None and (stored.availability, stored.activity) == ("Busy", "InACall")
+
+
+def test_out_of_order_and_repeated_notifications_never_move_presence_backwards(
+    grace: str, control: Control, enqueued: list[tuple[str, list[Any]]]
+) -> None:
+    older = real_body(control, enqueued, grace, ("Busy", "InACall"))
+    newer = real_body(control, enqueued, grace, ("Available", "Available"))
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(realtime.presence_group(grace), channel)
+
+    assert notifications.process_notifications(newer).changed == 1
+    assert notifications.process_notifications(older).changed == 0
+    assert notifications.process_notifications(newer).changed == 0
+
+    stored = store.get_one(grace)
+    assert stored is not None and stored.availability == "Available"
+
+    async def pushed() -> list[dict[str, Any]]:
+        messages = []
+        while True:
+            try:
+                messages.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
+            except TimeoutError:
+                return messages
+
+    messages = async_to_sync(pushed)()
+    assert [m["presence"]["availability"] for m in messages] == ["Available"]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda d: d["value"][0].update(clientState="guessed"), id="bad-clientState"),
+        pytest.param(
+            lambda d: d["value"][0].update(subscriptionId="7f7d1a52-0000-4000-8000-000000000000"),
+            id="unknown-subscription",
+        ),
+    ],
+)
+def test_notifications_not_ours_are_answered_202_and_change_nothing(
+    grace: str, control: Control, enqueued: list[tuple[str, list[Any]]], client: Client, tamper: Any
+) -> None:
+    forged = edited(real_body(control, enqueued, grace, ("Busy", "InACall")), tamper)
+    queued = len(enqueued)
+
+    response = client.post(URL, forged, content_type="application/json")
+
+    assert response.status_code == 202
+    assert len(enqueued) == queued  # nothing handed to the worker
+    assert notifications.process_notifications(forged).recorded == 0
+    assert store.get_one(grace) is None
+
+
+def _forged_token(real: str) -> str:
+    """Sign the real token's claims and header with a key that is not the authority's."""
+    header = jwt.get_unverified_header(real)
+    claims = jwt.decode(real, options={"verify_signature": False})
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": header["kid"]})
+
+
+def _tampered_data(document: dict[str, Any]) -> None:
+    content = document["value"][0]["encryptedContent"]
+    data = bytearray(base64.b64decode(content["data"]))
+    data[len(data) // 2] ^= 0x01
+    content["data"] = base64.b64encode(bytes(data)).decode()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        pytest.param(
+            lambda d: d.update(validationTokens=[_forged_token(d["validationTokens"][0])]),
+            "BadTokenSignature",
+            id="forged-validation-token",
+        ),
+        pytest.param(
+            lambda d: d.pop("validationTokens"), "MissingValidationTokens", id="no-tokens"
+        ),
+        pytest.param(_tampered_data, "SignatureMismatch", id="tampered-ciphertext"),
+    ],
+)
+def test_forged_tokens_and_tampered_ciphertext_are_dropped_in_the_task(
+    grace: str,
+    control: Control,
+    enqueued: list[tuple[str, list[Any]]],
+    client: Client,
+    tamper: Any,
+    reason: str,
+) -> None:
+    forged = edited(real_body(control, enqueued, grace, ("DoNotDisturb", "Presenting")), tamper)
+
+    # The clientState is right, so the webhook hands the body on; the task refuses it.
+    assert client.post(URL, forged, content_type="application/json").status_code == 202
+    report = notifications.process_notifications(forged)
+
+    assert report.recorded == 0 and report.dropped == 1
+    assert reason in " ".join(report.reasons)
+    assert store.get_one(grace) is None
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"value": []}', b'{"value": [{}]}'])
+def test_malformed_bodies_are_refused_with_400(client: Client, body: bytes) -> None:
+    response = client.post(URL, body, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_an_oversized_body_is_refused_with_413(client: Client, settings: SettingsWrapper) -> None:
+    settings.WEBHOOK_MAX_BODY_BYTES = 4096
+    body = json.dumps({"value": [{"subscriptionId": "x" * 5000}]})
+    assert client.post(URL, body, content_type="application/json").status_code == 413
+
+
+def test_only_post_is_answered(client: Client) -> None:
+    assert client.get(URL).status_code == 405
+    assert client.get(f"{URL}/lifecycle").status_code == 405
+
+
+def test_a_lifecycle_event_of_an_unknown_subscription_changes_nothing(
+    client: Client, enqueued: list[tuple[str, list[Any]]]
+) -> None:
+    body = json.dumps(
+        {"value": [{"subscriptionId": "nope", "clientState": "x", "lifecycleEvent": "missed"}]}
+    )
+    assert client.post(f"{URL}/lifecycle", body, content_type="application/json").status_code == 202
+    assert enqueued == []
+    assert notifications.process_lifecycle(body).handled == []
+    assert not PresenceSubscription.objects.exists()
