@@ -23,6 +23,26 @@ WORKER_HEARTBEAT_KEY = "portal:worker-heartbeat"
 app.conf.beat_schedule = {
     # Keep names and e-mail addresses current for people who stay signed in for weeks.
     "refresh-profiles": {"task": "accounts.tasks.refresh_all_profiles", "schedule": 24 * 3600},
+    # Pick up joiners, leavers and changed titles from the directory (incremental delta).
+    "sync-directory": {
+        "task": "presence.sync_directory",
+        "schedule": float(settings.DIRECTORY_SYNC_SECONDS),
+    },
+    # Create, renew and re-create presence subscriptions well before their 60 minutes run out.
+    "maintain-presence-subscriptions": {
+        "task": "presence.maintain_subscriptions",
+        "schedule": 120.0,
+    },
+    # Poll the watched people no subscription covers, 650 to a request.
+    "poll-uncovered-presence": {
+        "task": "presence.poll_uncovered",
+        "schedule": float(settings.PRESENCE_POLL_SECONDS),
+    },
+    # Re-read everyone watched now and then: presence has no "missed" signal of its own.
+    "reconcile-presence": {
+        "task": "presence.reconcile",
+        "schedule": float(settings.PRESENCE_RECONCILE_SECONDS),
+    },
 }
 
 
