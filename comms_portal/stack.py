@@ -278,19 +278,9 @@ class Stack:
             self.sandbox_info = json.loads(config.sandbox_info_file.read_text())
             env["SANDBOX_INFO_FILE"] = str(config.sandbox_info_file)
 
-        self.supervisor.say("migrate", "applying database migrations")
-        migrate = subprocess.run(
-            [PYTHON, "manage.py", "migrate", "--noinput"],
-            cwd=PROJECT_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        for line in (migrate.stdout + migrate.stderr).splitlines():
-            self.supervisor.say("migrate", line)
-        if migrate.returncode != 0:
-            raise StackError("Database migrations failed; see the migrate lines above.")
+        self._run_once("migrate", ["migrate", "--noinput"], "Database migrations failed")
+        # Seed the people directory from the tenant, so the wall is full on the first visit.
+        self._run_once("seed", ["sync_directory"], "The directory sync failed")
 
         web = self.supervisor.start(
             "web",
@@ -327,6 +317,22 @@ class Stack:
             timeout=60,
             alive=lambda: worker.process.poll() is None,
         )
+
+    def _run_once(self, name: str, command: list[str], failure: str) -> None:
+        """Run one manage.py command to completion, its output prefixed with ``name``."""
+        self.supervisor.say(name, f"manage.py {' '.join(command)}")
+        done = subprocess.run(
+            [PYTHON, "manage.py", *command],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for line in (done.stdout + done.stderr).splitlines():
+            self.supervisor.say(name, line)
+        if done.returncode != 0:
+            raise StackError(f"{failure}; see the {name} lines above.")
 
     def health(self) -> dict[str, Any]:
         """Return the portal's /healthz report, whatever its status code."""
