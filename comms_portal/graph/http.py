@@ -254,8 +254,13 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
         retry_safe: bool = False,
         budget: RetryBudget | None = None,
+        expected_statuses: frozenset[int] = frozenset(),
     ) -> GraphResponse:
-        """Send one request, retrying per the rule in ``retry``; raise a GraphError on failure."""
+        """Send one request, retrying per the rule in ``retry``; raise a GraphError on failure.
+
+        Errors with a status in ``expected_statuses`` (a 404 meaning "no photo", say) are
+        raised as usual but not reported to the error hook: they are answers, not faults.
+        """
         method = method.upper()
         target = self._target(url, params)
         try:
@@ -268,7 +273,8 @@ class GraphClient:
                 budget=budget or self.new_budget(),
             )
         except GraphError as error:
-            self._report(error, method, target)
+            if error.status not in expected_statuses:
+                self._report(error, method, target)
             raise
 
     def _send(

@@ -123,7 +123,12 @@ def get_manager(client: GraphClient, user_id: str) -> User | None:
     """Return a person's manager, or None when they have none."""
     # https://learn.microsoft.com/graph/api/user-list-manager
     try:
-        response = client.send("GET", f"/users/{quote_segment(user_id)}/manager", params=_SELECT)
+        response = client.send(
+            "GET",
+            f"/users/{quote_segment(user_id)}/manager",
+            params=_SELECT,
+            expected_statuses=frozenset({404}),
+        )
     except NotFound:
         return None
     document = response.json_object()
@@ -147,7 +152,10 @@ def get_photo(client: GraphClient, user_id: str) -> bytes | None:
     # https://learn.microsoft.com/graph/api/profilephoto-get
     try:
         response = client.send(
-            "GET", f"/users/{quote_segment(user_id)}/photo/$value", headers={"Accept": "image/*"}
+            "GET",
+            f"/users/{quote_segment(user_id)}/photo/$value",
+            headers={"Accept": "image/*"},
+            expected_statuses=frozenset({404}),
         )
     except NotFound:
         return None

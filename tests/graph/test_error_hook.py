@@ -13,6 +13,7 @@ from comms_portal.graph import (
     NotFound,
     RetryPolicy,
     Throttled,
+    users,
 )
 from comms_portal.graph.presence import get_my_presence
 from comms_portal.graph.users import get_user
@@ -154,3 +155,20 @@ def test_without_a_hook_errors_are_raised_as_before(graph: FakeGraph) -> None:
 
     with pytest.raises(NotFound):
         get_user(client, "nobody")
+
+
+def test_an_expected_answer_is_not_reported_as_a_fault() -> None:
+    reported: list[object] = []
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            404, json={"error": {"code": "ImageNotFound", "message": "No photo."}}
+        )
+    )
+    client = GraphClient(
+        GraphSettings(base_url="https://graph.test/v1.0", http2=False),
+        lambda: "token",
+        transport=transport,
+        on_error=lambda error, method, path: reported.append((error, method, path)),
+    )
+    assert users.get_photo(client, "6e2f44f5-0000-4000-8000-00000000a11c") is None
+    assert reported == []
