@@ -4,4 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from presence.consumers import PresenceConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/presence/", PresenceConsumer.as_asgi()),
+]

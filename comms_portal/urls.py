@@ -12,4 +12,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("accounts.urls")),
     path("admin-portal/", include("accounts.admin_urls")),
     path("graph/notifications/", include("presence.webhook_urls")),
+    path("people/", include("presence.urls")),
 ]

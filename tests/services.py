@@ -37,7 +37,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
     try:
         sandbox = start_sandbox(var_dir / "sandbox")
-    except Exception as exc:  # noqa: BLE001  (reported; the tests that need it fail on their own)
+    except Exception as exc:  # reported; the tests that need the sandbox fail on their own
         early_config.issue_config_time_warning(
             pytest.PytestWarning(f"the sandbox did not start: {exc}"), stacklevel=2
         )

@@ -1,0 +1,122 @@
+"""Words and small facts shown for a presence: labels, activity text, relative times.
+
+Plain functions, so templates (through ``presence_tags``) and the wall's script (through the
+label tables rendered into the page) describe presence the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from presence.store import PresenceState
+
+# https://learn.microsoft.com/graph/api/resources/presence (availability values)
+AVAILABILITY_LABELS: dict[str, str] = {
+    "Available": "Available",
+    "AvailableIdle": "Available, idle",
+    "Away": "Away",
+    "BeRightBack": "Be right back",
+    "Busy": "Busy",
+    "BusyIdle": "Busy, idle",
+    "DoNotDisturb": "Do not disturb",
+    "Offline": "Offline",
+    "PresenceUnknown": "Status unknown",
+}
+
+# https://learn.microsoft.com/graph/api/resources/presence (activity values)
+ACTIVITY_LABELS: dict[str, str] = {
+    "Available": "Available",
+    "Away": "Away",
+    "BeRightBack": "Be right back",
+    "Busy": "Busy",
+    "DoNotDisturb": "Do not disturb",
+    "InACall": "In a call",
+    "InAConferenceCall": "In a conference call",
+    "Inactive": "Inactive",
+    "InAMeeting": "In a meeting",
+    "Offline": "Offline",
+    "OffWork": "Off work",
+    "OutOfOffice": "Out of office",
+    "PresenceUnknown": "Status unknown",
+    "Presenting": "Presenting",
+    "UrgentInterruptionsOnly": "Urgent interruptions only",
+    "Focusing": "Focusing",
+}
+
+WORK_LOCATION_LABELS: dict[str, str] = {
+    "office": "In the office",
+    "remote": "Working remotely",
+    "timeOff": "Time off",
+}
+
+UNKNOWN = "PresenceUnknown"
+
+
+def availability_label(availability: str | None) -> str:
+    """Return the words for a Graph availability value."""
+    if not availability:
+        return AVAILABILITY_LABELS[UNKNOWN]
+    return AVAILABILITY_LABELS.get(availability, availability)
+
+
+def activity_label(availability: str | None, activity: str | None) -> str:
+    """Return the words for an activity, or "" when it only repeats the availability."""
+    if not activity or activity in (availability, UNKNOWN):
+        return ""
+    label = ACTIVITY_LABELS.get(activity, activity)
+    # "Away" next to "Away" or "Busy" next to "Busy" says nothing new.
+    if label == availability_label(availability):
+        return ""
+    return label
+
+
+def availability_class(availability: str | None) -> str:
+    """Return the CSS modifier of the presence badge for an availability."""
+    return "presence-" + (availability or UNKNOWN).lower()
+
+
+def work_location_label(work_location: str | None) -> str:
+    """Return the words for Graph's workLocationType ("" when unknown or unspecified)."""
+    return WORK_LOCATION_LABELS.get(work_location or "", "")
+
+
+def since_text(epoch_seconds: float | None, now: datetime | None = None) -> str:
+    """Describe how long ago ``epoch_seconds`` was, in the words a status line uses."""
+    if not epoch_seconds:
+        return ""
+    current = now or datetime.now(UTC)
+    elapsed = int(current.timestamp() - float(epoch_seconds))
+    if elapsed < 60:
+        return "just now"
+    minutes = elapsed // 60
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} h ago"
+    days = hours // 24
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
+def epoch_to_iso(epoch_seconds: float | None) -> str:
+    """Return an ISO 8601 UTC timestamp for epoch seconds ("" for none)."""
+    if not epoch_seconds:
+        return ""
+    return datetime.fromtimestamp(float(epoch_seconds), UTC).isoformat(timespec="seconds")
+
+
+def presence_payload(state: PresenceState | None, person_id: str) -> dict[str, Any]:
+    """Return what a browser needs to draw one person's presence (unknown when None)."""
+    if state is None:
+        return {"person_id": person_id, "availability": UNKNOWN, "activity": UNKNOWN}
+    return state.as_payload()
+
+
+def label_tables() -> dict[str, dict[str, str]]:
+    """Return the label tables the wall's script uses to draw pushed updates."""
+    return {
+        "availability": AVAILABILITY_LABELS,
+        "activity": ACTIVITY_LABELS,
+        "workLocation": WORK_LOCATION_LABELS,
+    }

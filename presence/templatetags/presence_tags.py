@@ -1,0 +1,55 @@
+"""Template filters that describe presence in words (backed by ``presence.display``)."""
+
+from __future__ import annotations
+
+from django import template
+
+from accounts.context_processors import initials_of
+from presence import display
+from presence.store import PresenceState
+
+register = template.Library()
+
+
+@register.filter
+def availability_words(state: PresenceState | None) -> str:
+    """Render a person's availability in words ("Do not disturb")."""
+    return display.availability_label(state.availability if state else None)
+
+
+@register.filter
+def activity_words(state: PresenceState | None) -> str:
+    """Render what a person is doing ("In a call"), or nothing when it adds nothing."""
+    if state is None:
+        return ""
+    return display.activity_label(state.availability, state.activity)
+
+
+@register.filter
+def availability_class(state: PresenceState | None) -> str:
+    """Render the badge modifier class for a person's availability."""
+    return display.availability_class(state.availability if state else None)
+
+
+@register.filter
+def work_location_words(state: PresenceState | None) -> str:
+    """Render where a person works today, or nothing."""
+    return display.work_location_label(state.work_location if state else None)
+
+
+@register.filter
+def since_words(state: PresenceState | None) -> str:
+    """Render how long a person has had their availability ("12 min ago")."""
+    return display.since_text(state.changed_at if state else None)
+
+
+@register.filter
+def since_iso(state: PresenceState | None) -> str:
+    """Render when a person's availability last changed, as ISO 8601."""
+    return display.epoch_to_iso(state.changed_at if state else None)
+
+
+@register.filter
+def initials(name: str) -> str:
+    """Render up to two initials of a name."""
+    return initials_of(name)

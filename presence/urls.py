@@ -1,0 +1,23 @@
+"""Routes of the people pages (mounted at /people/)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path, re_path
+
+from presence import views
+
+app_name = "presence"
+
+# Graph user ids are GUIDs; anything else is not a person.
+PERSON = r"(?P<graph_id>[A-Za-z0-9_.-]{1,64})"
+
+urlpatterns: list[URLPattern] = [
+    path("", views.wall, name="wall"),
+    path("cards", views.wall_cards, name="cards"),
+    path("api/presence", views.presence_snapshot, name="snapshot"),
+    path("me/status/", views.my_status, name="my_status"),
+    re_path(rf"^{PERSON}/$", views.person_page, name="person"),
+    re_path(rf"^{PERSON}/photo$", views.person_photo, name="photo"),
+    re_path(rf"^{PERSON}/favourite$", views.favourite, name="favourite"),
+    re_path(rf"^{PERSON}/alert$", views.availability_alert, name="alert"),
+]

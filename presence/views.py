@@ -1,0 +1,323 @@
+"""The people pages: the wall, its card pages and snapshot, a person, photos, My status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import connections
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from presence import alerts, display, favourites, photos, selectors, status
+from presence.forms import (
+    AvailabilityForm,
+    PeopleIdsForm,
+    StatusMessageForm,
+    WallFilterForm,
+    WorkLocationForm,
+)
+from presence.models import Person
+from presence.services import watch_people
+from presence.store import get_many, get_one
+
+SIGN_IN_URL = "/accounts/signin/"
+signed_in = login_required(login_url=SIGN_IN_URL)
+
+View = Callable[..., HttpResponse]
+
+
+def signed_in_api(view: View) -> View:
+    """Answer 401 JSON, not a redirect to the sign-in page, to scripts of a signed-out page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": "Sign in to see presence."}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # guaranteed by the sign-in decorators
+    return user
+
+
+def _wall_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
+    form = WallFilterForm(request.GET)
+    if form.is_valid():
+        query = form.wall_query()
+        code = 200
+    else:
+        # Keep what was valid, drop what was not, and say which field was wrong.
+        query = selectors.WallQuery(
+            text=form.cleaned_data.get("q") or "",
+            department=form.cleaned_data.get("department") or "",
+        )
+        code = 400
+    wall = selectors.wall_page(_user(request), query)
+    params = request.GET.copy()
+    params["page"] = str(wall.page + 1)
+    return {
+        "form": form,
+        "query": query,
+        "wall": wall,
+        "next_query": params.urlencode(),
+    }, code
+
+
+@never_cache
+@signed_in
+@require_GET
+def wall(request: HttpRequest) -> HttpResponse:
+    """Show the people wall: the first page of cards, filters and live updates."""
+    context, code = _wall_context(request)
+    context.update(
+        active_nav="people",
+        departments=selectors.departments(),
+        labels=display.label_tables(),
+    )
+    return render(request, "presence/wall.html", context, status=code)
+
+
+@never_cache
+@signed_in
+@require_GET
+def wall_cards(request: HttpRequest) -> HttpResponse:
+    """Return the next page of cards as an HTML fragment, for the wall's scrolling."""
+    context, code = _wall_context(request)
+    return render(request, "presence/_cards.html", context, status=code)
+
+
+@never_cache
+@signed_in_api
+@require_GET
+def presence_snapshot(request: HttpRequest) -> JsonResponse:
+    """Return the stored presence of the asked people, and keep them watched."""
+    form = PeopleIdsForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"error": " ".join(str(e) for e in form.errors["ids"])}, status=400)
+    known = selectors.visible_graph_ids(form.cleaned_data["ids"])
+    if known:
+        watch_people(known)
+    states = get_many(known)
+    return JsonResponse(
+        {
+            "presence": {
+                person_id: display.presence_payload(states.get(person_id), person_id)
+                for person_id in known
+            },
+            "unknown": [pid for pid in form.cleaned_data["ids"] if pid not in set(known)],
+        }
+    )
+
+
+@signed_in
+@require_GET
+def person_page(request: HttpRequest, graph_id: str) -> HttpResponse:
+    """Show one person: presence in detail, manager and reports, and alerts."""
+    detail = selectors.person_detail(_user(request), graph_id)
+    if detail is None:
+        raise Http404("No such person in the directory.")
+    return render(
+        request,
+        "presence/person.html",
+        {"detail": detail, "active_nav": "people", "labels": display.label_tables()},
+    )
+
+
+def _photo_on_worker_thread(graph_id: str, display_name: str) -> photos.Photo:
+    try:
+        return photos.person_photo(graph_id=graph_id, display_name=display_name)
+    finally:
+        # This thread is not a request thread, so Django would never close its connection.
+        connections.close_all()
+
+
+@require_GET
+async def person_photo(request: HttpRequest, graph_id: str) -> HttpResponse:
+    """Serve a person's photo, or their initials drawn when they have none."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse("Sign in to see photos.", status=401, content_type="text/plain")
+    person = await Person.objects.visible().filter(graph_id=graph_id).only("display_name").afirst()
+    if person is None:
+        raise Http404("No such person in the directory.")
+    # A wall asks for dozens of photos at once; fetching them off the request thread keeps
+    # Graph round trips from queueing every other page and API call behind them.
+    photo = await sync_to_async(_photo_on_worker_thread, thread_sensitive=False)(
+        graph_id, person.display_name
+    )
+    response = HttpResponse(photo.content, content_type=photo.content_type)
+    response["Cache-Control"] = (
+        f"private, max-age={photos.PHOTO_CACHE_SECONDS}" if photo.cacheable else "no-store"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = fallback
+    return HttpResponseRedirect(target)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _flag(request: HttpRequest, name: str) -> bool | None:
+    value = request.POST.get(name)
+    return {"1": True, "0": False}.get(value or "")
+
+
+def _visible_person(graph_id: str) -> Person:
+    person = Person.objects.visible().filter(graph_id=graph_id).first()
+    if person is None:
+        raise Http404("No such person in the directory.")
+    return person
+
+
+def _bad_flag(request: HttpRequest, name: str) -> HttpResponse:
+    text = f"'{name}' must be 1 or 0."
+    if _wants_json(request):
+        return JsonResponse({"error": text}, status=400)
+    return HttpResponse(text, status=400, content_type="text/plain")
+
+
+@signed_in
+@require_POST
+def favourite(request: HttpRequest, graph_id: str) -> HttpResponse:
+    """Pin (favourite=1) or unpin (favourite=0) a colleague."""
+    wanted = _flag(request, "favourite")
+    if wanted is None:
+        return _bad_flag(request, "favourite")
+    person = _visible_person(graph_id)
+    now = favourites.set_favourite(user=_user(request), person=person, favourite=wanted)
+    if _wants_json(request):
+        return JsonResponse({"person_id": graph_id, "favourite": now})
+    return _back(request, "/people/")
+
+
+@signed_in
+@require_POST
+def availability_alert(request: HttpRequest, graph_id: str) -> HttpResponse:
+    """Ask (alert=1) or stop asking (alert=0) to be told when a colleague is available."""
+    wanted = _flag(request, "alert")
+    if wanted is None:
+        return _bad_flag(request, "alert")
+    person = _visible_person(graph_id)
+    if wanted:
+        alerts.request_alert(user=_user(request), person=person)
+        text = f"You will be told when {person.display_name} is available."
+    else:
+        alerts.cancel_alert(user=_user(request), person=person)
+        text = f"You will not be told when {person.display_name} is available."
+    if _wants_json(request):
+        return JsonResponse({"person_id": graph_id, "alert": wanted, "message": text})
+    messages.success(request, text)
+    return _back(request, f"/people/{graph_id}/")
+
+
+_STATUS_FORMS = {
+    "availability": AvailabilityForm,
+    "message": StatusMessageForm,
+    "location": WorkLocationForm,
+}
+
+
+def _status_page(
+    request: HttpRequest, bound: dict[str, Any] | None = None, error: str = "", code: int = 200
+) -> HttpResponse:
+    user = _user(request)
+    forms = {
+        "availability_form": AvailabilityForm(initial={"duration": "1h"}),
+        "message_form": StatusMessageForm(initial={"clear_after": "never"}),
+        "location_form": WorkLocationForm(),
+    }
+    forms.update(bound or {})
+    context = {
+        **forms,
+        "active_nav": "people",
+        "presence": get_one(user.object_id) if user.object_id else None,
+        "own_id": user.object_id,
+        "error": error,
+        "labels": display.label_tables(),
+        "message_help": f"At most {status.STATUS_MESSAGE_MAX_LENGTH} characters.",
+    }
+    return render(request, "presence/my_status.html", context, status=code)
+
+
+def _change_status(request: HttpRequest, action: str) -> HttpResponse:
+    user = _user(request)
+    now = timezone.now()
+    form: AvailabilityForm | StatusMessageForm | WorkLocationForm | None = None
+    try:
+        if action == "reset":
+            status.reset_availability(user=user)
+            done = "Your status is reset; Teams decides it again."
+        elif action == "clear_message":
+            status.clear_status_message(user=user)
+            done = "Your status message is cleared."
+        elif action == "availability":
+            form = AvailabilityForm(request.POST)
+            if not form.is_valid():
+                return _status_page(request, {"availability_form": form}, code=400)
+            status.set_availability(
+                user=user,
+                choice=form.cleaned_data["availability"],
+                duration=form.cleaned_data["duration"],
+                now=now,
+            )
+            label = status.AVAILABILITY_CHOICES[form.cleaned_data["availability"]][0]
+            period = status.DURATION_CHOICES[form.cleaned_data["duration"]].lower()
+            done = f"You show as {label} for {period}."
+        elif action == "message":
+            form = StatusMessageForm(request.POST, now=now)
+            if not form.is_valid():
+                return _status_page(request, {"message_form": form}, code=400)
+            status.set_status_message(
+                user=user, message=form.cleaned_data["message"], expires_at=form.expiry()
+            )
+            done = "Your status message is set."
+        elif action == "location":
+            form = WorkLocationForm(request.POST)
+            if not form.is_valid():
+                return _status_page(request, {"location_form": form}, code=400)
+            status.set_work_location(user=user, location=form.cleaned_data["location"])
+            done = "Your work location is updated."
+        else:
+            return _status_page(request, error="That change is not one this page offers.", code=400)
+    except status.StatusChangeFailed as failure:
+        bound = {f"{action}_form": form} if form is not None else {}
+        return _status_page(request, bound, error=str(failure), code=502)
+    messages.success(request, done)
+    return HttpResponseRedirect("/people/me/status/")
+
+
+@never_cache
+@signed_in
+@require_http_methods(["GET", "POST"])
+def my_status(request: HttpRequest) -> HttpResponse:
+    """Show and change my availability, status message and work location."""
+    if request.method == "POST":
+        return _change_status(request, request.POST.get("action", ""))
+    return _status_page(request)

@@ -1,0 +1,425 @@
+/*
+ * Live presence on the people pages. Every element with data-presence-id shows one person;
+ * this script keeps those elements current:
+ *  - a websocket (/ws/presence/) watches the people on screen and receives their changes
+ *    and the signed-in person's notices ("X is available now");
+ *  - on every (re)connect, and every minute, it resynchronises from the JSON snapshot, which
+ *    also keeps the people on screen watched by the server;
+ *  - a dropped socket reconnects with exponential backoff and jitter, and says so.
+ * Notices and alerts are shown by presence-alerts.js; the wall's list behaviour (filter,
+ * scrolling, stars) is in people-list.js. No dependencies.
+ */
+(function () {
+  "use strict";
+
+  const SOCKET_PATH = "/ws/presence/";
+  const SNAPSHOT_URL = "/people/api/presence";
+  const BACKOFF_FIRST_MS = 500;
+  const BACKOFF_MAX_MS = 30000;
+  // The server forgets people not asked for within a few minutes; ask again well before.
+  const RESYNC_EVERY_MS = 60000;
+  const SINCE_REFRESH_MS = 30000;
+  const WATCH_DEBOUNCE_MS = 150;
+  const SNAPSHOT_CHUNK = 200;
+  const MAX_WATCHED = 1000;
+  const CLOSE_UNAUTHENTICATED = 4401;
+  const HIGHLIGHT_MS = 1600;
+
+  let labels = { availability: {}, activity: {}, workLocation: {} };
+  let socket = null;
+  let attempt = 0;
+  let reconnectTimer = null;
+  let watchTimer = null;
+  let leaving = false;
+  let signedOut = false;
+  const onScreen = new Set();
+  const lastAvailability = new Map();
+  let statusElement = null;
+  let cardObserver = null;
+
+  /* ---------- Words (mirrors presence/display.py, fed by its label tables) ---------- */
+
+  function availabilityLabel(availability) {
+    if (!availability) {
+      return labels.availability.PresenceUnknown || "Status unknown";
+    }
+    return labels.availability[availability] || availability;
+  }
+
+  function activityLabel(availability, activity) {
+    if (!activity || activity === availability || activity === "PresenceUnknown") {
+      return "";
+    }
+    const label = labels.activity[activity] || activity;
+    return label === availabilityLabel(availability) ? "" : label;
+  }
+
+  function sinceText(epochSeconds) {
+    if (!epochSeconds) {
+      return "";
+    }
+    const elapsed = Math.floor(Date.now() / 1000 - epochSeconds);
+    if (elapsed < 60) {
+      return "just now";
+    }
+    const minutes = Math.floor(elapsed / 60);
+    if (minutes < 60) {
+      return minutes + " min ago";
+    }
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) {
+      return hours + " h ago";
+    }
+    const days = Math.floor(hours / 24);
+    return days === 1 ? "yesterday" : days + " days ago";
+  }
+
+  /* ---------- Connection status ---------- */
+
+  function setStatus(state, text) {
+    if (!statusElement) {
+      return;
+    }
+    statusElement.dataset.state = state;
+    statusElement.textContent = text;
+  }
+
+  /* ---------- Drawing a person's presence ---------- */
+
+  function nameOf(personId) {
+    const element = elementsFor(personId)[0];
+    return (element && element.dataset.displayName) || "A colleague";
+  }
+
+  function elementsFor(personId) {
+    return document.querySelectorAll('[data-presence-id="' + CSS.escape(personId) + '"]');
+  }
+
+  function setPresenceClass(element, availability) {
+    const keep = Array.from(element.classList).filter(function (name) {
+      return !name.startsWith("presence-") || name === "presence-badge" || name === "presence-icon";
+    });
+    element.className = keep.join(" ");
+    element.classList.add("presence-" + String(availability || "PresenceUnknown").toLowerCase());
+  }
+
+  function setField(root, name, text, hideWhenEmpty) {
+    root.querySelectorAll('[data-field="' + name + '"]').forEach(function (element) {
+      element.textContent = text;
+      if (hideWhenEmpty) {
+        element.hidden = text === "";
+      }
+    });
+  }
+
+  function highlight(element) {
+    element.classList.remove("is-changed");
+    void element.offsetWidth; // restart the animation
+    element.classList.add("is-changed");
+    setTimeout(function () {
+      element.classList.remove("is-changed");
+    }, HIGHLIGHT_MS);
+  }
+
+  function drawPresence(root, presence) {
+    const availability = presence.availability || "PresenceUnknown";
+    const activity = activityLabel(availability, presence.activity);
+    const location = labels.workLocation[presence.work_location] || "";
+    root.querySelectorAll('[data-field="availability"]').forEach(function (badge) {
+      setPresenceClass(badge, availability);
+      badge.textContent = availabilityLabel(availability);
+    });
+    root.querySelectorAll('[data-field="icon"]').forEach(function (icon) {
+      setPresenceClass(icon, availability);
+    });
+    setField(root, "activity", activity, true);
+    setField(root, "activity-detail", activity || "—", false);
+    root.querySelectorAll('[data-field="since"]').forEach(function (time) {
+      const changed = Number(presence.changed_at) || 0;
+      time.dataset.epoch = String(changed);
+      time.setAttribute("datetime", changed ? new Date(changed * 1000).toISOString() : "");
+      time.textContent = changed ? "since " + sinceText(changed) : "";
+    });
+    root.querySelectorAll('[data-field="status-message"]').forEach(function (note) {
+      const message = presence.status_message || "";
+      note.hidden = message === "";
+      note.replaceChildren();
+      const prefix = document.createElement("span");
+      prefix.className = "visually-hidden";
+      prefix.textContent = "Status message: ";
+      note.append(prefix, document.createTextNode(message));
+    });
+    setField(root, "status-message-detail", presence.status_message || "—", false);
+    root.querySelectorAll('[data-field="out-of-office"]').forEach(function (note) {
+      note.hidden = !presence.out_of_office;
+      const extra = presence.out_of_office_message ? ": " + presence.out_of_office_message : "";
+      note.textContent = "Out of office" + extra;
+    });
+    const oofDetail = presence.out_of_office
+      ? "Yes" + (presence.out_of_office_message ? ": " + presence.out_of_office_message : "")
+      : "No";
+    setField(root, "out-of-office-detail", oofDetail, false);
+    setField(root, "work-location", location, true);
+    setField(root, "work-location-detail", location || "—", false);
+    root.dataset.availability = availability;
+  }
+
+  function applyPresence(presence, options) {
+    if (!presence || typeof presence.person_id !== "string") {
+      return;
+    }
+    const personId = presence.person_id;
+    const previous = lastAvailability.get(personId);
+    const changed = previous !== undefined && previous !== presence.availability;
+    // Learning an unknown presence for the first time is not news worth a highlight.
+    const noticeable = changed && previous !== "PresenceUnknown";
+    elementsFor(personId).forEach(function (root) {
+      drawPresence(root, presence);
+      if (noticeable && options.highlight) {
+        highlight(root);
+      }
+    });
+    lastAvailability.set(personId, presence.availability);
+    if (changed && presence.availability === "Available") {
+      window.CommsPortalAlerts.pageAlertFor(personId, nameOf(personId));
+    }
+  }
+
+  function refreshSinceTimes() {
+    document.querySelectorAll('[data-field="since"]').forEach(function (time) {
+      let epoch = Number(time.dataset.epoch);
+      if (!epoch && time.getAttribute("datetime")) {
+        epoch = Date.parse(time.getAttribute("datetime")) / 1000;
+      }
+      if (epoch) {
+        time.textContent = "since " + sinceText(epoch);
+      }
+    });
+  }
+
+  /* ---------- Snapshot and watching ---------- */
+
+  function watchedIds() {
+    return Array.from(onScreen).slice(0, MAX_WATCHED);
+  }
+
+  function fetchSnapshot(ids) {
+    const chunks = [];
+    for (let start = 0; start < ids.length; start += SNAPSHOT_CHUNK) {
+      chunks.push(ids.slice(start, start + SNAPSHOT_CHUNK));
+    }
+    return Promise.all(
+      chunks.map(function (chunk) {
+        const url = SNAPSHOT_URL + "?ids=" + encodeURIComponent(chunk.join(","));
+        return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+          .then(function (response) {
+            return response.ok ? response.json() : null;
+          })
+          .then(function (body) {
+            if (body && body.presence) {
+              Object.keys(body.presence).forEach(function (personId) {
+                applyPresence(body.presence[personId], { highlight: true });
+              });
+            }
+          })
+          .catch(function () {
+            // The socket's reconnect loop reports connection trouble; nothing to add here.
+          });
+      }),
+    );
+  }
+
+  function sendWatch() {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "watch", ids: watchedIds() }));
+    }
+  }
+
+  function scheduleWatch(newIds) {
+    clearTimeout(watchTimer);
+    watchTimer = setTimeout(function () {
+      sendWatch();
+      if (newIds.length) {
+        fetchSnapshot(newIds.splice(0));
+      }
+    }, WATCH_DEBOUNCE_MS);
+  }
+
+  const pendingSnapshot = [];
+
+  function observeCards(root) {
+    const found = Array.from(root.querySelectorAll("[data-presence-id]"));
+    if (root.matches && root.matches("[data-presence-id]")) {
+      found.push(root);
+    }
+    found.forEach(function (element) {
+      if (cardObserver) {
+        cardObserver.observe(element);
+      } else {
+        onScreen.add(element.dataset.presenceId);
+      }
+    });
+  }
+
+  function initWatching() {
+    if ("IntersectionObserver" in window) {
+      cardObserver = new IntersectionObserver(
+        function (entries) {
+          entries.forEach(function (entry) {
+            const personId = entry.target.dataset.presenceId;
+            if (entry.isIntersecting) {
+              if (!onScreen.has(personId)) {
+                onScreen.add(personId);
+                pendingSnapshot.push(personId);
+              }
+            } else if (!stillShown(personId, entry.target)) {
+              onScreen.delete(personId);
+            }
+          });
+          scheduleWatch(pendingSnapshot);
+        },
+        { rootMargin: "200px 0px" },
+      );
+    }
+    observeCards(document);
+  }
+
+  function stillShown(personId, leavingElement) {
+    // The same person may appear twice (a card and a manager link); keep them while one shows.
+    return Array.from(elementsFor(personId)).some(function (element) {
+      if (element === leavingElement) {
+        return false;
+      }
+      const box = element.getBoundingClientRect();
+      return box.bottom > -200 && box.top < window.innerHeight + 200 && !element.hidden;
+    });
+  }
+
+  /* ---------- The socket ---------- */
+
+  function socketUrl() {
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    return scheme + window.location.host + SOCKET_PATH;
+  }
+
+  function connect() {
+    reconnectTimer = null;
+    if (leaving || signedOut) {
+      return;
+    }
+    const current = new WebSocket(socketUrl());
+    socket = current;
+    current.addEventListener("open", function () {
+      attempt = 0;
+      setStatus("live", "Live");
+      sendWatch();
+      fetchSnapshot(watchedIds());
+    });
+    current.addEventListener("message", function (event) {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      if (message.type === "presence") {
+        applyPresence(message.presence, { highlight: true });
+      } else if (message.type === "notice") {
+        window.CommsPortalAlerts.showNotice(message.notice);
+      }
+    });
+    current.addEventListener("close", function (event) {
+      if (socket !== current) {
+        return;
+      }
+      socket = null;
+      if (leaving) {
+        return;
+      }
+      if (event.code === CLOSE_UNAUTHENTICATED) {
+        signedOut = true;
+        setStatus("signed-out", "You are signed out: sign in again to see live presence.");
+        return;
+      }
+      scheduleReconnect();
+    });
+  }
+
+  function scheduleReconnect() {
+    if (reconnectTimer !== null || leaving || signedOut) {
+      return;
+    }
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt));
+    // Jitter spreads many pages reconnecting after a server restart.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    attempt += 1;
+    setStatus("reconnecting", "Reconnecting…");
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function reconnectNow() {
+    if (socket === null && reconnectTimer !== null && !leaving && !signedOut) {
+      clearTimeout(reconnectTimer);
+      reconnectTimer = null;
+      connect();
+    }
+  }
+
+  /* ---------- Start ---------- */
+
+  function readLabels() {
+    const element = document.getElementById("presence-labels");
+    if (element) {
+      try {
+        labels = JSON.parse(element.textContent);
+      } catch (error) {
+        // Keep the built-in fallbacks: raw Graph values are still readable.
+      }
+    }
+  }
+
+  function init() {
+    statusElement = document.querySelector("[data-live-status]");
+    readLabels();
+    document.querySelectorAll("[data-presence-id]").forEach(function (element) {
+      // Remember what the server rendered, so the first push can tell a real change.
+      if (element.dataset.availability) {
+        lastAvailability.set(element.dataset.presenceId, element.dataset.availability);
+      }
+    });
+    initWatching();
+    setInterval(refreshSinceTimes, SINCE_REFRESH_MS);
+    setInterval(function () {
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        fetchSnapshot(watchedIds());
+      }
+    }, RESYNC_EVERY_MS);
+    window.addEventListener("online", reconnectNow);
+    window.addEventListener("pagehide", function () {
+      leaving = true;
+    });
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) {
+        leaving = false;
+        connect();
+      }
+    });
+    setStatus("connecting", "Connecting…");
+    connect();
+  }
+
+  // For the wall's list script (cards it adds get watched) and for diagnosing the
+  // connection from the console.
+  window.CommsPortalPresence = Object.freeze({
+    connection: function () {
+      return socket;
+    },
+    observe: observeCards,
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

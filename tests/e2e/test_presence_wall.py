@@ -1,0 +1,240 @@
+"""The live people wall in real browsers, on the whole stack and the sandbox's presence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import override_settings
+from playwright.sync_api import Browser, Page, Route, expect
+
+from comms_portal.stack import Stack
+from presence import store
+from presence.store import PresenceState
+from tests.e2e.conftest import LOOPBACK_HOSTS, PageWatch
+from tests.e2e.signin import sign_in
+from tests.support.cast import PRIYA, SAMUEL, TOMAS
+from tests.support.session_sandbox import control
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+# Changes from the sandbox travel through subscriptions or polls; allow for a poll cycle.
+ENGINE_TIMEOUT_MS = 60_000
+PUSH_TIMEOUT_MS = 10_000
+
+
+def user_id(upn: str) -> str:
+    info = control("GET", "/info").json()
+    return str(next(u["id"] for u in info["users"] if u["userPrincipalName"] == upn))
+
+
+def force_presence(upn: str, availability: str, activity: str) -> None:
+    control(
+        "POST", f"/presence/{user_id(upn)}", {"availability": availability, "activity": activity}
+    )
+
+
+def watched_page(browser: Browser, stack: Stack, watch: PageWatch) -> Iterator[Page]:
+    """A second person's browser context, watched like the ``page`` fixture's."""
+    context = browser.new_context(base_url=stack.base_url)
+
+    def only_loopback(route: Route) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or (urlsplit(url).hostname or "") in LOOPBACK_HOSTS:
+            route.continue_()
+        else:
+            watch.outside_requests.append(url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    second = context.new_page()
+    second.on(
+        "console", lambda m: watch.console_errors.append(m.text) if m.type == "error" else None
+    )
+    second.on("pageerror", lambda error: watch.console_errors.append(str(error)))
+    yield second
+    context.close()
+
+
+@pytest.fixture
+def colleague_page(browser: Browser, live_stack: Stack) -> Iterator[tuple[Page, PageWatch]]:
+    watch = PageWatch()
+    for second in watched_page(browser, live_stack, watch):
+        yield second, watch
+
+
+@pytest.fixture
+def directory_synced(live_stack: Stack) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "sync_directory"],
+        cwd=REPO,
+        env=live_stack.env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def on_stack_redis(stack: Stack) -> override_settings:
+    """Point this process's presence store at the Redis database the stack uses."""
+    return override_settings(REDIS_URL=stack.env["REDIS_URL"])
+
+
+@pytest.fixture
+def simulator_paused(live_stack: Stack) -> Iterator[None]:
+    # The simulated tenant would otherwise move Samuel around while the test watches him.
+    control("POST", "/presence/pause")
+    force_presence(SAMUEL, "Away", "Away")
+    yield
+    control("POST", "/presence/resume")
+    with on_stack_redis(live_stack):
+        store.forget([user_id(SAMUEL)])
+
+
+def card(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'[data-person-card][data-display-name="{name}"]')
+
+
+def test_two_people_side_by_side_see_each_other_live(
+    page: Page,
+    watch: PageWatch,
+    colleague_page: tuple[Page, PageWatch],
+    live_stack: Stack,
+    directory_synced: None,
+    simulator_paused: None,
+) -> None:
+    tomas, tomas_watch = colleague_page
+    sign_in(page, live_stack.base_url, PRIYA, next_path="/people/me/status/")
+    sign_in(tomas, live_stack.base_url, TOMAS, next_path="/people/")
+
+    # Tomas's wall shows Priya; the page never reloads from here on.
+    priya_card = card(tomas, "Priya Natarajan")
+    priya_card.scroll_into_view_if_needed()
+    expect(tomas.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    tomas.evaluate("window.__sameDocument = true")
+
+    # Priya sets Busy on My status; Tomas's card follows without a reload.
+    page.get_by_role("combobox", name="Availability").select_option("busy")
+    page.get_by_role("combobox", name="For").select_option("1h")
+    page.get_by_role("button", name="Set availability").click()
+    expect(page.get_by_role("status").filter(has_text="You show as Busy")).to_be_visible()
+    expect(priya_card.locator('[data-field="availability"]')).to_have_text(
+        "Busy", timeout=PUSH_TIMEOUT_MS
+    )
+    expect(priya_card.locator('[data-field="availability"]')).to_have_class(
+        "presence-badge presence-busy"
+    )
+
+    # A simulated colleague joins a call in Teams; the card changes.
+    samuel_card = card(tomas, "Samuel Ortega")
+    samuel_card.scroll_into_view_if_needed()
+    force_presence(SAMUEL, "Busy", "InACall")
+    expect(samuel_card.locator('[data-field="activity"]')).to_have_text(
+        "In a call", timeout=ENGINE_TIMEOUT_MS
+    )
+    expect(samuel_card.locator('[data-field="availability"]')).to_have_text("Busy")
+    assert tomas.evaluate("window.__sameDocument === true")
+
+    # Tomas asks to be told when Samuel is free; the alert fires when he becomes Available.
+    samuel_card.get_by_role("link", name="Samuel Ortega").click()
+    tomas.get_by_role("button", name="Tell me when available").click()
+    expect(tomas.get_by_role("button", name="Stop waiting")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(tomas.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    # And, for this tab only, every time he becomes Available while the page is open: the
+    # one-shot notice and the page's own alert both show.
+    tomas.get_by_label("Also alert me while this page is open").check()
+    force_presence(SAMUEL, "Available", "Available")
+    expect(
+        tomas.locator("[data-toast]").filter(has_text="Samuel Ortega is available now.")
+    ).to_have_count(2, timeout=ENGINE_TIMEOUT_MS)
+    expect(tomas.get_by_role("button", name="Tell me when available")).to_be_visible()
+
+    # Put Priya back as Teams would have her.
+    page.get_by_role("button", name="Reset status").click()
+    expect(page.get_by_role("status").filter(has_text="Your status is reset")).to_be_visible()
+
+    for errors in (watch.console_errors, tomas_watch.console_errors):
+        assert errors == []
+    assert watch.outside_requests == []
+    assert tomas_watch.outside_requests == []
+
+
+def test_a_dropped_connection_says_reconnecting_and_resyncs(
+    page: Page,
+    watch: PageWatch,
+    live_stack: Stack,
+    directory_synced: None,
+    simulator_paused: None,
+) -> None:
+    sign_in(page, live_stack.base_url, TOMAS, next_path="/people/")
+    samuel_card = card(page, "Samuel Ortega")
+    samuel_card.scroll_into_view_if_needed()
+    status = page.locator("[data-live-status]")
+    expect(status).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    badge = samuel_card.locator('[data-field="availability"]')
+    expect(badge).to_have_text("Away", timeout=ENGINE_TIMEOUT_MS)
+    # Let the first snapshot and the photos finish, so nothing else resynchronises the card.
+    page.wait_for_load_state("networkidle")
+
+    # The store changes without any push (as when an update arrives while a page is cut
+    # off); only a resynchronisation can show it. It is stamped ahead so polls of the
+    # paused sandbox do not overwrite it during the test.
+    samuel = user_id(SAMUEL)
+    with on_stack_redis(live_stack):
+        store.apply_updates(
+            [
+                PresenceState(
+                    person_id=samuel,
+                    availability="BeRightBack",
+                    activity="BeRightBack",
+                    observed_at=time.time() + 3600,
+                    source="poll",
+                )
+            ]
+        )
+    page.wait_for_timeout(1000)
+    expect(badge).to_have_text("Away")
+
+    page.evaluate("window.CommsPortalPresence.connection().close()")
+    expect(status).to_have_text("Reconnecting…")
+    expect(status).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    expect(badge).to_have_text("Be right back", timeout=PUSH_TIMEOUT_MS)
+    expect(badge).to_have_class("presence-badge presence-berightback")
+
+    assert watch.console_errors == []
+    assert watch.outside_requests == []
+
+
+def test_the_wall_works_at_phone_width_and_by_keyboard(
+    page: Page, watch: PageWatch, live_stack: Stack, directory_synced: None
+) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    sign_in(page, live_stack.base_url, TOMAS, next_path="/people/")
+    expect(page.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+
+    # Instant filtering of the loaded cards, then a favourite starred from the keyboard.
+    page.get_by_role("searchbox", name="Search by name").fill("samuel")
+    expect(page.locator("[data-person-card]:visible")).to_have_count(1)
+    star = card(page, "Samuel Ortega").get_by_role("button", name="Favourite Samuel Ortega")
+    star.focus()
+    page.keyboard.press("Enter")
+    expect(star).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    first = page.locator("[data-person-card]").first
+    expect(first).to_have_attribute("data-display-name", "Samuel Ortega")
+    first.get_by_role("button", name="Favourite Samuel Ortega").press("Enter")
+    expect(first.get_by_role("button", name="Favourite Samuel Ortega")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    assert watch.console_errors == []
+    assert watch.outside_requests == []

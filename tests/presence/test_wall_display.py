@@ -1,0 +1,97 @@
+"""How presence is put into words on the people pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.template import Context, Template
+
+from presence import display
+from presence.store import PresenceState
+
+NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("availability", "activity", "words"),
+    [
+        ("Busy", "InACall", "In a call"),
+        ("Busy", "InAConferenceCall", "In a conference call"),
+        ("DoNotDisturb", "Presenting", "Presenting"),
+        ("Busy", "InAMeeting", "In a meeting"),
+        ("Offline", "OffWork", "Off work"),
+        ("Away", "OutOfOffice", "Out of office"),
+        ("Available", "Available", ""),
+        ("Busy", "Busy", ""),
+        ("DoNotDisturb", "DoNotDisturb", ""),
+        ("BeRightBack", "BeRightBack", ""),
+        ("Away", "PresenceUnknown", ""),
+        ("Busy", "SomethingNew", "SomethingNew"),
+    ],
+)
+def test_activity_is_put_in_words_only_when_it_adds_something(
+    availability: str, activity: str, words: str
+) -> None:
+    assert display.activity_label(availability, activity) == words
+
+
+def test_availability_words_and_badge_classes_tell_do_not_disturb_from_busy() -> None:
+    assert display.availability_label("DoNotDisturb") == "Do not disturb"
+    assert display.availability_label("Busy") == "Busy"
+    assert display.availability_class("DoNotDisturb") == "presence-donotdisturb"
+    assert display.availability_class("Busy") == "presence-busy"
+    assert display.availability_label(None) == "Status unknown"
+    assert display.availability_class(None) == "presence-presenceunknown"
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "words"),
+    [
+        (5, "just now"),
+        (60, "1 min ago"),
+        (59 * 60, "59 min ago"),
+        (2 * 3600, "2 h ago"),
+        (30 * 3600, "yesterday"),
+        (3 * 86400, "3 days ago"),
+    ],
+)
+def test_since_is_relative_to_now(seconds_ago: int, words: str) -> None:
+    assert display.since_text(NOW.timestamp() - seconds_ago, NOW) == words
+
+
+def test_since_of_an_unknown_time_is_empty() -> None:
+    assert display.since_text(0, NOW) == ""
+    assert display.since_text(None, NOW) == ""
+
+
+def test_work_location_words() -> None:
+    assert display.work_location_label("office") == "In the office"
+    assert display.work_location_label("remote") == "Working remotely"
+    assert display.work_location_label("unknown") == ""
+    assert display.work_location_label("") == ""
+
+
+def test_template_filters_render_a_presence() -> None:
+    state = PresenceState(
+        person_id="x", availability="Busy", activity="InACall", work_location="remote"
+    )
+    template = Template(
+        "{% load presence_tags %}{{ s|availability_words }}|{{ s|activity_words }}|"
+        "{{ s|availability_class }}|{{ s|work_location_words }}|{{ name|initials }}"
+    )
+    text = template.render(Context({"s": state, "name": "Ada Lovelace"}))
+    assert text == "Busy|In a call|presence-busy|Working remotely|AL"
+
+
+def test_template_filters_render_an_unknown_presence() -> None:
+    template = Template("{% load presence_tags %}{{ s|availability_words }}|{{ s|activity_words }}")
+    assert template.render(Context({"s": None})) == "Status unknown|"
+
+
+def test_payload_of_an_unknown_person_says_unknown() -> None:
+    assert display.presence_payload(None, "abc") == {
+        "person_id": "abc",
+        "availability": "PresenceUnknown",
+        "activity": "PresenceUnknown",
+    }
