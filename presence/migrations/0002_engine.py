@@ -6,54 +6,82 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('presence', '0001_directory'),
+        ("presence", "0001_directory"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DirectorySync',
+            name="DirectorySync",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(default='users', max_length=64, unique=True)),
-                ('delta_link', models.TextField(blank=True)),
-                ('last_started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_finished_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('runs', models.PositiveIntegerField(default=0)),
-                ('full_runs', models.PositiveIntegerField(default=0)),
-                ('last_changed', models.PositiveIntegerField(default=0)),
-                ('last_removed', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(default="users", max_length=64, unique=True)),
+                ("delta_link", models.TextField(blank=True)),
+                ("last_started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_finished_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("runs", models.PositiveIntegerField(default=0)),
+                ("full_runs", models.PositiveIntegerField(default=0)),
+                ("last_changed", models.PositiveIntegerField(default=0)),
+                ("last_removed", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='NotificationCertificate',
+            name="NotificationCertificate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('certificate_id', models.CharField(max_length=128, unique=True)),
-                ('certificate_base64', models.TextField()),
-                ('thumbprint', models.CharField(max_length=64)),
-                ('private_key_ciphertext', models.BinaryField()),
-                ('not_valid_after', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("certificate_id", models.CharField(max_length=128, unique=True)),
+                ("certificate_base64", models.TextField()),
+                ("thumbprint", models.CharField(max_length=64)),
+                ("private_key_ciphertext", models.BinaryField()),
+                ("not_valid_after", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='PresenceSubscription',
+            name="PresenceSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('graph_id', models.CharField(max_length=64, unique=True)),
-                ('client_state', models.CharField(max_length=128)),
-                ('person_ids', models.JSONField(default=list)),
-                ('expires_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('renewed_at', models.DateTimeField(blank=True, null=True)),
-                ('certificate', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='presence.notificationcertificate')),
-                ('owner', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='presence_subscription', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("graph_id", models.CharField(max_length=64, unique=True)),
+                ("client_state", models.CharField(max_length=128)),
+                ("person_ids", models.JSONField(default=list)),
+                ("expires_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("renewed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "certificate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subscriptions",
+                        to="presence.notificationcertificate",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="presence_subscription",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
     ]
