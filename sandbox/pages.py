@@ -25,7 +25,9 @@ def page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        # An empty icon: browsers otherwise ask for /favicon.ico and log the 404.
+        f'<link rel="icon" href="data:,"><title>{escape(title)}</title>'
+        f"<style>{_STYLE}</style></head>"
         f'<body><main><p class="brand">Sandbox identity</p>{body}</main></body></html>'
     )
 
@@ -91,7 +93,8 @@ def consent_page(
 def form_post_page(redirect_uri: str, fields: Mapping[str, str]) -> str:
     """Return the page that posts the authorization response to the app (form_post)."""
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Working...</title>'
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<link rel="icon" href="data:,"><title>Working...</title>'
         '</head><body onload="document.forms[0].submit()">'
         f'<form method="post" action="{escape(redirect_uri)}">{_hidden(fields)}'
         "<noscript><p>Script is disabled. Press Continue.</p>"
