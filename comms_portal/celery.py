@@ -38,6 +38,8 @@ app.conf.beat_schedule = {
         "task": "presence.poll_uncovered",
         "schedule": float(settings.PRESENCE_POLL_SECONDS),
     },
+    # Keep "today"/"this week" availabilities alive: Graph's presence sessions last 4 hours.
+    "renew-held-presence-sessions": {"task": "presence.renew_held_sessions", "schedule": 3600.0},
     # Re-read everyone watched now and then: presence has no "missed" signal of its own.
     "reconcile-presence": {
         "task": "presence.reconcile",

@@ -9,6 +9,8 @@ Offline whatever they chose. So, alongside the preferred presence, the portal ho
 session (setPresence, sessionId = the portal's client id) for as long as Graph lets a
 session last: the chosen duration, at least 5 minutes and at most 4 hours. Resetting the
 status ends that session too, so the person's presence is again what their clients say.
+A choice longer than 4 hours ("today", "this week") is kept as a hold, and a periodic task
+renews the session until the hold runs out.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from accounts.models import User
 from accounts.token_store import ReauthRequired, TokenUnavailable
 from comms_portal.graph import Forbidden, GraphClient, GraphError, NotFound, Throttled
 from comms_portal.graph import presence as graph_presence
+from comms_portal.redis_client import get_redis
 from presence.services import presence_from_graph, record_presence
 
 logger = logging.getLogger(__name__)
@@ -71,6 +74,10 @@ _FIXED_DURATIONS = {
     "2h": timedelta(hours=2),
     "4h": timedelta(hours=4),
 }
+
+
+# user id -> epoch seconds until which the portal keeps a presence session for that person.
+HOLDS_KEY = "portal:presence-holds"
 
 
 class StatusChangeFailed(Exception):
@@ -170,6 +177,10 @@ def set_availability(*, user: User, choice: str, duration: str, now: datetime) -
         )
 
     _run(user, "set availability", operation)
+    if expires_in > SESSION_MAX:
+        get_redis().hset(HOLDS_KEY, str(user.pk), str((now + expires_in).timestamp()))
+    else:
+        get_redis().hdel(HOLDS_KEY, str(user.pk))
 
 
 def reset_availability(*, user: User) -> None:
@@ -186,6 +197,43 @@ def reset_availability(*, user: User) -> None:
             )
 
     _run(user, "reset availability", operation)
+    get_redis().hdel(HOLDS_KEY, str(user.pk))
+
+
+def renew_held_sessions(*, now: datetime) -> int:
+    """Renew the portal's presence session of everyone whose chosen availability outlasts it.
+
+    Return how many sessions were renewed; holds that ran out or whose owner must sign in
+    again are dropped.
+    """
+    redis = get_redis()
+    renewed = 0
+    for raw_user_id, raw_until in redis.hgetall(HOLDS_KEY).items():
+        user_id = int(raw_user_id)
+        remaining = timedelta(seconds=float(raw_until) - now.timestamp())
+        user = User.objects.filter(pk=user_id, needs_reauth=False).first()
+        if user is None or remaining < SESSION_MIN:
+            redis.hdel(HOLDS_KEY, raw_user_id)
+            continue
+        try:
+            # https://learn.microsoft.com/graph/api/presence-setpresence
+            graph_presence.set_presence(
+                graph_for_user(user.pk),
+                user.object_id,
+                session_id=settings.MICROSOFT_CLIENT_ID,
+                availability="Available",
+                activity="Available",
+                expiration=min(remaining, SESSION_MAX),
+            )
+        except ReauthRequired:
+            redis.hdel(HOLDS_KEY, raw_user_id)
+            continue
+        except (GraphError, TokenUnavailable) as error:
+            # Kept: the next run tries again well before the current session ends.
+            logger.warning("renewing the presence session of user %s failed: %s", user_id, error)
+            continue
+        renewed += 1
+    return renewed
 
 
 def set_status_message(*, user: User, message: str, expires_at: datetime | None) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from accounts.identity import AuthorityUnreachable
-from presence import directory, notifications, polling, subscriptions
+from presence import directory, notifications, polling, status, subscriptions
 
 
 @shared_task(name="presence.sync_directory", ignore_result=True)
@@ -57,3 +58,9 @@ def process_notifications(body: str) -> None:
 def process_lifecycle(body: str) -> None:
     """Answer the lifecycle events of one webhook body."""
     notifications.process_lifecycle(body)
+
+
+@shared_task(name="presence.renew_held_sessions", ignore_result=True)
+def renew_held_sessions() -> None:
+    """Keep "today" and "this week" availabilities in force past Graph's 4-hour sessions."""
+    status.renew_held_sessions(now=timezone.now())

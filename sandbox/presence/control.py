@@ -133,7 +133,15 @@ def _person_json(area: PresenceArea, person: PersonPresence) -> dict[str, Any]:
         "teamsClient": None
         if teams is None
         else {"availability": teams.availability, "activity": teams.activity},
-        "appSessions": sorted(person.app_sessions),
+        "appSessions": [
+            {
+                "sessionId": session_id,
+                "availability": session.availability,
+                "activity": session.activity,
+                "expiresDateTime": _iso(session.expires_at),
+            }
+            for session_id, session in sorted(person.app_sessions.items())
+        ],
         "preferredPresence": None
         if person.preferred is None
         else {

@@ -3,13 +3,18 @@ availability, message and work location, and the shared presence store follows."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import User
-from presence import store
+from comms_portal.redis_client import get_redis
+from presence import status, store
 from tests.support.cast import PRIYA
 from tests.support.portal_signin import sign_in_person
 from tests.support.session_sandbox import control
@@ -132,3 +137,34 @@ def test_a_server_error_is_explained(client: Client, priya: User, no_faults: Non
     assert "Microsoft Teams did not take the change. Try again shortly." in html
     textarea = next(e for e in elements(html) if e.tag == "textarea")
     assert textarea.text == "Hello"
+
+
+def test_a_choice_longer_than_a_session_is_held_and_renewed(client: Client, priya: User) -> None:
+    now = timezone.now()
+    status.set_availability(user=priya, choice="donotdisturb", duration="week", now=now)
+    held_until = float(get_redis().hget(status.HOLDS_KEY, str(priya.pk)) or 0)
+    assert held_until > (now + status.SESSION_MAX).timestamp()
+
+    def portal_session_ends() -> datetime:
+        sessions = sandbox_presence(priya.object_id)["appSessions"]
+        [ours] = [s for s in sessions if s["sessionId"] == settings.MICROSOFT_CLIENT_ID]  # type: ignore[attr-defined]
+        return datetime.fromisoformat(
+            ours["expiresDateTime"].replace("Z", "+00:00")[:26] + "+00:00"
+        )
+
+    first_end = portal_session_ends()
+    # The renewal runs hourly; each run asks Graph for another full session.
+    time.sleep(1.1)
+    assert status.renew_held_sessions(now=timezone.now()) == 1
+    assert portal_session_ends() > first_end
+    assert sandbox_presence(priya.object_id)["availability"] == "DoNotDisturb"
+
+    status.reset_availability(user=priya)
+    assert get_redis().hget(status.HOLDS_KEY, str(priya.pk)) is None
+    assert status.renew_held_sessions(now=timezone.now()) == 0
+
+
+def test_a_hold_that_ran_out_is_dropped(priya: User) -> None:
+    get_redis().hset(status.HOLDS_KEY, str(priya.pk), str(timezone.now().timestamp() - 60))
+    assert status.renew_held_sessions(now=timezone.now()) == 0
+    assert get_redis().hget(status.HOLDS_KEY, str(priya.pk)) is None
