@@ -219,11 +219,26 @@ async def settings(request: Request) -> Response:
     return JSONResponse({"access_token_lifetime": state.access_token_lifetime})
 
 
+async def withdraw_consent(request: Request) -> Response:
+    """Forget what one person consented to, for every app, as if they withdrew it."""
+    state = state_of(request)
+    body = await json_object(request)
+    user = state.tenant.find_user(str(body.get("user_id", "")))
+    if user is None:
+        raise ControlError("Send the 'user_id' of an existing user.")
+    with state.lock:
+        withdrawn = [key for key in state.tokens.consents if key[0] == user.id]
+        for key in withdrawn:
+            del state.tokens.consents[key]
+    return JSONResponse({"user_id": user.id, "withdrawn_from_apps": [key[1] for key in withdrawn]})
+
+
 add_control_route("/info", info, ["GET"])
 add_control_route("/clock", clock, ["GET", "POST"])
 add_control_route("/faults", faults, ["GET", "POST", "DELETE"])
 add_control_route("/throttling", throttling, ["GET", "POST", "DELETE"])
 add_control_route("/tokens/revoke", revoke_tokens, ["POST"])
+add_control_route("/consents/withdraw", withdraw_consent, ["POST"])
 add_control_route("/users/{user_id}", change_user, ["POST", "DELETE"])
 add_control_route("/settings", settings, ["GET", "POST"])
 

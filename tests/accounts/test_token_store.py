@@ -105,3 +105,13 @@ def test_a_cache_under_a_retired_key_means_signing_in_again(settings: Settings) 
     settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(ReauthRequired):
         acquire_user_token(user.pk)
+
+
+def test_withdrawn_consent_flags_the_person() -> None:
+    user = sign_in_person(SAMUEL)
+    control("POST", "/consents/withdraw", {"user_id": user.object_id})
+    with pytest.raises(ReauthRequired):
+        acquire_user_token(user.pk, force_refresh=True)
+    user.refresh_from_db()
+    assert user.needs_reauth
+    assert "consent" in user.needs_reauth_reason.lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -54,7 +55,14 @@ def test_a_wrong_password_is_refused_on_the_sign_in_page(page: Page, live_stack:
 def test_refused_consent_ends_on_a_page_that_offers_to_try_again(
     page: Page, live_stack: Stack
 ) -> None:
-    # Grace has not consented before in this tenant, so the consent page is shown.
+    grace = next(u for u in live_stack.sandbox_info["users"] if u["userPrincipalName"] == GRACE)
+    # As if Grace withdrew her consent: the consent page is shown again.
+    withdrawn = httpx.post(
+        live_stack.sandbox_info["control_url"] + "/consents/withdraw",
+        json={"user_id": grace["id"]},
+        timeout=10,
+    )
+    withdrawn.raise_for_status()
     sign_in(page, live_stack.base_url, GRACE, consent="cancel")
     expect(page.get_by_role("heading", name="Sign-in did not complete")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("cancelled")
