@@ -14,7 +14,6 @@ import redis
 from playwright.sync_api import Browser, Page, Route
 
 from comms_portal.stack import Stack, StackConfig, free_port
-from tests.support.browser import launched_chromium
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -56,13 +55,6 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack.start()
     yield stack
     stack.stop()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, never a browser Playwright downloaded."""
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 @dataclass

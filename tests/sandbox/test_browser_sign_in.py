@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from playwright.sync_api import Browser
 
 from tests.sandbox.conftest import PRIYA, msal_app
-from tests.support.browser import launched_chromium
 from tests.support.sandbox import RunningSandbox
 
 
@@ -54,7 +54,7 @@ def callback() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
 
 def test_person_signs_in_with_a_browser_and_msal_redeems_the_code(
-    sandbox: RunningSandbox, callback: tuple[str, list[dict[str, str]]]
+    sandbox: RunningSandbox, callback: tuple[str, list[dict[str, str]]], browser: Browser
 ) -> None:
     redirect_uri, received = callback
     app = msal_app(sandbox)
@@ -62,8 +62,9 @@ def test_person_signs_in_with_a_browser_and_msal_redeems_the_code(
     flow = app.initiate_auth_code_flow(scopes, redirect_uri=redirect_uri, response_mode="form_post")
     # The browser reaches the sign-in page over plain http: no certificate warning.
     assert flow["auth_uri"].startswith(sandbox.info["http_base_url"])
-    with launched_chromium() as browser:
-        page = browser.new_page()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
         page.goto(flow["auth_uri"])
         page.fill("input[name=loginfmt]", PRIYA)
         page.fill("input[name=passwd]", "wrong password")
@@ -74,6 +75,8 @@ def test_person_signs_in_with_a_browser_and_msal_redeems_the_code(
         page.click("#idBtn_Accept")
         page.wait_for_url(redirect_uri)
         assert "Signed in" in page.content()
+    finally:
+        context.close()
     assert len(received) == 1 and received[0]["state"] == flow["state"]
     result = app.acquire_token_by_auth_code_flow(flow, received[0])
     assert "access_token" in result, result

@@ -25,7 +25,6 @@ from playwright.sync_api import (
     expect,
 )
 
-from tests.support.browser import launched_chromium
 from tests.ui.pages import ADELE, LEE, MEGAN, render_page
 
 ORIGIN = "http://127.0.0.1:8999"
@@ -58,13 +57,6 @@ class Visit:
 
     page: Page
     problems: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless."""
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")
