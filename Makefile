@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: demo test lint typecheck pytest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ pytest: $(VENV)/.dev-installed
 	$(PY) -m comms_portal.stack with-redis -- $(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Presence benchmarks on loopback (about ten minutes); tables printed, JSON under var/bench/.
+bench: $(VENV)/.dev-installed
+	$(PY) -m tests.bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks of the presence engine (``python -m tests.bench``); numbers, never assertions."""

@@ -1,0 +1,120 @@
+"""An open-loop HTTP/1.1 load generator: requests leave at fixed times, whatever the answers.
+
+Latency is measured from each request's scheduled time, so a slow server shows up as latency
+(and a late scheduler is not hidden) instead of quietly lowering the offered rate. Connections
+are kept alive and reused; a new one opens only when every open one is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+REQUEST_TIMEOUT_SECONDS = 10.0
+MAX_CONNECTIONS = 512
+
+
+@dataclass
+class LoadResult:
+    """What an open-loop run saw."""
+
+    scheduled: int = 0
+    latencies: list[float] = field(default_factory=list)  # of answers with the wanted status
+    statuses: Counter[int] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    first_sent: float = 0.0
+    last_answered: float = 0.0
+    connections: int = 0
+
+
+@dataclass
+class _Connection:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+
+async def _exchange(connection: _Connection, request: bytes) -> int:
+    """Send one request and read its whole answer; return the status code."""
+    connection.writer.write(request)
+    status_line = await connection.reader.readline()
+    if not status_line:
+        raise ConnectionError("the server closed the connection")
+    status = int(status_line.split(b" ", 2)[1])
+    length = 0
+    while True:
+        line = await connection.reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    if length:
+        await connection.reader.readexactly(length)
+    return status
+
+
+def post_request(host: str, port: int, path: str, body: bytes) -> bytes:
+    """Return the raw bytes of a JSON POST with keep-alive."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def open_loop(
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    rate: float,
+    seconds: float,
+    wanted_status: int,
+) -> LoadResult:
+    """Send ``rate`` requests a second for ``seconds``, cycling through ``requests``."""
+    result = LoadResult(scheduled=int(rate * seconds))
+    idle: list[_Connection] = []
+
+    async def one(index: int, due: float) -> None:
+        connection = idle.pop() if idle else None
+        try:
+            if connection is None:
+                if result.connections >= MAX_CONNECTIONS:
+                    result.errors["no free connection"] += 1
+                    return
+                result.connections += 1
+                reader, writer = await asyncio.open_connection(host, port)
+                connection = _Connection(reader, writer)
+            status = await asyncio.wait_for(
+                _exchange(connection, requests[index % len(requests)]),
+                timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as error:
+            result.errors[type(error).__name__] += 1
+            if connection is not None:
+                connection.writer.close()
+                result.connections -= 1
+            return
+        answered = time.perf_counter()
+        result.last_answered = max(result.last_answered, answered)
+        result.statuses[status] += 1
+        if status == wanted_status:
+            result.latencies.append(answered - due)
+        idle.append(connection)
+
+    started = time.perf_counter()
+    result.first_sent = started
+    tasks = []
+    for index in range(result.scheduled):
+        due = started + index / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(index, due)))
+    await asyncio.gather(*tasks)
+    for connection in idle:
+        connection.writer.close()
+    return result

@@ -1,0 +1,337 @@
+"""Change-to-browser latency: a presence change in the sandbox to the websocket message.
+
+The whole portal runs (ASGI server, Celery worker, no beat) on the 10,000-person sandbox.
+Signed-in owners' subscriptions cover a pool of people; many websocket clients, each signed in
+with a real session cookie, watch a deterministic sample of that pool. The driver forces
+presence changes through the sandbox's control API at a steady rate, and every client stamps
+receipt with ``time.perf_counter`` in this same process. The path measured is the real one:
+sandbox notification -> webhook -> Celery task (verify, decrypt, store) -> channel layer ->
+consumer -> socket. Both channel layers are measured, each with its own floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvloop
+from websockets.asyncio.client import ClientConnection, connect
+
+from comms_portal.celery import app as celery_app
+from comms_portal.stack import Stack
+from presence.models import Person
+from tests.bench.floor import measure_floor
+from tests.bench.harness import BenchEnvironment, portal_running
+from tests.bench.people import sign_in_over_http, wait_for_coverage, wait_for_empty_queue
+from tests.bench.report import Section, percentile, summary_ms
+from tests.support.cast import AIKO, GRACE, LENA, MARCUS, PRIYA, SAMUEL, TOMAS
+
+LAYERS = ("core", "pubsub")
+OWNERS = (PRIYA, TOMAS, GRACE, SAMUEL, AIKO, LENA, MARCUS)
+PER_SUBSCRIPTION = 650
+GOAL_P99_MS = 100
+CONNECT_AT_ONCE = 50
+SNAPSHOT_AT_ONCE = 8
+SETTLE_SECONDS = 15.0
+COVERAGE_SECONDS = 120.0
+# What a Teams client reports, cycled so every change is also a change of availability.
+CHANGES = (
+    ("Busy", "InACall"),
+    ("Available", "Available"),
+    ("DoNotDisturb", "Presenting"),
+    ("Away", "Away"),
+    ("Busy", "InAMeeting"),
+    ("BeRightBack", "BeRightBack"),
+)
+
+
+@dataclass
+class WatchingClient:
+    """One browser stand-in: who it watches and what it received, stamped on arrival."""
+
+    index: int
+    session: str
+    watched: list[str]
+    received: list[tuple[float, str]] = field(default_factory=list)
+    watching: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Change:
+    """One forced presence change."""
+
+    number: int
+    person_id: str
+    sent_at: float = 0.0
+    status: int = 0
+
+
+def pool_of_people(size: int) -> list[str]:
+    """Return the first ``size`` people of the wall, the pool clients watch."""
+    return list(Person.objects.visible().order_by("pk").values_list("graph_id", flat=True)[:size])
+
+
+def draw_watch_lists(pool: Sequence[str], clients: int, watch: int) -> list[list[str]]:
+    """Return each client's people: a deterministic sample of the pool per client."""
+    return [random.Random(f"client-{index}").sample(list(pool), watch) for index in range(clients)]
+
+
+def mark_watched(stack: Stack, clients: list[WatchingClient]) -> None:
+    """Ask the snapshot endpoint for each client's people, as the wall does when it opens."""
+
+    def ask(client: WatchingClient) -> None:
+        with httpx.Client(base_url=stack.base_url, timeout=60) as http:
+            answer = http.get(
+                "/people/api/presence",
+                params={"ids": ",".join(client.watched)},
+                cookies={"sessionid": client.session},
+            )
+            answer.raise_for_status()
+
+    with ThreadPoolExecutor(SNAPSHOT_AT_ONCE) as pool:
+        list(pool.map(ask, clients))
+
+
+async def _listen(connection: ClientConnection, client: WatchingClient) -> None:
+    async for message in connection:
+        client.received.append((time.perf_counter(), str(message)))
+        if not client.watching.is_set() and '"watching"' in str(message):
+            client.watching.set()
+
+
+async def _open(
+    stack: Stack, client: WatchingClient, gate: asyncio.Semaphore
+) -> tuple[ClientConnection, asyncio.Task[None]]:
+    ws_url = stack.base_url.replace("http://", "ws://") + "/ws/presence/"
+    async with gate:
+        connection = await connect(
+            ws_url,
+            origin=stack.base_url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": f"sessionid={client.session}"},
+            ping_interval=None,
+            open_timeout=60,
+            max_queue=None,
+        )
+    listener = asyncio.create_task(_listen(connection, client))
+    await connection.send(json.dumps({"type": "watch", "ids": client.watched}))
+    return connection, listener
+
+
+async def _change(
+    http: httpx.AsyncClient, change: Change, tag: str, availability: tuple[str, str]
+) -> None:
+    body = {
+        "availability": availability[0],
+        "activity": availability[1],
+        "statusMessage": f"bench {tag} {change.number}",
+    }
+    change.sent_at = time.perf_counter()
+    try:
+        answer = await http.post(f"/presence/{change.person_id}", json=body)
+        change.status = answer.status_code
+    except httpx.HTTPError:
+        change.status = -1
+
+
+async def _drive(
+    control_url: str, changes: list[Change], tag: str, rate: float
+) -> tuple[float, float]:
+    """Fire the changes at fixed times, whatever the answers; return the first and last send."""
+    async with httpx.AsyncClient(base_url=control_url, timeout=30) as http:
+        started = time.perf_counter()
+        tasks = []
+        for change in changes:
+            due = started + change.number / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            pair = CHANGES[change.number % len(CHANGES)]
+            tasks.append(asyncio.create_task(_change(http, change, tag, pair)))
+        await asyncio.gather(*tasks)
+    return started, time.perf_counter()
+
+
+@dataclass
+class LayerRun:
+    """What one channel layer's run measured."""
+
+    layer: str
+    connect_seconds: float = 0.0
+    floor: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    fan_out: list[float] = field(default_factory=list)
+    expected: int = 0
+    delivered: int = 0
+    failed_changes: int = 0
+    changes: int = 0
+    drive_seconds: float = 0.0
+
+
+def _score(run: LayerRun, clients: list[WatchingClient], changes: list[Change], tag: str) -> None:
+    watchers: dict[str, list[int]] = defaultdict(list)
+    for client in clients:
+        for person_id in client.watched:
+            watchers[person_id].append(client.index)
+    marker = f"bench {tag} "
+    by_number = {change.number: change for change in changes}
+    arrivals: dict[tuple[int, int], float] = {}
+    for client in clients:
+        for received_at, raw in client.received:
+            if marker not in raw:
+                continue
+            message = json.loads(raw)
+            presence = message.get("presence") or {}
+            text = str(presence.get("status_message", ""))
+            if message.get("type") != "presence" or not text.startswith(marker):
+                continue
+            number = int(text[len(marker) :])
+            arrivals.setdefault((client.index, number), received_at)
+    fan_out: dict[int, float] = {}
+    for change in changes:
+        if change.status != 200:
+            run.failed_changes += 1
+            continue
+        for index in watchers[change.person_id]:
+            run.expected += 1
+            arrived = arrivals.get((index, change.number))
+            if arrived is None:
+                continue
+            run.delivered += 1
+            latency = arrived - by_number[change.number].sent_at
+            run.latencies.append(latency)
+            fan_out[change.number] = max(fan_out.get(change.number, 0.0), latency)
+    run.fan_out = list(fan_out.values())
+
+
+async def _measure(
+    bench: BenchEnvironment, stack: Stack, clients: list[WatchingClient], run: LayerRun
+) -> list[Change]:
+    sizes = bench.sizes
+    pool = sorted({person_id for client in clients for person_id in client.watched})
+    gate = asyncio.Semaphore(CONNECT_AT_ONCE)
+    started = time.perf_counter()
+    opened = await asyncio.gather(*(_open(stack, client, gate) for client in clients))
+    await asyncio.wait_for(
+        asyncio.gather(*(client.watching.wait() for client in clients)), timeout=300
+    )
+    run.connect_seconds = time.perf_counter() - started
+    run.floor = await measure_floor(bench.redis_url, sizes.floor_samples)
+
+    chooser = random.Random(f"changes-{run.layer}")
+    total = int(sizes.change_rate * sizes.change_seconds)
+    changes = [Change(number, chooser.choice(pool)) for number in range(total)]
+    assert bench.sandbox is not None
+    first, last = await _drive(
+        str(bench.sandbox.info["control_url"]), changes, run.layer, sizes.change_rate
+    )
+    run.drive_seconds = last - first
+    run.changes = len(changes)
+    watch_count = Counter(person_id for client in clients for person_id in client.watched)
+    expected = sum(watch_count[change.person_id] for change in changes)
+    deadline = time.perf_counter() + SETTLE_SECONDS
+    marker = f'"bench {run.layer} '
+    while time.perf_counter() < deadline:
+        arrived = sum(1 for client in clients for _, raw in client.received if marker in raw)
+        if arrived >= expected:
+            break
+        await asyncio.sleep(0.5)
+    for connection, listener in opened:
+        await connection.close()
+        listener.cancel()
+    return changes
+
+
+def measure_layer(bench: BenchEnvironment, layer: str, owners: Sequence[str]) -> LayerRun:
+    """Start the portal on ``layer`` and measure it end to end."""
+    sizes = bench.sizes
+    run = LayerRun(layer=layer)
+    with portal_running(bench, layer=layer, name=f"latency-{layer}") as stack:
+        sessions = [sign_in_over_http(stack, upn) for upn in owners]
+        pool = pool_of_people(sizes.ws_pool)
+        lists = draw_watch_lists(pool, sizes.ws_clients, sizes.ws_watch)
+        clients = [
+            WatchingClient(index, sessions[index % len(sessions)], watched)
+            for index, watched in enumerate(lists)
+        ]
+        mark_watched(stack, clients)
+        subscriptions = wait_for_coverage(celery_app, pool, timeout=COVERAGE_SECONDS)
+        wait_for_empty_queue(timeout=COVERAGE_SECONDS)
+        stack.supervisor.say("bench", f"{len(subscriptions)} presence subscriptions cover the pool")
+        changes = uvloop.run(_measure(bench, stack, clients, run))
+        _score(run, clients, changes, layer)
+    return run
+
+
+def _row(run: LayerRun, sizes: Any) -> dict[str, Any]:
+    stats = summary_ms(run.latencies)
+    floor = summary_ms(run.floor)
+    floor_p99 = percentile(run.floor, 99)
+    ours_p99 = percentile(run.latencies, 99)
+    return {
+        "layer": run.layer,
+        "clients": sizes.ws_clients,
+        "changes": run.changes,
+        "delivered": f"{run.delivered:,}/{run.expected:,}",
+        "p50 ms": stats["p50_ms"],
+        "p95 ms": stats["p95_ms"],
+        "p99 ms": stats["p99_ms"],
+        "max ms": stats["max_ms"],
+        "fan-out p99 ms": summary_ms(run.fan_out)["p99_ms"],
+        "floor p50 ms": floor["p50_ms"],
+        "floor p99 ms": floor["p99_ms"],
+        "p99 / floor p99": round(ours_p99 / floor_p99, 1) if ours_p99 and floor_p99 else None,
+    }
+
+
+def run(bench: BenchEnvironment) -> Section:
+    """Measure change-to-browser latency on both channel layers."""
+    sizes = bench.sizes
+    owners_needed = -(-sizes.ws_pool // PER_SUBSCRIPTION) + 1
+    owners = OWNERS[: min(len(OWNERS), owners_needed)]
+    section = Section(
+        name="latency",
+        title=f"Change-to-browser latency (goal: p99 under {GOAL_P99_MS} ms)",
+        columns=[
+            "layer",
+            "clients",
+            "changes",
+            "delivered",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "fan-out p99 ms",
+            "floor p50 ms",
+            "floor p99 ms",
+            "p99 / floor p99",
+        ],
+    )
+    for layer in LAYERS:
+        measured = measure_layer(bench, layer, owners)
+        section.rows.append(_row(measured, sizes))
+        section.details[layer] = {
+            "latency": summary_ms(measured.latencies),
+            "fan_out": summary_ms(measured.fan_out),
+            "floor": summary_ms(measured.floor),
+            "expected": measured.expected,
+            "delivered": measured.delivered,
+            "failed_changes": measured.failed_changes,
+            "connect_and_watch_seconds": round(measured.connect_seconds, 1),
+            "drive_seconds": round(measured.drive_seconds, 1),
+        }
+    section.notes += [
+        f"{sizes.ws_clients:,} websocket clients x {sizes.ws_watch} watched people, drawn from a "
+        f"pool of {sizes.ws_pool:,} covered by {len(owners)} signed-in owners' subscriptions; "
+        f"{sizes.change_rate:g} changes/s for {sizes.change_seconds:g} s",
+        "latency: from just before the control call that changes presence in the sandbox to "
+        "each watching client's receipt; it includes the sandbox's own notification delivery",
+        "fan-out: per change, until the last watching client had it",
+        "floor: one Redis PUBLISH to one websocket echo in this process, same run",
+    ]
+    return section

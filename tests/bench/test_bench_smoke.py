@@ -1,0 +1,53 @@
+"""The benchmark harness runs end to end in its quick mode and leaves well-formed JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+WALL_COLUMNS = {"view", "people", "cards", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"}
+
+
+def test_quick_wall_benchmark_writes_its_results(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench",
+            "--quick",
+            "--only",
+            "wall",
+            "--database",
+            "sqlite",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Wall render" in done.stdout
+
+    written = sorted(path.name for path in tmp_path.iterdir())
+    assert "latest.json" in written
+    assert len(written) == 2, written
+    document = json.loads((tmp_path / "latest.json").read_text())
+    assert document["quick"] is True
+    assert document["benchmarks"] == ["wall"]
+    assert document["setup"]["database"] == "sqlite"
+    assert document["setup"]["visible_people"] > 0
+    wall = document["results"]["wall"]
+    assert set(wall["columns"]) == WALL_COLUMNS
+    first = wall["rows"][0]
+    assert first["view"] == "first page, by name"
+    assert first["cards"] > 0
+    assert first["requests"] > 0
+    assert 0 < first["p50 ms"] <= first["p95 ms"] <= first["max ms"]
+    weight = wall["details"]["page_weight"]
+    assert 0 < weight["html_bytes"] < weight["total_bytes"]
