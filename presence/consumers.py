@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -78,19 +79,28 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except WatchRejected as rejected:
             await self.send_json({"type": "error", "error": str(rejected)})
             return
-        for person_id in self.watched - wanted:
-            await self.channel_layer.group_discard(
-                realtime.presence_group(person_id), self.channel_name
-            )
-        for person_id in wanted - self.watched:
-            await self.channel_layer.group_add(
-                realtime.presence_group(person_id), self.channel_name
-            )
+        layer = self.channel_layer
+        # Joined and left concurrently: a page watching 200 people waits one round trip.
+        await asyncio.gather(
+            *(
+                layer.group_discard(realtime.presence_group(person_id), self.channel_name)
+                for person_id in self.watched - wanted
+            ),
+            *(
+                layer.group_add(realtime.presence_group(person_id), self.channel_name)
+                for person_id in wanted - self.watched
+            ),
+        )
         self.watched = wanted
         await self.send_json({"type": "watching", "count": len(wanted)})
 
     async def presence_changed(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "presence", "presence": event.get("presence", {})})
+        text = event.get("text")
+        if isinstance(text, str):
+            # Encoded once by the sender for every browser showing this person.
+            await self.send(text_data=text)
+        else:
+            await self.send_json({"type": "presence", "presence": event.get("presence", {})})
 
     async def user_notice(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "notice", "notice": event.get("notice", {})})

@@ -27,8 +27,9 @@ NEVER_EXPIRES_YEAR = 9999
 def record_presence(states: list[PresenceState]) -> list[PresenceChange]:
     """Store presence updates, drop stale ones, push the real changes to browsers and alerts."""
     changes = store.apply_updates(states)
-    for change in changes:
-        realtime.broadcast_presence(change.current.person_id, change.current.as_payload())
+    realtime.broadcast_presences(
+        (change.current.person_id, change.current.as_payload()) for change in changes
+    )
     if changes:
         alerts.on_presence_changed(changes)
     return changes

@@ -2,7 +2,12 @@
 
 Graph wants an answer within 3 seconds
 (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks), so nothing slow
-happens here: no decryption, no Graph call, no write. The raw body goes to a Celery task.
+happens here: no decryption, no Graph call, no write. The raw body goes to a Celery task,
+which checks every item again against the database before trusting it.
+
+The intake is async: subscriptions' clientState secrets are read from a short-lived Redis
+copy, and the database and the broker are reached off the event loop, so a burst of
+notifications never queues behind Django's one thread for synchronous code.
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from asgiref.sync import sync_to_async
+
 from comms_portal.celery import app as celery_app
 from comms_portal.graph import ChangeNotificationCollection, client_state_matches
+from comms_portal.redis_client import get_async_redis
 from presence.models import PresenceSubscription
 
 logger = logging.getLogger(__name__)
@@ -32,16 +40,53 @@ class Intake:
     refused: int
 
 
+CLIENT_STATE_CACHE_PREFIX = "portal:presence-sub-client-state:"
+# How long the webhook trusts its copy of a subscription's clientState; an unknown id is
+# remembered only briefly, since its row may be committed a moment after Graph's first post.
+CLIENT_STATE_CACHE_SECONDS = 300
+UNKNOWN_CACHE_SECONDS = 10
+_UNKNOWN = b"-"
+
+
+def _client_states(subscription_ids: set[str]) -> dict[str, str]:
+    return dict(
+        PresenceSubscription.objects.filter(graph_id__in=subscription_ids).values_list(
+            "graph_id", "client_state"
+        )
+    )
+
+
 def trusted_items(
     collection: ChangeNotificationCollection,
 ) -> tuple[list[int], list[int]]:
     """Split a collection's positions into ours (known subscription, right clientState) and not."""
-    wanted = {item.subscription_id for item in collection.value}
-    secrets = dict(
-        PresenceSubscription.objects.filter(graph_id__in=wanted).values_list(
-            "graph_id", "client_state"
-        )
-    )
+    return _split(collection, _client_states({item.subscription_id for item in collection.value}))
+
+
+async def _cached_client_states(subscription_ids: set[str]) -> dict[str, str]:
+    redis = get_async_redis()
+    ids = sorted(subscription_ids)
+    cached = await redis.mget([CLIENT_STATE_CACHE_PREFIX + i for i in ids])
+    found = {i: value.decode() for i, value in zip(ids, cached, strict=True) if value}
+    missing = {i for i, value in zip(ids, cached, strict=True) if value is None}
+    if missing:
+        fresh = await sync_to_async(_client_states, thread_sensitive=False)(missing)
+        pipeline = redis.pipeline(transaction=False)
+        for subscription_id in missing:
+            secret = fresh.get(subscription_id)
+            if secret is None:
+                stored, lifetime = _UNKNOWN, UNKNOWN_CACHE_SECONDS
+            else:
+                stored, lifetime = secret.encode(), CLIENT_STATE_CACHE_SECONDS
+            pipeline.set(CLIENT_STATE_CACHE_PREFIX + subscription_id, stored, ex=lifetime)
+        await pipeline.execute()
+        found.update({i: fresh[i] for i in missing if i in fresh})
+    return {i: secret for i, secret in found.items() if secret.encode() != _UNKNOWN}
+
+
+def _split(
+    collection: ChangeNotificationCollection, secrets: dict[str, str]
+) -> tuple[list[int], list[int]]:
     ours: list[int] = []
     refused: list[int] = []
     for position, item in enumerate(collection.value):
@@ -53,9 +98,10 @@ def trusted_items(
     return ours, refused
 
 
-def accept(collection: ChangeNotificationCollection, body: bytes, channel: Channel) -> Intake:
+async def accept(collection: ChangeNotificationCollection, body: bytes, channel: Channel) -> Intake:
     """Enqueue the raw body when it holds notifications of ours; log the rest."""
-    ours, refused = trusted_items(collection)
+    subscription_ids = {item.subscription_id for item in collection.value}
+    ours, refused = _split(collection, await _cached_client_states(subscription_ids))
     if refused:
         unknown = sorted({collection.value[i].subscription_id for i in refused})
         logger.warning(
@@ -66,5 +112,6 @@ def accept(collection: ChangeNotificationCollection, body: bytes, channel: Chann
             unknown[:5],
         )
     if ours:
-        celery_app.send_task(TASK_FOR[channel], args=[body.decode("utf-8", "replace")])
+        send = sync_to_async(celery_app.send_task, thread_sensitive=False)
+        await send(TASK_FOR[channel], args=[body.decode("utf-8", "replace")])
     return Intake(accepted=len(ours), refused=len(refused))

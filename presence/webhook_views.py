@@ -31,7 +31,7 @@ def _validation_echo(token: str) -> HttpResponse:
     return response
 
 
-def _receive(request: HttpRequest, channel: Channel) -> HttpResponse:
+async def _receive(request: HttpRequest, channel: Channel) -> HttpResponse:
     token = request.GET.get("validationToken")
     if token is not None:
         return _validation_echo(token)
@@ -48,19 +48,19 @@ def _receive(request: HttpRequest, channel: Channel) -> HttpResponse:
         return HttpResponse(str(error), status=400, content_type="text/plain")
     # Notifications that are not ours still get 202: Graph would otherwise retry them for
     # hours, and a forger learns nothing. They are logged and dropped.
-    webhook.accept(collection, body, channel)
+    await webhook.accept(collection, body, channel)
     return HttpResponse(status=202)
 
 
 @csrf_exempt  # Graph cannot send a CSRF token; clientState and validation tokens guard this.
 @require_POST
-def notifications(request: HttpRequest) -> HttpResponse:
+async def notifications(request: HttpRequest) -> HttpResponse:
     """Receive presence change notifications."""
-    return _receive(request, "change")
+    return await _receive(request, "change")
 
 
 @csrf_exempt  # As above: Graph posts lifecycle events without a CSRF token.
 @require_POST
-def lifecycle(request: HttpRequest) -> HttpResponse:
+async def lifecycle(request: HttpRequest) -> HttpResponse:
     """Receive presence lifecycle notifications (reauthorizationRequired, missed, removed)."""
-    return _receive(request, "lifecycle")
+    return await _receive(request, "lifecycle")
