@@ -6,8 +6,8 @@ happens here: no decryption, no Graph call, no write. The raw body goes to a Cel
 which checks every item again against the database before trusting it.
 
 The intake is async: subscriptions' clientState secrets are read from a short-lived Redis
-copy, and the database and the broker are reached off the event loop, so a burst of
-notifications never queues behind Django's one thread for synchronous code.
+copy and the broker is reached from a worker thread, so a burst of notifications does not
+queue behind Django's one thread for synchronous code.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ async def _cached_client_states(subscription_ids: set[str]) -> dict[str, str]:
     found = {i: value.decode() for i, value in zip(ids, cached, strict=True) if value}
     missing = {i for i, value in zip(ids, cached, strict=True) if value is None}
     if missing:
-        fresh = await sync_to_async(_client_states, thread_sensitive=False)(missing)
+        # Rare (the copy lasts minutes), so it may take its turn on Django's sync thread,
+        # where database connections belong.
+        fresh = await sync_to_async(_client_states)(missing)
         pipeline = redis.pipeline(transaction=False)
         for subscription_id in missing:
             secret = fresh.get(subscription_id)
