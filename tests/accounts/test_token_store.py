@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from cryptography.fernet import Fernet
+from django.db import connection
 from pytest_django.fixtures import Settings
 
 from accounts import token_store
@@ -49,6 +50,8 @@ def test_two_workers_refreshing_at_once_keep_a_working_refresh_token() -> None:
             tokens.append(acquire_user_token(user.pk, force_refresh=True).value)
         except BaseException as exc:
             failures.append(exc)
+        finally:
+            connection.close()  # each thread has its own database connection
 
     workers = [threading.Thread(target=refresh) for _ in range(4)]
     for worker in workers:
