@@ -9,7 +9,9 @@ from typing import Any
 
 import redis
 from celery import Celery, bootsteps
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comms_portal.settings")
 
@@ -46,6 +48,16 @@ app.conf.beat_schedule = {
         "schedule": float(settings.PRESENCE_RECONCILE_SECONDS),
     },
 }
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_stale_connections(task: Any = None, **_: Any) -> None:
+    """Close database connections that broke or outlived CONN_MAX_AGE, as Django per request."""
+    # An eager task runs inside its caller's transaction; that connection is not the task's.
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    close_old_connections()
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):

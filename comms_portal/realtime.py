@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+import os
+import threading
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 # Message types; a consumer has one handler per type (dots become underscores). A presence
@@ -30,7 +31,46 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+# A send that Redis has not taken after this long fails the caller instead of hanging it.
+SEND_TIMEOUT_SECONDS = 30.0
+
+_sender_lock = threading.Lock()
+_sender: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """Return this process's sending loop, started on first use (and again after a fork)."""
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender[0] != os.getpid() or _sender[1].is_closed():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="channel-layer-sender", daemon=True
+            )
+            thread.start()
+            _sender = (os.getpid(), loop)
+        return _sender[1]
+
+
+def _run(send: Coroutine[Any, Any, None]) -> None:
+    # async_to_sync would run each send on a fresh event loop, and the channel layer opens a
+    # new Redis connection per loop: a few milliseconds per broadcast. One long-lived loop
+    # per process keeps its connection.
+    future = asyncio.run_coroutine_threadsafe(send, _sender_loop())
+    try:
+        future.result(timeout=SEND_TIMEOUT_SECONDS)
+    except TimeoutError:
+        future.cancel()
+        raise
+
+
 def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # sync code, as it should be
+    else:
+        raise RuntimeError("realtime sends block: call them from sync code (sync_to_async)")
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("CHANNEL_LAYERS is not configured")
@@ -39,7 +79,7 @@ def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
         await asyncio.gather(*(layer.group_send(group, message) for group, message in messages))
 
     # One trip into the event loop for the whole batch, not one per message.
-    async_to_sync(send)()
+    _run(send())
 
 
 def _send(group: str, message: dict[str, Any]) -> None:

@@ -297,12 +297,14 @@ class Stack:
             ],
             env=env,
         )
-        worker_argv = [PYTHON, "-m", "celery", "-A", "comms_portal", "worker", "-l", "INFO"]
+        # Celery logs two lines a task at INFO; at webhook rates that is a benchmark of the log.
+        log_level = env.get("LOG_LEVEL", "INFO")
+        worker_argv = [PYTHON, "-m", "celery", "-A", "comms_portal", "worker", "-l", log_level]
         worker_argv += ["--concurrency", str(config.worker_concurrency), "-n", "worker@%h"]
         worker = self.supervisor.start("worker", worker_argv, env=env)
         if config.beat:
             schedule = str(var_dir / "celerybeat-schedule")
-            beat_argv = [PYTHON, "-m", "celery", "-A", "comms_portal", "beat", "-l", "INFO"]
+            beat_argv = [PYTHON, "-m", "celery", "-A", "comms_portal", "beat", "-l", log_level]
             self.supervisor.start("beat", [*beat_argv, "-s", schedule], env=env)
 
         wait_until(

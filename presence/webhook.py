@@ -17,9 +17,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from comms_portal.celery import app as celery_app
-from comms_portal.graph import ChangeNotificationCollection, client_state_matches
+from comms_portal.graph import (
+    ChangeNotificationCollection,
+    InvalidNotification,
+    client_state_matches,
+    parse_notifications,
+)
 from comms_portal.redis_client import get_async_redis
 from presence.models import PresenceSubscription
 
@@ -117,3 +123,48 @@ async def accept(collection: ChangeNotificationCollection, body: bytes, channel:
         send = sync_to_async(celery_app.send_task, thread_sensitive=False)
         await send(TASK_FOR[channel], args=[body.decode("utf-8", "replace")])
     return Intake(accepted=len(ours), refused=len(refused))
+
+
+# Graph's validation tokens are short opaque strings; anything longer is not one of them.
+MAX_VALIDATION_TOKEN_LENGTH = 4096
+PLAIN_TEXT = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the webhook, whichever server code sends it (Django view or lean ASGI)."""
+
+    status: int
+    text: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def validation_echo(token: str) -> Answer:
+    """Answer Graph's handshake: 200, text/plain, the token exactly as decoded."""
+    if len(token) > MAX_VALIDATION_TOKEN_LENGTH:
+        return Answer(400, "validationToken too long")
+    # The token is echoed verbatim; never let a browser render it as anything else.
+    return Answer(200, token, (("X-Content-Type-Options", "nosniff"),))
+
+
+def declared_length_refused(declared: str | None) -> Answer | None:
+    """Refuse a body whose declared length is missing a number or beyond the limit."""
+    text = declared or "0"
+    if not text.isdigit() or int(text) > settings.WEBHOOK_MAX_BODY_BYTES:
+        return Answer(413, "body too large")
+    return None
+
+
+async def answer_body(body: bytes, channel: Channel) -> Answer:
+    """Check a posted body, enqueue the notifications of ours, and say what to answer."""
+    if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:
+        return Answer(413, "body too large")
+    try:
+        collection = parse_notifications(body)
+    except InvalidNotification as error:
+        logger.warning("webhook: malformed %s body refused: %s", channel, error)
+        return Answer(400, str(error))
+    # Notifications that are not ours still get 202: Graph would otherwise retry them for
+    # hours, and a forger learns nothing. They are logged and dropped.
+    await accept(collection, body, channel)
+    return Answer(202)
