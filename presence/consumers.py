@@ -80,7 +80,10 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.send_json({"type": "error", "error": str(rejected)})
             return
         layer = self.channel_layer
-        # Joined and left concurrently: a page watching 200 people waits one round trip.
+        # Every watched group is joined again, not only the new ones: group membership lives
+        # in Redis, expires, and is gone after a Redis restart, and pages repeat their watch
+        # message now and then precisely to heal that. Joining is idempotent and concurrent,
+        # so a page watching 200 people waits about one round trip.
         await asyncio.gather(
             *(
                 layer.group_discard(realtime.presence_group(person_id), self.channel_name)
@@ -88,8 +91,9 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             ),
             *(
                 layer.group_add(realtime.presence_group(person_id), self.channel_name)
-                for person_id in wanted - self.watched
+                for person_id in wanted
             ),
+            *([layer.group_add(self.own_group, self.channel_name)] if self.own_group else []),
         )
         self.watched = wanted
         await self.send_json({"type": "watching", "count": len(wanted)})

@@ -391,6 +391,9 @@
     setInterval(refreshSinceTimes, SINCE_REFRESH_MS);
     setInterval(function () {
       if (socket && socket.readyState === WebSocket.OPEN) {
+        // Watching again renews the server's group membership (lost if its Redis restarted);
+        // the snapshot repairs anything missed meanwhile.
+        sendWatch();
         fetchSnapshot(watchedIds());
       }
     }, RESYNC_EVERY_MS);

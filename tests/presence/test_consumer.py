@@ -15,6 +15,7 @@ from django.test import Client
 
 from accounts.models import User
 from comms_portal import realtime
+from comms_portal.redis_client import get_async_redis
 from comms_portal.routing import websocket_urlpatterns
 from presence.consumers import CLOSE_UNAUTHENTICATED, MAX_WATCHED
 
@@ -151,3 +152,24 @@ async def test_notices_reach_every_open_page_of_that_person_only() -> None:
     finally:
         for communicator in (first_tab, second_tab, someone_else):
             await communicator.disconnect()
+
+
+async def test_watching_again_heals_group_membership_lost_with_redis(
+    socket: WebsocketCommunicator,
+) -> None:
+    await _watch(socket, [ADA])
+    # What a Redis restart does to the channel layer: every group membership is gone.
+    redis = get_async_redis()
+    group_keys = [key async for key in redis.scan_iter(match="portal:asgi*group*")]
+    assert group_keys, "the channel layer keeps its groups under another key name"
+    await redis.delete(*group_keys)
+    await sync_to_async(realtime.broadcast_presence)(ADA, {"person_id": ADA})
+    assert await socket.receive_nothing(timeout=0.5)
+
+    # The page repeats its watch message every minute; that alone restores delivery.
+    assert await _watch(socket, [ADA]) == {"type": "watching", "count": 1}
+    await sync_to_async(realtime.broadcast_presence)(ADA, {"person_id": ADA})
+    assert await socket.receive_json_from(timeout=5) == {
+        "type": "presence",
+        "presence": {"person_id": ADA},
+    }
