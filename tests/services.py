@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from comms_portal.stack import Stack, StackConfig, Supervisor
+from comms_portal.processes import Supervisor
+from comms_portal.stack import Stack, StackConfig
 from tests.support.sandbox import RunningSandbox, start_sandbox
 
 _started: dict[str, Any] = {}

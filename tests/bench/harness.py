@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 import psycopg
 from cryptography.fernet import Fernet
 
-from comms_portal.stack import Stack, StackConfig, Supervisor, free_port
+from comms_portal.processes import Supervisor, free_port
+from comms_portal.stack import Stack, StackConfig
 from tests.support.sandbox import RunningSandbox, start_sandbox
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

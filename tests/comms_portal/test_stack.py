@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from comms_portal.stack import StackError, Supervisor, wait_until
+from comms_portal.processes import StackError, Supervisor, wait_until
 
 SLEEPER = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"]
 

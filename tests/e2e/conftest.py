@@ -13,7 +13,8 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, Route
 
-from comms_portal.stack import Stack, StackConfig, free_port
+from comms_portal.processes import free_port
+from comms_portal.stack import Stack, StackConfig
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 

@@ -12,7 +12,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.graph_clients import graph_for_app
 from comms_portal.graph.users import list_users
-from comms_portal.stack import free_port, redis_answers, redis_server_binary
+from comms_portal.processes import free_port, redis_answers, redis_server_binary
 from presence import polling, ratelimit, store, watchlist
 from presence.services import watch_people
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
