@@ -181,3 +181,20 @@ def http_answers(url: str) -> bool:
         return hasattr(exc, "code")
     except OSError:
         return False
+
+
+def redis_server_command(port: int, data_dir: Path) -> list[str]:
+    """Return the command line of a private, non-persistent Redis on 127.0.0.1:``port``."""
+    return [
+        redis_server_binary(),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(data_dir),
+    ]

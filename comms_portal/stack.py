@@ -35,7 +35,7 @@ from comms_portal.processes import (
     http_answers,
     port_in_use,
     redis_answers,
-    redis_server_binary,
+    redis_server_command,
     wait_until,
 )
 
@@ -212,21 +212,7 @@ class Stack:
         data_dir = var_dir / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
         child = self.supervisor.start(
-            "redis",
-            [
-                redis_server_binary(),
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(data_dir),
-            ],
-            env=dict(os.environ),
+            "redis", redis_server_command(port, data_dir), env=dict(os.environ)
         )
         wait_until(
             lambda: redis_answers("127.0.0.1", port),

@@ -154,3 +154,25 @@ def wait_for(
 def bodies_of(captured: list[tuple[str, list[Any]]], task: str) -> list[str]:
     """Return the body argument of every captured ``task``."""
     return [str(args[0]) for name, args in captured if name == task and args]
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """A private sandbox per test module: these tests move its clock and hold subscriptions."""
+    running = start_private_sandbox(Path(tmp_path_factory.mktemp("private-sandbox")))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def control(sandbox: RunningSandbox) -> Iterator[Control]:
+    """The private sandbox's control API, with presence paused and deliveries flowing."""
+    client = Control(sandbox.info["control_url"])
+    client("DELETE", "/delivery-faults")
+    client("POST", "/presence/pause", {})
+    yield client
+    # Removing a subscription tells its lifecycle URL; nobody listens after the test.
+    client("POST", "/delivery-faults", {"kind": "drop", "count": 10_000})
+    for item in client("GET", "/subscriptions")["value"]:
+        client("DELETE", f"/subscriptions/{item['id']}")
+    client.close()

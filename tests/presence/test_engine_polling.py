@@ -12,7 +12,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.graph_clients import graph_for_app
 from comms_portal.graph.users import list_users
-from comms_portal.processes import free_port, redis_answers, redis_server_binary
+from comms_portal.processes import free_port, redis_answers, redis_server_command
 from presence import polling, ratelimit, store, watchlist
 from presence.services import watch_people
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
@@ -134,19 +134,7 @@ def test_polled_presence_follows_the_sandbox(sandbox: RunningSandbox, control: C
 def private_redis(tmp_path: Path, settings: SettingsWrapper) -> Iterator[Callable[[], None]]:
     """A Redis of this test's own, which the test can restart; the portal points at it."""
     port = free_port()
-    command = [
-        redis_server_binary(),
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(tmp_path),
-    ]
+    command = redis_server_command(port, tmp_path)
     processes: list[subprocess.Popen[bytes]] = []
 
     def start() -> None:

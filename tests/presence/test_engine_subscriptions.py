@@ -26,8 +26,10 @@ from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     bodies_of,
     clean_presence,
+    control,
     enqueued,
     point_settings_at,
+    sandbox,
     sign_in_person,
     start_private_sandbox,
     user_id_of,
@@ -39,27 +41,6 @@ from tests.support.sandbox import RunningSandbox
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
 CHANGES = "presence.process_notifications"
 LIFECYCLE = "presence.process_lifecycle"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    """A private sandbox: these tests move its clock and hold its subscriptions."""
-    running = start_private_sandbox(Path(tmp_path_factory.mktemp("subscriptions-sandbox")))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def control(sandbox: RunningSandbox) -> Iterator[Control]:
-    client = Control(sandbox.info["control_url"])
-    client("DELETE", "/delivery-faults")
-    client("POST", "/presence/pause", {})
-    yield client
-    # Removing a subscription tells its lifecycle URL; nobody listens after the test.
-    client("POST", "/delivery-faults", {"kind": "drop", "count": 10_000})
-    for item in client("GET", "/subscriptions")["value"]:
-        client("DELETE", f"/subscriptions/{item['id']}")
-    client.close()
 
 
 @pytest.fixture(autouse=True)

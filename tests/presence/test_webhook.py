@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -29,8 +27,10 @@ from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     bodies_of,
     clean_presence,
+    control,
     enqueued,
     point_settings_at,
+    sandbox,
     sign_in_person,
     start_private_sandbox,
     user_id_of,
@@ -42,25 +42,6 @@ from tests.support.sandbox import RunningSandbox
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
 CHANGES = "presence.process_notifications"
 URL = "/graph/notifications/presence"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    running = start_private_sandbox(Path(tmp_path_factory.mktemp("webhook-sandbox")))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def control(sandbox: RunningSandbox) -> Iterator[Control]:
-    client = Control(sandbox.info["control_url"])
-    client("DELETE", "/delivery-faults")
-    client("POST", "/presence/pause", {})
-    yield client
-    client("POST", "/delivery-faults", {"kind": "drop", "count": 10_000})
-    for item in client("GET", "/subscriptions")["value"]:
-        client("DELETE", f"/subscriptions/{item['id']}")
-    client.close()
 
 
 @pytest.fixture
