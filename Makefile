@@ -30,7 +30,7 @@ typecheck: $(VENV)/.dev-installed
 	$(PY) -m mypy
 
 pytest: $(VENV)/.dev-installed
-	$(PY) -m comms_portal.stack with-redis -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
