@@ -9,9 +9,12 @@ import uuid
 from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
+from django.db import DatabaseError
 
 from accounts.token_store import decrypt, encrypt
 from comms_portal.graph import generate_encryption_certificate
+from comms_portal.graph.encryption import preload_private_keys
+from comms_portal.graph.errors import UnknownEncryptionCertificate
 from presence.models import NotificationCertificate
 from presence.services import now_utc
 
@@ -57,6 +60,15 @@ def private_keys() -> dict[str, bytes]:
         except InvalidToken:
             logger.error("private key of %s cannot be decrypted with the keys", certificate_id)
     return keys
+
+
+def preload_keys() -> None:
+    """Load every private key into the decryption cache; harmless when there is none yet."""
+    try:
+        preload_private_keys(private_keys())
+    except (DatabaseError, UnknownEncryptionCertificate) as error:
+        # The first notification loads what it needs; starting the worker must not fail.
+        logger.warning("notification keys not preloaded: %s", error)
 
 
 def retire(certificate_id: str, now: datetime | None = None) -> None:

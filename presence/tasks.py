@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.utils import timezone
 
 from accounts.identity import AuthorityUnreachable
-from presence import directory, notifications, polling, status, subscriptions
+from presence import certificates, directory, notifications, polling, status, subscriptions
 
 
 @shared_task(name="presence.sync_directory", ignore_result=True)
@@ -64,3 +65,9 @@ def process_lifecycle(body: str) -> None:
 def renew_held_sessions() -> None:
     """Keep "today" and "this week" availabilities in force past Graph's 4-hour sessions."""
     status.renew_held_sessions(now=timezone.now())
+
+
+@worker_process_init.connect
+def load_notification_keys(**_: object) -> None:
+    """Load the notification decryption keys as each worker process starts."""
+    certificates.preload_keys()

@@ -119,6 +119,12 @@ def _load_private_key(pem: bytes) -> PrivateKeyTypes:
     return serialization.load_pem_private_key(pem, password=None)
 
 
+def preload_private_keys(private_keys: dict[str, bytes]) -> None:
+    """Load each PEM key now (at process start), so no notification pays the load."""
+    for certificate_id, pem in private_keys.items():
+        _private_key(pem, certificate_id)
+
+
 def _private_key(pem: bytes, certificate_id: str) -> rsa.RSAPrivateKey:
     try:
         key = _load_private_key(pem)

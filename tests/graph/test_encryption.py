@@ -24,6 +24,7 @@ from comms_portal.graph import (
     generate_encryption_certificate,
     parse_notifications,
 )
+from comms_portal.graph.encryption import preload_private_keys
 from comms_portal.graph.errors import (
     CiphertextInvalid,
     DataKeyDecryptionFailed,
@@ -233,3 +234,10 @@ def test_plaintext_that_is_not_a_json_object_is_refused(
         decrypt_resource_data(
             content(fields), private_keys={CERTIFICATE_ID: certificate.private_key_pem}
         )
+
+
+def test_keys_can_be_loaded_ahead_and_a_broken_one_is_named() -> None:
+    certificate = generate_encryption_certificate()
+    preload_private_keys({CERTIFICATE_ID: certificate.private_key_pem})
+    with pytest.raises(UnknownEncryptionCertificate, match="broken-cert"):
+        preload_private_keys({"broken-cert": b"-----BEGIN PRIVATE KEY-----\nnot a key\n"})
