@@ -74,6 +74,8 @@ class StackConfig:
     reuse_local_redis: bool = True
     worker_concurrency: int = 2
     beat: bool = True
+    # How much faster than real time the sandbox's presence simulator runs.
+    simulation_speed: float = 1.0
     # Use an already running sandbox (its info file) instead of starting one.
     sandbox_info_file: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -240,6 +242,8 @@ class Stack:
                 str(config.seed),
                 "--users",
                 str(config.users),
+                "--speed",
+                str(config.simulation_speed),
                 "--info-file",
                 str(info_file),
                 "--state-dir",
@@ -309,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--sandbox-port", type=int, default=8400)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--users", type=int, default=60)
+    # At real speed a 60-person tenant changes about twice a minute; five times faster keeps
+    # the wall visibly alive while a day still lasts a couple of hours.
+    demo.add_argument("--speed", type=float, default=5.0, help="presence simulator speed")
     args = parser.parse_args(argv)
 
     config = StackConfig(
@@ -317,6 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sandbox_port=args.sandbox_port,
         seed=args.seed,
         users=args.users,
+        simulation_speed=args.speed,
         database_url=os.environ.get("DATABASE_URL") or None,
     )
     stack = Stack(config=config, supervisor=Supervisor(colour=sys.stdout.isatty()))

@@ -33,6 +33,7 @@ from comms_portal.graph.presence import MAX_IDS_PER_REQUEST
 from comms_portal.graph.subscriptions import (
     create_subscription,
     delete_subscription,
+    get_subscription,
     reauthorize_subscription,
     renew_subscription,
 )
@@ -228,6 +229,18 @@ def create_for(
     return subscription
 
 
+def _still_exists(subscription: PresenceSubscription) -> bool:
+    """Tell whether Graph still holds the subscription; any doubt counts as yes."""
+    try:
+        # https://learn.microsoft.com/graph/api/subscription-get
+        get_subscription(graph_for_user(subscription.owner_id), subscription.graph_id)
+    except NotFound:
+        return False
+    except (GraphError, ReauthRequired, TokenUnavailable):
+        return True
+    return True
+
+
 def _keep_or_renew(now: datetime, report: MaintainReport) -> list[PresenceSubscription]:
     renew_before = timedelta(minutes=settings.PRESENCE_RENEW_BEFORE_MINUTES)
     kept: list[PresenceSubscription] = []
@@ -242,7 +255,15 @@ def _keep_or_renew(now: datetime, report: MaintainReport) -> list[PresenceSubscr
             report.to_reconcile.extend(subscription.person_ids)
             continue
         certificate_ending = subscription.certificate.retired_at is not None
-        if subscription.expires_at - now <= renew_before or certificate_ending:
+        due = subscription.expires_at - now <= renew_before or certificate_ending
+        if not due and not _still_exists(subscription):
+            # Lost without a word (a service outage, a restarted tenant): presence sends no
+            # "missed" event, so ask. The coverage step below subscribes again.
+            subscription.delete()
+            report.dropped.append(subscription.graph_id)
+            report.to_reconcile.extend(subscription.person_ids)
+            continue
+        if due:
             try:
                 renewed = renew(subscription, now, report)
             except (GraphError, TokenUnavailable) as error:

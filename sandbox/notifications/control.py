@@ -147,9 +147,14 @@ async def list_all_subscriptions(request: Request) -> Response:
 
 
 async def remove_subscription(request: Request) -> Response:
-    """Remove a subscription as Graph might, telling it through ``subscriptionRemoved``."""
+    """Remove a subscription as Graph might, telling it through ``subscriptionRemoved``.
+
+    ``?notify=false`` loses it silently instead, as a service outage or a restart of the
+    sandbox itself would.
+    """
     state = state_of(request)
-    removed = hub_of(state).remove(request.path_params["subscription_id"], notify=True)
+    notify = request.query_params.get("notify", "true").lower() != "false"
+    removed = hub_of(state).remove(request.path_params["subscription_id"], notify=notify)
     if removed is None:
         return JSONResponse({"error": "no such subscription"}, status_code=404)
     return Response(status_code=204)

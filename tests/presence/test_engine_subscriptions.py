@@ -202,6 +202,23 @@ def test_a_removed_subscription_is_recreated_and_its_people_reread(
     assert result.reconciled == len(old.person_ids)
 
 
+def test_a_subscription_lost_without_a_word_is_noticed_and_recreated(
+    sandbox: RunningSandbox, control: Control
+) -> None:
+    sign_in_person(PRIYA)
+    subscriptions.maintain_subscriptions(now=sandbox_now(control))
+    old = PresenceSubscription.objects.get()
+
+    # As after an outage or a restarted tenant: gone, and no lifecycle event says so.
+    control("DELETE", f"/subscriptions/{old.graph_id}?notify=false")
+    report = subscriptions.maintain_subscriptions(now=sandbox_now(control))
+
+    assert old.graph_id in report.dropped
+    new = PresenceSubscription.objects.get()
+    assert new.graph_id != old.graph_id and new.person_ids == old.person_ids
+    assert [s["id"] for s in control("GET", "/subscriptions")["value"]] == [new.graph_id]
+
+
 def test_an_owner_who_signs_out_loses_the_subscription_and_people_fall_back_to_polls(
     sandbox: RunningSandbox, control: Control
 ) -> None:
