@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from django.utils import timezone
 
 from accounts.identity import AuthorityUnreachable
@@ -71,3 +71,9 @@ def renew_held_sessions() -> None:
 def load_notification_keys(**_: object) -> None:
     """Load the notification decryption keys as each worker process starts."""
     certificates.preload_keys()
+
+
+@worker_ready.connect
+def check_subscriptions_at_start(**_: object) -> None:
+    """Check presence subscriptions as soon as a worker is up, not a beat interval later."""
+    maintain_subscriptions.delay()
