@@ -133,6 +133,13 @@ def _visible(context: GraphContext, user: User, query: ODataQuery | None) -> dic
     return data
 
 
+def _readable_user(context: GraphContext) -> User:
+    """Return the user the path names, if the caller may read them (404 or 403 otherwise)."""
+    user = _user_or_404(context)
+    _check_other_user(context, user)
+    return user
+
+
 def _query(context: GraphContext, **kwargs: Any) -> ODataQuery:
     return parse_query(
         context.request.query_params,
@@ -175,8 +182,7 @@ def _find(context: GraphContext, user_id: str) -> User:
 async def get_user(context: GraphContext) -> Response:
     """Return one user by object id or userPrincipalName (``/me`` arrives here too)."""
     query = _query(context, allow=frozenset({"$select"}))
-    user = _user_or_404(context)
-    _check_other_user(context, user)
+    user = _readable_user(context)
     suffix = f"({','.join(query.select)})" if query.select else ""
     body = {
         "@odata.context": f"{context.base_url}/$metadata#users{suffix}/$entity",
@@ -196,8 +202,7 @@ async def get_user(context: GraphContext) -> Response:
 async def get_manager(context: GraphContext) -> Response:
     """Return the user's manager as a directory object."""
     query = _query(context, allow=frozenset({"$select"}))
-    user = _user_or_404(context)
-    _check_other_user(context, user)
+    user = _readable_user(context)
     manager = context.state.tenant.directory_user(user.manager_id or "")
     if manager is None:
         raise GraphError(
@@ -225,8 +230,7 @@ async def get_manager(context: GraphContext) -> Response:
 async def list_direct_reports(context: GraphContext) -> Response:
     """List the people who report to the user."""
     query = _query(context, allow=frozenset({"$select", "$top", "$skiptoken"}))
-    user = _user_or_404(context)
-    _check_other_user(context, user)
+    user = _readable_user(context)
     reports = context.state.tenant.direct_reports(user.id)
     items = [
         {"@odata.type": "#microsoft.graph.user", **_visible(context, r, query)} for r in reports
@@ -288,8 +292,7 @@ async def get_photo_value(context: GraphContext) -> Response:
 
 
 def _photo_owner(context: GraphContext) -> User:
-    user = _user_or_404(context)
-    _check_other_user(context, user)
+    user = _readable_user(context)
     if user.is_service_account:
         # Rooms and service accounts carry no photo, as is common in real tenants.
         raise GraphError(404, "ImageNotFound", "The user has no profile photo.")
