@@ -82,7 +82,9 @@ class Env:
         return default if value is None else Path(value).expanduser()
 
 
-def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict[str, object]:
+def database_from_url(
+    url: str, *, name: str = "DATABASE_URL", pool_size: int = 10
+) -> dict[str, object]:
     """Turn ``postgres://user:pass@host:port/db`` or ``sqlite:///path`` into Django's form."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
@@ -112,8 +114,11 @@ def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict[str, obje
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            # A bounded pool per process: under ASGI every concurrent request may run in a
+            # thread of its own, and without a pool each would open (and keep) a connection
+            # until the server refuses more. Pooling requires CONN_MAX_AGE = 0.
+            "CONN_MAX_AGE": 0,
+            "OPTIONS": {"pool": {"min_size": 1, "max_size": pool_size, "timeout": 30}},
         }
     raise ImproperlyConfigured(
         f"{name} must start with postgres:// or sqlite:///, not {parts.scheme or url!r}."

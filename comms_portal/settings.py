@@ -96,6 +96,7 @@ TEMPLATES = [
 DATABASES = {
     "default": database_from_url(
         env.text("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+        pool_size=env.number("DATABASE_POOL_SIZE", 10, minimum=1),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -241,7 +242,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery closes database connections around every task unless told to reuse them (a new
 # PostgreSQL connection costs ~6 ms a task); the worker closes them as Django does after each
-# request instead: when broken or older than CONN_MAX_AGE (see comms_portal/celery.py).
+# request instead (see comms_portal/celery.py); on PostgreSQL that hands them back to the pool.
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The worker writes a heartbeat this often; /healthz calls a worker down after three misses.

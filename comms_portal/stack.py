@@ -74,6 +74,8 @@ class StackConfig:
     reuse_local_redis: bool = True
     worker_concurrency: int = 2
     beat: bool = True
+    # ASGI server processes on the one port (uvicorn --workers); each has its own event loop.
+    web_processes: int = 1
     # How much faster than real time the sandbox's presence simulator runs.
     simulation_speed: float = 1.0
     # Use an already running sandbox (its info file) instead of starting one.
@@ -144,6 +146,8 @@ class Stack:
                 "127.0.0.1",
                 "--port",
                 str(config.web_port),
+                "--workers",
+                str(config.web_processes),
                 "--no-server-header",
             ],
             env=env,

@@ -242,6 +242,7 @@ def start_portal(bench: BenchEnvironment, *, layer: str, name: str) -> Stack:
             beat=False,
             sandbox_info_file=bench.run_dir / "sandbox" / "info.json",
             extra_env={"CHANNEL_LAYER": layer},
+            web_processes=int(os.environ.get("BENCH_WEB_PROCESSES", "2")),
         ),
         supervisor=Supervisor(out=bench.log()),
     )
