@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -21,7 +22,7 @@ from sandbox.graph.odata import (
 )
 from sandbox.graph.odata_types import EntitySet
 from sandbox.graph.photos import PHOTO_SIZE, photo_png
-from sandbox.graph.routing import GraphContext, GraphError, graph_route
+from sandbox.graph.routing import GraphContext, GraphError, Handler, graph_route
 from sandbox.tenant import User
 
 _EQ = frozenset({"eq", "ne", "in"})
@@ -150,6 +151,17 @@ def _query(context: GraphContext, **kwargs: Any) -> ODataQuery:
 
 
 # https://learn.microsoft.com/graph/api/user-list
+def user_read_route(template: str) -> Callable[[Handler], Handler]:
+    """Register a GET on one user: anyone may read themself, others need a directory permission."""
+    return graph_route(
+        "GET",
+        template,
+        delegated=("User.Read", *READ_ANY),
+        application=APP_READ,
+        throttle="directory",
+    )
+
+
 @graph_route("GET", "/users", delegated=READ_ANY, application=APP_READ, throttle="directory")
 async def list_users(context: GraphContext) -> Response:
     """List the tenant's users with Graph's paging, $select, $filter, $orderby, $count, $search."""
@@ -172,13 +184,7 @@ def _find(context: GraphContext, user_id: str) -> User:
 
 
 # https://learn.microsoft.com/graph/api/user-get
-@graph_route(
-    "GET",
-    "/users/{user_id}",
-    delegated=("User.Read", *READ_ANY),
-    application=APP_READ,
-    throttle="directory",
-)
+@user_read_route("/users/{user_id}")
 async def get_user(context: GraphContext) -> Response:
     """Return one user by object id or userPrincipalName (``/me`` arrives here too)."""
     query = _query(context, allow=frozenset({"$select"}))
@@ -192,13 +198,7 @@ async def get_user(context: GraphContext) -> Response:
 
 
 # https://learn.microsoft.com/graph/api/user-list-manager
-@graph_route(
-    "GET",
-    "/users/{user_id}/manager",
-    delegated=("User.Read", *READ_ANY),
-    application=APP_READ,
-    throttle="directory",
-)
+@user_read_route("/users/{user_id}/manager")
 async def get_manager(context: GraphContext) -> Response:
     """Return the user's manager as a directory object."""
     query = _query(context, allow=frozenset({"$select"}))
@@ -220,13 +220,7 @@ async def get_manager(context: GraphContext) -> Response:
 
 
 # https://learn.microsoft.com/graph/api/user-list-directreports
-@graph_route(
-    "GET",
-    "/users/{user_id}/directReports",
-    delegated=("User.Read", *READ_ANY),
-    application=APP_READ,
-    throttle="directory",
-)
+@user_read_route("/users/{user_id}/directReports")
 async def list_direct_reports(context: GraphContext) -> Response:
     """List the people who report to the user."""
     query = _query(context, allow=frozenset({"$select", "$top", "$skiptoken"}))
@@ -249,13 +243,7 @@ async def list_direct_reports(context: GraphContext) -> Response:
 
 
 # https://learn.microsoft.com/graph/api/profilephoto-get
-@graph_route(
-    "GET",
-    "/users/{user_id}/photo",
-    delegated=("User.Read", *READ_ANY),
-    application=APP_READ,
-    throttle="directory",
-)
+@user_read_route("/users/{user_id}/photo")
 async def get_photo_metadata(context: GraphContext) -> Response:
     """Return the photo's metadata (size and media type)."""
     user = _photo_owner(context)
@@ -273,13 +261,7 @@ async def get_photo_metadata(context: GraphContext) -> Response:
 
 
 # https://learn.microsoft.com/graph/api/profilephoto-get
-@graph_route(
-    "GET",
-    "/users/{user_id}/photo/$value",
-    delegated=("User.Read", *READ_ANY),
-    application=APP_READ,
-    throttle="directory",
-)
+@user_read_route("/users/{user_id}/photo/$value")
 async def get_photo_value(context: GraphContext) -> Response:
     """Return the generated photo as PNG bytes."""
     user = _photo_owner(context)
