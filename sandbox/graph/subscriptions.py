@@ -9,13 +9,14 @@ handshake before a subscription exists.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 from starlette.responses import Response
 
 from sandbox.graph.errors import graph_json, no_content
-from sandbox.graph.routing import GraphContext, GraphError, Principal, graph_route
+from sandbox.graph.routing import GraphContext, GraphError, Handler, Principal, graph_route
 from sandbox.graph.subscription_rules import (
     CERTIFICATE_ID_MAX,
     CLIENT_STATE_MAX,
@@ -90,14 +91,19 @@ def _entity(ctx: GraphContext, subscription: Subscription) -> dict[str, Any]:
     }
 
 
+def subscription_route(method: str, template: str) -> Callable[[Handler], Handler]:
+    """Register a subscription endpoint; each checks its resource's permission itself."""
+    return graph_route(
+        method,
+        template,
+        delegated=ANY_PERMISSION,
+        application=ANY_PERMISSION,
+        throttle="subscriptions",
+    )
+
+
 # https://learn.microsoft.com/graph/api/subscription-post-subscriptions
-@graph_route(
-    "POST",
-    "/subscriptions",
-    delegated=ANY_PERMISSION,
-    application=ANY_PERMISSION,
-    throttle="subscriptions",
-)
+@subscription_route("POST", "/subscriptions")
 async def create_subscription(ctx: GraphContext) -> Response:
     """Validate the request and both endpoints, then create the subscription."""
     body = await ctx.json_body()
@@ -225,13 +231,7 @@ async def create_subscription(ctx: GraphContext) -> Response:
 
 
 # https://learn.microsoft.com/graph/api/subscription-list
-@graph_route(
-    "GET",
-    "/subscriptions",
-    delegated=ANY_PERMISSION,
-    application=ANY_PERMISSION,
-    throttle="subscriptions",
-)
+@subscription_route("GET", "/subscriptions")
 async def list_subscriptions(ctx: GraphContext) -> Response:
     """List the live subscriptions the caller may see; Graph hides their clientState."""
     hub = hub_of(ctx.state)
@@ -247,13 +247,7 @@ async def list_subscriptions(ctx: GraphContext) -> Response:
 
 
 # https://learn.microsoft.com/graph/api/subscription-get
-@graph_route(
-    "GET",
-    "/subscriptions/{subscription_id}",
-    delegated=ANY_PERMISSION,
-    application=ANY_PERMISSION,
-    throttle="subscriptions",
-)
+@subscription_route("GET", "/subscriptions/{subscription_id}")
 async def get_subscription(ctx: GraphContext) -> Response:
     """Return one of the caller's subscriptions."""
     _, subscription = _owned(ctx)
@@ -261,13 +255,7 @@ async def get_subscription(ctx: GraphContext) -> Response:
 
 
 # https://learn.microsoft.com/graph/api/subscription-update
-@graph_route(
-    "PATCH",
-    "/subscriptions/{subscription_id}",
-    delegated=ANY_PERMISSION,
-    application=ANY_PERMISSION,
-    throttle="subscriptions",
-)
+@subscription_route("PATCH", "/subscriptions/{subscription_id}")
 async def update_subscription(ctx: GraphContext) -> Response:
     """Renew a subscription (which also reauthorizes it), or move its notificationUrl."""
     body = await ctx.json_body()
@@ -301,13 +289,7 @@ async def update_subscription(ctx: GraphContext) -> Response:
 
 
 # https://learn.microsoft.com/graph/api/subscription-delete
-@graph_route(
-    "DELETE",
-    "/subscriptions/{subscription_id}",
-    delegated=ANY_PERMISSION,
-    application=ANY_PERMISSION,
-    throttle="subscriptions",
-)
+@subscription_route("DELETE", "/subscriptions/{subscription_id}")
 async def delete_subscription(ctx: GraphContext) -> Response:
     """Delete one of the caller's subscriptions; no lifecycle notification follows."""
     hub, subscription = _owned(ctx)
@@ -316,13 +298,7 @@ async def delete_subscription(ctx: GraphContext) -> Response:
 
 
 # https://learn.microsoft.com/graph/api/subscription-reauthorize
-@graph_route(
-    "POST",
-    "/subscriptions/{subscription_id}/reauthorize",
-    delegated=ANY_PERMISSION,
-    application=ANY_PERMISSION,
-    throttle="subscriptions",
-)
+@subscription_route("POST", "/subscriptions/{subscription_id}/reauthorize")
 async def reauthorize_subscription(ctx: GraphContext) -> Response:
     """Answer a reauthorizationRequired challenge without changing the expiration."""
     hub, subscription = _owned(ctx)
