@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from collections.abc import Callable, Iterable
 
 from sandbox.presence.model import PersonPresence, aggregate, drop_expired, next_due
@@ -21,7 +22,9 @@ class PresenceStore:
     """The presence of every person in the tenant, by lowercase object id."""
 
     def __init__(self, user_ids: Iterable[str], now: float) -> None:
-        self._sequence = itertools.count(1)
+        # Stamps start from the wall clock in microseconds, so a restarted sandbox never hands
+        # out a sequenceNumber older than one a subscriber kept from its previous run.
+        self._sequence = itertools.count(time.time_ns() // 1000)
         self._due: list[tuple[float, str]] = []
         self._publishers: list[Publisher] = []
         self.people: dict[str, PersonPresence] = {}

@@ -193,8 +193,8 @@ def format_utc_local(moment: datetime) -> str:
 
 
 def format_sequence(counter: int) -> str:
-    """Return a lexicographically sortable ``sequenceNumber`` like Graph's ``A0129311063``."""
-    return f"A{counter:010d}"
+    """Return a lexicographically sortable ``sequenceNumber`` in the style of Graph's."""
+    return f"A{counter:016d}"
 
 
 # What a Teams client can report, from the documented Teams-state permutations
