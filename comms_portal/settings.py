@@ -113,23 +113,9 @@ CACHES = {
     }
 }
 
-# "core" (RedisChannelLayer) keeps messages for a while and caps each process's backlog;
-# "pubsub" (RedisPubSubChannelLayer) sends a group message as one PUBLISH, whatever the group's
-# size, but keeps nothing for a process that is not listening.
-CHANNEL_LAYER = env.text("CHANNEL_LAYER", "core").lower()
-_CHANNEL_LAYER_CONFIGS: dict[str, dict[str, Any]] = {
-    "core": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "portal:asgi", "group_expiry": 3600},
-    },
-    "pubsub": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "portal:asgi"},
-    },
-}
-if CHANNEL_LAYER not in _CHANNEL_LAYER_CONFIGS:
-    raise ImproperlyConfigured(f"CHANNEL_LAYER must be core or pubsub, not {CHANNEL_LAYER!r}.")
-CHANNEL_LAYERS = {"default": _CHANNEL_LAYER_CONFIGS[CHANNEL_LAYER]}
+# Live pushes go through Redis pub/sub and each process's fan-out (comms_portal.fanout), not
+# through a Channels layer: a layer queues one message per socket in Redis.
+CHANNEL_LAYERS: dict[str, Any] = {}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env.number("SESSION_COOKIE_AGE", 60 * 60 * 12, minimum=300)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from collections import deque
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from comms_portal import realtime
+from comms_portal.fanout import Fanout, FanoutUnavailable, process_fanout
+
+logger = logging.getLogger(__name__)
 
 # A page never shows more people than this at once.
 MAX_WATCHED = 1000
@@ -16,6 +22,9 @@ MAX_WATCHED = 1000
 _ID_SHAPE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Close code for "not signed in" (4000-4999 are free for applications).
 CLOSE_UNAUTHENTICATED = 4401
+# Messages a socket may have waiting for a slow browser; past that they are dropped and the
+# page is told to re-read its snapshot instead, so a stalled tab cannot hoard memory.
+MAX_WAITING_MESSAGES = 1000
 
 
 class WatchRejected(ValueError):
@@ -40,30 +49,38 @@ def parse_watch(content: object) -> set[str]:
 
 
 class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
-    """Relay presence changes of watched people and notices for the signed-in person."""
+    """Relay presence changes of watched people and notices for the signed-in person.
+
+    The process's fan-out calls ``deliver`` and ``resync``; they only queue the text, and
+    one task per socket writes the queue out in order, so a slow browser holds up no one.
+    """
 
     async def connect(self) -> None:
         self.watched: set[str] = set()
-        self.own_group: str | None = None
+        self.own_topic: str | None = None
+        self._waiting: deque[str] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._fanout: Fanout | None = None
         user = self.scope.get("user")
         await self.accept()
         if user is None or not user.is_authenticated:
             # Accepted first so the browser sees the code and stops retrying.
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.own_group = realtime.user_group(user.pk)
-        await self.channel_layer.group_add(self.own_group, self.channel_name)
+        self.own_topic = realtime.user_topic(user.pk)
+        self._fanout = process_fanout(settings.REDIS_URL)
+        await self._follow()
 
     async def disconnect(self, code: int) -> None:
-        for person_id in getattr(self, "watched", set()):
-            await self.channel_layer.group_discard(
-                realtime.presence_group(person_id), self.channel_name
-            )
-        if getattr(self, "own_group", None):
-            await self.channel_layer.group_discard(self.own_group, self.channel_name)
+        fanout = getattr(self, "_fanout", None)
+        if fanout is not None:
+            await fanout.forget(self)
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.cancel()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.own_group is None:
+        if self.own_topic is None:
             return
         if text_data is None:
             await self.send_json({"type": "error", "error": "send text frames of JSON"})
@@ -79,32 +96,43 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except WatchRejected as rejected:
             await self.send_json({"type": "error", "error": str(rejected)})
             return
-        layer = self.channel_layer
-        # Every watched group is joined again, not only the new ones: group membership lives
-        # in Redis, expires, and is gone after a Redis restart, and pages repeat their watch
-        # message now and then precisely to heal that. Joining is idempotent and concurrent,
-        # so a page watching 200 people waits about one round trip.
-        await asyncio.gather(
-            *(
-                layer.group_discard(realtime.presence_group(person_id), self.channel_name)
-                for person_id in self.watched - wanted
-            ),
-            *(
-                layer.group_add(realtime.presence_group(person_id), self.channel_name)
-                for person_id in wanted
-            ),
-            *([layer.group_add(self.own_group, self.channel_name)] if self.own_group else []),
-        )
         self.watched = wanted
-        await self.send_json({"type": "watching", "count": len(wanted)})
+        if await self._follow():
+            await self.send_json({"type": "watching", "count": len(wanted)})
 
-    async def presence_changed(self, event: dict[str, Any]) -> None:
-        text = event.get("text")
-        if isinstance(text, str):
-            # Encoded once by the sender for every browser showing this person.
-            await self.send(text_data=text)
-        else:
-            await self.send_json({"type": "presence", "presence": event.get("presence", {})})
+    async def _follow(self) -> bool:
+        """Follow this page's topics; tell the page when live updates are down for now."""
+        assert self._fanout is not None and self.own_topic is not None
+        topics = {self.own_topic, *(realtime.presence_topic(p) for p in self.watched)}
+        try:
+            await self._fanout.follow(self, topics)
+        except FanoutUnavailable as error:
+            # Still registered: the fan-out subscribes and asks for a resync once Redis is back.
+            await self.send_json({"type": "error", "error": str(error)})
+            return False
+        return True
 
-    async def user_notice(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "notice", "notice": event.get("notice", {})})
+    # -- called by the fan-out -----------------------------------------------------------
+
+    def deliver(self, text: str) -> None:
+        """Queue ``text`` for the browser."""
+        if len(self._waiting) >= MAX_WAITING_MESSAGES:
+            self._waiting.clear()
+            text = realtime.RESYNC_TEXT
+        self._waiting.append(text)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_waiting())
+
+    def resync(self) -> None:
+        """Ask the page to re-read its snapshot: messages may have been missed."""
+        self.deliver(realtime.RESYNC_TEXT)
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            text = self._waiting.popleft()
+            try:
+                await self.send(text_data=text)
+            except Exception as error:  # the browser has gone; its disconnect cleans up
+                logger.debug("presence socket: send failed: %s", error)
+                self._waiting.clear()
+                return

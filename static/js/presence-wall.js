@@ -326,6 +326,9 @@
         applyPresence(message.presence, { highlight: true });
       } else if (message.type === "notice") {
         window.CommsPortalAlerts.showNotice(message.notice);
+      } else if (message.type === "resync") {
+        // The server's link to Redis dropped and came back: changes may have been missed.
+        fetchSnapshot(watchedIds());
       }
     });
     current.addEventListener("close", function (event) {

@@ -220,17 +220,17 @@ class BenchEnvironment:
 
 
 @contextlib.contextmanager
-def portal_running(bench: BenchEnvironment, *, layer: str, name: str) -> Iterator[Stack]:
+def portal_running(bench: BenchEnvironment, *, name: str) -> Iterator[Stack]:
     """Run the whole portal (ASGI server and Celery worker, no beat) on the run's services."""
-    stack = start_portal(bench, layer=layer, name=name)
+    stack = start_portal(bench, name=name)
     try:
         yield stack
     finally:
         stack.stop()
 
 
-def start_portal(bench: BenchEnvironment, *, layer: str, name: str) -> Stack:
-    """Start the portal with channel layer ``layer``; its log lines go to the run's log."""
+def start_portal(bench: BenchEnvironment, *, name: str) -> Stack:
+    """Start the portal; its log lines go to the run's log."""
     stack = Stack(
         config=StackConfig(
             var_dir=bench.run_dir / f"stack-{name}",
@@ -241,12 +241,11 @@ def start_portal(bench: BenchEnvironment, *, layer: str, name: str) -> Stack:
             reuse_local_redis=False,
             beat=False,
             sandbox_info_file=bench.run_dir / "sandbox" / "info.json",
-            extra_env={"CHANNEL_LAYER": layer},
             web_processes=int(os.environ.get("BENCH_WEB_PROCESSES", "2")),
         ),
         supervisor=Supervisor(out=bench.log()),
     )
     started = time.monotonic()
     stack.start()
-    stack.supervisor.say("bench", f"portal ({layer}) up in {time.monotonic() - started:.1f} s")
+    stack.supervisor.say("bench", f"portal ({name}) up in {time.monotonic() - started:.1f} s")
     return stack

@@ -121,7 +121,7 @@ def run(bench: BenchEnvironment) -> Section:
             "errors",
         ],
     )
-    with portal_running(bench, layer="core", name="webhook") as stack:
+    with portal_running(bench, name="webhook") as stack:
         sign_in_over_http(stack, PRIYA)
         wait_for_coverage(celery_app, pool_of_people(100), timeout=120)
         bodies = capture_real_bodies(bench)

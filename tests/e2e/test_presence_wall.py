@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from django.test import override_settings
 from playwright.sync_api import Browser, Page, Route, expect
 
@@ -209,6 +210,56 @@ def test_a_dropped_connection_says_reconnecting_and_resyncs(
     expect(badge).to_have_text("Be right back", timeout=PUSH_TIMEOUT_MS)
     expect(badge).to_have_class("presence-badge presence-berightback")
 
+    assert watch.console_errors == []
+    assert watch.outside_requests == []
+
+
+def test_the_server_losing_redis_makes_the_open_wall_resync(
+    page: Page,
+    watch: PageWatch,
+    live_stack: Stack,
+    directory_synced: None,
+    simulator_paused: None,
+) -> None:
+    sign_in(page, live_stack.base_url, TOMAS, next_path="/people/")
+    samuel_card = card(page, "Samuel Ortega")
+    samuel_card.scroll_into_view_if_needed()
+    expect(page.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    badge = samuel_card.locator('[data-field="availability"]')
+    expect(badge).to_have_text("Away", timeout=ENGINE_TIMEOUT_MS)
+    page.wait_for_load_state("networkidle")
+
+    # A change stored while nothing pushes it, as one published during a Redis outage.
+    samuel = user_id(SAMUEL)
+    with on_stack_redis(live_stack):
+        store.apply_updates(
+            [
+                PresenceState(
+                    person_id=samuel,
+                    availability="DoNotDisturb",
+                    activity="Presenting",
+                    observed_at=time.time() + 3600,
+                    source="poll",
+                )
+            ]
+        )
+    page.wait_for_timeout(1000)
+    expect(badge).to_have_text("Away")
+
+    # The server's pub/sub connections drop (a Redis restart does this); the browser's
+    # socket stays open, and the server tells the page to re-read what it shows.
+    cut = redis.Redis.from_url(live_stack.env["REDIS_URL"]).client_kill_filter(_type="pubsub")
+    assert cut >= 1
+    expect(badge).to_have_text("Do not disturb", timeout=PUSH_TIMEOUT_MS)
+    expect(page.locator("[data-live-status]")).to_have_text("Live")
+
+    # And pushes flow again on the new connection.
+    force_presence(SAMUEL, "Busy", "InACall")
+    with on_stack_redis(live_stack):
+        store.forget([samuel])
+    expect(samuel_card.locator('[data-field="activity"]')).to_have_text(
+        "In a call", timeout=ENGINE_TIMEOUT_MS
+    )
     assert watch.console_errors == []
     assert watch.outside_requests == []
 

@@ -1,4 +1,4 @@
-"""The presence socket on the real Redis channel layer: who may connect, what it relays."""
+"""The presence socket on the real Redis: who may connect, what it relays, how it heals."""
 
 from __future__ import annotations
 
@@ -154,22 +154,35 @@ async def test_notices_reach_every_open_page_of_that_person_only() -> None:
             await communicator.disconnect()
 
 
-async def test_watching_again_heals_group_membership_lost_with_redis(
+async def test_a_lost_redis_connection_is_healed_and_the_page_told_to_resync(
     socket: WebsocketCommunicator,
 ) -> None:
     await _watch(socket, [ADA])
-    # What a Redis restart does to the channel layer: every group membership is gone.
-    redis = get_async_redis()
-    group_keys = [key async for key in redis.scan_iter(match="portal:asgi*group*")]
-    assert group_keys, "the channel layer keeps its groups under another key name"
-    await redis.delete(*group_keys)
-    await sync_to_async(realtime.broadcast_presence)(ADA, {"person_id": ADA})
-    assert await socket.receive_nothing(timeout=0.5)
+    # What a Redis restart does to a listening process: its pub/sub connection is cut.
+    killed = await get_async_redis().client_kill_filter(_type="pubsub")
+    assert killed >= 1
 
-    # The page repeats its watch message every minute; that alone restores delivery.
-    assert await _watch(socket, [ADA]) == {"type": "watching", "count": 1}
+    # The process reconnects on its own, subscribes again, and tells the page that it may
+    # have missed changes meanwhile (the page re-reads its snapshot on that).
+    assert await socket.receive_json_from(timeout=10) == {"type": "resync"}
     await sync_to_async(realtime.broadcast_presence)(ADA, {"person_id": ADA})
     assert await socket.receive_json_from(timeout=5) == {
         "type": "presence",
         "presence": {"person_id": ADA},
     }
+
+
+async def test_a_person_no_page_shows_any_more_is_no_longer_subscribed(
+    socket: WebsocketCommunicator,
+) -> None:
+    await _watch(socket, [ADA, ALAN])
+    redis = get_async_redis()
+    assert await redis.pubsub_numsub(realtime.presence_topic(ALAN)) == [
+        (realtime.presence_topic(ALAN).encode(), 1)
+    ]
+    await _watch(socket, [ADA])
+    # The unsubscription is sent without waiting; the next watch's round trip settles it.
+    await _watch(socket, [ADA])
+    assert await redis.pubsub_numsub(realtime.presence_topic(ALAN)) == [
+        (realtime.presence_topic(ALAN).encode(), 0)
+    ]

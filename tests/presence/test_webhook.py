@@ -5,15 +5,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from typing import Any
 
 import jwt
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -37,6 +34,7 @@ from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     wait_for,
 )
 from tests.support.cast import GRACE, PRIYA
+from tests.support.live import TopicInbox
 from tests.support.sandbox import RunningSandbox
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
@@ -105,9 +103,7 @@ def test_out_of_order_and_repeated_notifications_never_move_presence_backwards(
 ) -> None:
     older = real_body(control, enqueued, grace, ("Busy", "InACall"))
     newer = real_body(control, enqueued, grace, ("Available", "Available"))
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(realtime.presence_group(grace), channel)
+    inbox = TopicInbox(realtime.presence_topic(grace))
 
     assert notifications.process_notifications(newer).changed == 1
     assert notifications.process_notifications(older).changed == 0
@@ -116,16 +112,8 @@ def test_out_of_order_and_repeated_notifications_never_move_presence_backwards(
     stored = store.get_one(grace)
     assert stored is not None and stored.availability == "Available"
 
-    async def pushed() -> list[dict[str, Any]]:
-        messages = []
-        while True:
-            try:
-                messages.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
-            except TimeoutError:
-                return messages
-
-    messages = async_to_sync(pushed)()
-    pushed_states = [json.loads(m["text"])["presence"]["availability"] for m in messages]
+    pushed_states = [message["presence"]["availability"] for message in inbox.messages()]
+    inbox.close()
     assert pushed_states == ["Available"]
 
 
