@@ -42,6 +42,9 @@ app.conf.beat_schedule = {
     },
     # Keep "today"/"this week" availabilities alive: Graph's presence sessions last 4 hours.
     "renew-held-presence-sessions": {"task": "presence.renew_held_sessions", "schedule": 3600.0},
+    # Pick up notification bodies whose drain request was lost (a web process died between
+    # queueing a body and asking for the drain); normally a drain runs within milliseconds.
+    "drain-presence-notifications": {"task": "presence.drain_notifications", "schedule": 30.0},
     # Re-read everyone watched now and then: presence has no "missed" signal of its own.
     "reconcile-presence": {
         "task": "presence.reconcile",

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.identity import IdTokenRejected, signing_key
+from comms_portal.celery import app as celery_app
 from comms_portal.graph import (
     ChangeNotification,
     ChangeNotificationCollection,
@@ -25,13 +26,16 @@ from comms_portal.graph import (
     verify_validation_tokens,
 )
 from comms_portal.graph.presence import presence_from_resource_data
-from presence import certificates, polling, subscriptions
+from presence import certificates, inbox, polling, subscriptions
 from presence.models import PresenceSubscription
 from presence.services import presence_from_graph, record_presence
 from presence.store import PresenceState
-from presence.webhook import trusted_items
+from presence.webhook import split_trusted, trusted_items
 
 logger = logging.getLogger(__name__)
+
+DRAIN_TASK = "presence.drain_notifications"
+RETRY_TASK = "presence.process_notifications"
 
 
 @dataclass
@@ -58,13 +62,19 @@ def _published_key(kid: str) -> Any:
         return None
 
 
+def _parse(body: str, report: ProcessReport) -> ChangeNotificationCollection | None:
+    try:
+        return parse_notifications(body)
+    except InvalidNotification as error:
+        report.drop(1, f"malformed body: {error}")
+        return None
+
+
 def _trusted(
     body: str, report: ProcessReport
 ) -> tuple[ChangeNotificationCollection | None, list[ChangeNotification]]:
-    try:
-        collection = parse_notifications(body)
-    except InvalidNotification as error:
-        report.drop(1, f"malformed body: {error}")
+    collection = _parse(body, report)
+    if collection is None:
         return None, []
     ours, refused = trusted_items(collection)
     if refused:
@@ -91,50 +101,110 @@ def _check_tokens(
 
 
 def _covers(subscription: PresenceSubscription, person_id: str) -> bool:
-    return person_id.lower() in {p.lower() for p in subscription.person_ids}
+    # The lower-cased ids are kept on the instance: a batch asks about the same subscription
+    # (up to 650 ids) once per notification.
+    covered: frozenset[str] | None = getattr(subscription, "_covered_ids", None)
+    if covered is None:
+        covered = frozenset(p.lower() for p in subscription.person_ids)
+        subscription._covered_ids = covered  # type: ignore[attr-defined]
+    return person_id.lower() in covered
 
 
 def process_notifications(body: str) -> ProcessReport:
     """Verify, decrypt and record the presence changes in a webhook body."""
+    return process_notification_bodies([body])
+
+
+def process_notification_bodies(bodies: list[str]) -> ProcessReport:
+    """Verify, decrypt and record the presence changes of several webhook bodies at once.
+
+    Each body is judged on its own (its clientStates, its validation tokens), but the batch
+    shares one read of the subscriptions, one check per distinct set of validation tokens,
+    one write to the presence store and one publish.
+    """
     report = ProcessReport()
-    collection, items = _trusted(body, report)
-    if collection is None or not items or not _check_tokens(collection, items, report):
-        return report
+    collections = [(collection, body) for body in bodies if (collection := _parse(body, report))]
+    subscription_ids = {item.subscription_id for c, _ in collections for item in c.value}
     by_id = {
-        s.graph_id: s
-        for s in PresenceSubscription.objects.filter(
-            graph_id__in={item.subscription_id for item in items}
-        )
+        s.graph_id: s for s in PresenceSubscription.objects.filter(graph_id__in=subscription_ids)
     }
+    secrets = {graph_id: s.client_state for graph_id, s in by_id.items()}
+    token_checks: dict[tuple[str, ...], bool] = {}
     keys = certificates.private_keys()
     states: list[PresenceState] = []
     observed_at = time.time()
-    for item in items:
-        subscription = by_id.get(item.subscription_id)
-        if subscription is None or item.is_lifecycle:
-            report.drop(1, "not a change of a subscription we hold")
+    for collection, _body in collections:
+        ours, refused = split_trusted(collection, secrets)
+        if refused:
+            report.drop(len(refused), "unknown subscription or wrong clientState")
+        items = [collection.value[position] for position in ours]
+        if not items:
             continue
-        if item.encrypted_content is None:
-            # A basic notification says only who changed: read them.
-            person_id = item.resource_data.id if item.resource_data else None
-            if person_id and _covers(subscription, person_id):
-                report.to_poll.append(person_id)
-            continue
-        try:
-            document = decrypt_resource_data(item.encrypted_content, private_keys=keys)
-            presence = presence_from_resource_data(document)
-        except (DecryptionError, InvalidResponse) as error:
-            report.drop(1, f"encrypted content refused: {type(error).__name__}: {error}")
-            continue
-        if not _covers(subscription, presence.id):
-            report.drop(1, f"presence of {presence.id} is outside its subscription")
-            continue
-        states.append(presence_from_graph(presence, source="notification", observed_at=observed_at))
+        if any(item.encrypted_content is not None for item in items):
+            # Graph repeats the same tokens across bodies; each distinct set is checked once.
+            tokens = tuple(collection.validation_tokens)
+            if tokens not in token_checks:
+                token_checks[tokens] = _check_tokens(collection, items, report)
+            elif not token_checks[tokens]:
+                report.drop(len(items), "validation tokens refused")
+            if not token_checks[tokens]:
+                continue
+        for item in items:
+            state = _state_of(item, by_id.get(item.subscription_id), keys, report, observed_at)
+            if state is not None:
+                states.append(state)
     report.recorded = len(states)
     report.changed = len(record_presence(states))
     if report.to_poll:
         polling.poll_people(report.to_poll)
     return report
+
+
+def _state_of(
+    item: ChangeNotification,
+    subscription: PresenceSubscription | None,
+    keys: dict[str, bytes],
+    report: ProcessReport,
+    observed_at: float,
+) -> PresenceState | None:
+    if subscription is None or item.is_lifecycle:
+        report.drop(1, "not a change of a subscription we hold")
+        return None
+    if item.encrypted_content is None:
+        # A basic notification says only who changed: read them.
+        person_id = item.resource_data.id if item.resource_data else None
+        if person_id and _covers(subscription, person_id):
+            report.to_poll.append(person_id)
+        return None
+    try:
+        document = decrypt_resource_data(item.encrypted_content, private_keys=keys)
+        presence = presence_from_resource_data(document)
+    except (DecryptionError, InvalidResponse) as error:
+        report.drop(1, f"encrypted content refused: {type(error).__name__}: {error}")
+        return None
+    if not _covers(subscription, presence.id):
+        report.drop(1, f"presence of {presence.id} is outside its subscription")
+        return None
+    return presence_from_graph(presence, source="notification", observed_at=observed_at)
+
+
+def drain_inbox(drainer_id: str) -> int:
+    """Process the bodies the webhook queued, in batches, until none is left; return how many."""
+    return inbox.drain(
+        drainer_id, _process_batch, hand_over=lambda: celery_app.send_task(DRAIN_TASK)
+    )
+
+
+def _process_batch(bodies: list[str]) -> None:
+    try:
+        process_notification_bodies(bodies)
+    except Exception:
+        # The authority's keys unreachable, the database gone, one body tripping a bug:
+        # each body then gets a task of its own, which retries what can be retried and
+        # keeps one bad body from holding up the others.
+        logger.exception("a batch of %d notification bodies failed; one task each", len(bodies))
+        for body in bodies:
+            celery_app.send_task(RETRY_TASK, args=[body])
 
 
 @dataclass

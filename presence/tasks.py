@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 from django.utils import timezone
@@ -53,6 +55,12 @@ def maintain_subscriptions() -> None:
 def process_notifications(body: str) -> None:
     """Verify, decrypt and record the presence changes of one webhook body."""
     notifications.process_notifications(body)
+
+
+@shared_task(name="presence.drain_notifications", bind=True, ignore_result=True)
+def drain_notifications(self: Any) -> None:
+    """Process the notification bodies the webhook queued, in batches."""
+    notifications.drain_inbox(self.request.id or "upkeep")
 
 
 @shared_task(name="presence.process_lifecycle", ignore_result=True)

@@ -2,17 +2,20 @@
 
 Graph wants an answer within 3 seconds
 (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks), so nothing slow
-happens here: no decryption, no Graph call, no write. The raw body goes to a Celery task,
-which checks every item again against the database before trusting it.
+happens here: no decryption, no Graph call, no database write. A change-notification body
+is appended to the inbox (``presence.inbox``) that a drain task empties in batches; a
+lifecycle body goes to a task of its own. The worker checks every item again against the
+database before trusting it.
 
 The intake is async: subscriptions' clientState secrets are read from a short-lived Redis
-copy and the broker is reached from a worker thread, so a burst of notifications does not
-queue behind Django's one thread for synchronous code.
+copy, and the broker is reached from a worker thread only when a drain must be requested,
+so a burst of notifications does not queue behind Django's one thread for synchronous code.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,15 +30,14 @@ from comms_portal.graph import (
     parse_notifications,
 )
 from comms_portal.redis_client import get_async_redis
+from presence import inbox
 from presence.models import PresenceSubscription
 
 logger = logging.getLogger(__name__)
 
 Channel = Literal["change", "lifecycle"]
-TASK_FOR: dict[Channel, str] = {
-    "change": "presence.process_notifications",
-    "lifecycle": "presence.process_lifecycle",
-}
+LIFECYCLE_TASK = "presence.process_lifecycle"
+DRAIN_TASK = "presence.drain_notifications"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ CLIENT_STATE_CACHE_PREFIX = "portal:presence-sub-client-state:"
 CLIENT_STATE_CACHE_SECONDS = 300
 UNKNOWN_CACHE_SECONDS = 10
 _UNKNOWN = b"-"
+# Each process also keeps the secrets it has read for a moment, so most bodies need no Redis
+# read before the one write that queues them. (The worker checks every item again.)
+LOCAL_CACHE_SECONDS = 30.0
+LOCAL_CACHE_MAX = 10_000
+_local: dict[str, tuple[str, float]] = {}
 
 
 def _client_states(subscription_ids: set[str]) -> dict[str, str]:
@@ -66,10 +73,26 @@ def trusted_items(
     collection: ChangeNotificationCollection,
 ) -> tuple[list[int], list[int]]:
     """Split a collection's positions into ours (known subscription, right clientState) and not."""
-    return _split(collection, _client_states({item.subscription_id for item in collection.value}))
+    return split_trusted(
+        collection, _client_states({item.subscription_id for item in collection.value})
+    )
 
 
 async def _cached_client_states(subscription_ids: set[str]) -> dict[str, str]:
+    now = time.monotonic()
+    known = {i: hit[0] for i in subscription_ids if (hit := _local.get(i)) and hit[1] > now}
+    missing = subscription_ids - known.keys()
+    if missing:
+        fetched = await _shared_client_states(missing)
+        if len(_local) > LOCAL_CACHE_MAX:
+            _local.clear()
+        for subscription_id, secret in fetched.items():
+            _local[subscription_id] = (secret, now + LOCAL_CACHE_SECONDS)
+        known.update(fetched)
+    return known
+
+
+async def _shared_client_states(subscription_ids: set[str]) -> dict[str, str]:
     redis = get_async_redis()
     ids = sorted(subscription_ids)
     cached = await redis.mget([CLIENT_STATE_CACHE_PREFIX + i for i in ids])
@@ -92,7 +115,7 @@ async def _cached_client_states(subscription_ids: set[str]) -> dict[str, str]:
     return {i: secret for i, secret in found.items() if secret.encode() != _UNKNOWN}
 
 
-def _split(
+def split_trusted(
     collection: ChangeNotificationCollection, secrets: dict[str, str]
 ) -> tuple[list[int], list[int]]:
     ours: list[int] = []
@@ -109,7 +132,7 @@ def _split(
 async def accept(collection: ChangeNotificationCollection, body: bytes, channel: Channel) -> Intake:
     """Enqueue the raw body when it holds notifications of ours; log the rest."""
     subscription_ids = {item.subscription_id for item in collection.value}
-    ours, refused = _split(collection, await _cached_client_states(subscription_ids))
+    ours, refused = split_trusted(collection, await _cached_client_states(subscription_ids))
     if refused:
         unknown = sorted({collection.value[i].subscription_id for i in refused})
         logger.warning(
@@ -119,9 +142,15 @@ async def accept(collection: ChangeNotificationCollection, body: bytes, channel:
             channel,
             unknown[:5],
         )
-    if ours:
-        send = sync_to_async(celery_app.send_task, thread_sensitive=False)
-        await send(TASK_FOR[channel], args=[body.decode("utf-8", "replace")])
+    if not ours:
+        return Intake(accepted=0, refused=len(refused))
+    send = sync_to_async(celery_app.send_task, thread_sensitive=False)
+    if channel == "lifecycle":
+        # Rare, and each may lead to Graph calls: a task of its own.
+        await send(LIFECYCLE_TASK, args=[body.decode("utf-8", "replace")])
+    elif await inbox.append(body):
+        # A Celery message only when no drain is pending: under load, none per body.
+        await send(DRAIN_TASK)
     return Intake(accepted=len(ours), refused=len(refused))
 
 

@@ -8,13 +8,17 @@ are kept alive and reused; a new one opens only when every open one is busy.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 REQUEST_TIMEOUT_SECONDS = 10.0
 MAX_CONNECTIONS = 512
+# Servers close idle keep-alive connections (uvicorn after 5 s); older ones are not reused,
+# or a request would race the server's close and fail for the client's own reasons.
+IDLE_REUSE_SECONDS = 4.0
 
 
 @dataclass
@@ -34,6 +38,7 @@ class LoadResult:
 class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
+    last_used: float = 0.0
 
 
 async def _exchange(connection: _Connection, request: bytes) -> int:
@@ -73,13 +78,31 @@ async def open_loop(
     rate: float,
     seconds: float,
     wanted_status: int,
+    warmup_seconds: float = 0.0,
 ) -> LoadResult:
-    """Send ``rate`` requests a second for ``seconds``, cycling through ``requests``."""
+    """Send ``rate`` requests a second for ``seconds``, cycling through ``requests``.
+
+    The first ``warmup_seconds`` of the same traffic go before, unrecorded: the connections a
+    steady sender (Graph) keeps open get opened, and the server's first requests warm up.
+    """
     result = LoadResult(scheduled=int(rate * seconds))
+    warm = int(rate * warmup_seconds)
     idle: list[_Connection] = []
 
+    def reusable() -> _Connection | None:
+        while idle:
+            connection = idle.pop()
+            if connection.reader.at_eof() or (
+                time.perf_counter() - connection.last_used > IDLE_REUSE_SECONDS
+            ):
+                connection.writer.close()
+                result.connections -= 1
+                continue
+            return connection
+        return None
+
     async def one(index: int, due: float) -> None:
-        connection = idle.pop() if idle else None
+        connection = reusable()
         try:
             if connection is None:
                 if result.connections >= MAX_CONNECTIONS:
@@ -93,22 +116,44 @@ async def open_loop(
                 timeout=REQUEST_TIMEOUT_SECONDS,
             )
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as error:
-            result.errors[type(error).__name__] += 1
+            if index >= warm:
+                result.errors[type(error).__name__] += 1
             if connection is not None:
                 connection.writer.close()
                 result.connections -= 1
             return
         answered = time.perf_counter()
-        result.last_answered = max(result.last_answered, answered)
-        result.statuses[status] += 1
-        if status == wanted_status:
-            result.latencies.append(answered - due)
+        connection.last_used = answered
+        if index >= warm:
+            result.last_answered = max(result.last_answered, answered)
+            result.statuses[status] += 1
+            if status == wanted_status:
+                result.latencies.append(answered - due)
         idle.append(connection)
 
+    # The generator's own garbage collection would pause it mid-run and show up as server
+    # latency; the run allocates little that needs collecting.
+    gc.collect()
+    gc.disable()
+    try:
+        await _send_all(result, warm, requests, rate, one, idle)
+    finally:
+        gc.enable()
+    return result
+
+
+async def _send_all(
+    result: LoadResult,
+    warm: int,
+    requests: Sequence[bytes],
+    rate: float,
+    one: Callable[[int, float], Awaitable[None]],
+    idle: list[_Connection],
+) -> None:
     started = time.perf_counter()
-    result.first_sent = started
+    result.first_sent = started + warm / rate
     tasks = []
-    for index in range(result.scheduled):
+    for index in range(warm + result.scheduled):
         due = started + index / rate
         delay = due - time.perf_counter()
         if delay > 0:
@@ -117,4 +162,3 @@ async def open_loop(
     await asyncio.gather(*tasks)
     for connection in idle:
         connection.writer.close()
-    return result

@@ -3,13 +3,13 @@
 The portal runs as deployed (ASGI server and Celery worker). Its bodies are real: the worker
 is told to stop consuming for a moment, presence changes are forced in the sandbox, and the
 change notifications the sandbox delivered (validation tokens, encrypted content, the real
-subscription's clientState) are read back from the broker. Each is split into one-notification
-bodies and replayed at a fixed rate; the worker verifies and decrypts them as it would Graph's.
+subscription's clientState) are read back from the webhook's inbox. Each is split into
+one-notification bodies and replayed at a fixed rate; the worker verifies and decrypts them as
+it would Graph's, and the time it needs to catch up afterwards is reported too.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from typing import Any
@@ -19,6 +19,7 @@ import uvloop
 from comms_portal.celery import app as celery_app
 from comms_portal.redis_client import get_redis
 from comms_portal.stack import Stack
+from presence import inbox
 from presence.models import PresenceSubscription
 from tests.bench.harness import BenchEnvironment, portal_running
 from tests.bench.http_load import open_loop, post_request
@@ -28,26 +29,11 @@ from tests.bench.report import Section, summary_ms
 from tests.support.cast import PRIYA
 
 WEBHOOK_PATH = "/graph/notifications/presence"
-TASK_NAME = "presence.process_notifications"
-QUEUE = "celery"
 CAPTURED_CHANGES = 40
 CAPTURE_SECONDS = 30.0
 GOAL_P99_MS = 50
-
-
-def notification_bodies_in_queue() -> list[str]:
-    """Return the notification bodies waiting in the broker for the worker."""
-    bodies = []
-    for raw in get_redis().lrange(QUEUE, 0, -1):
-        message = json.loads(raw)
-        if message.get("headers", {}).get("task") != TASK_NAME:
-            continue
-        payload = message["body"]
-        if message.get("properties", {}).get("body_encoding") == "base64":
-            payload = base64.b64decode(payload)
-        args = json.loads(payload)[0]
-        bodies.append(str(args[0]))
-    return bodies
+CATCH_UP_SECONDS = 120.0
+WARMUP_SECONDS = 2.0
 
 
 def single_notification_bodies(bodies: list[str]) -> list[bytes]:
@@ -61,14 +47,31 @@ def single_notification_bodies(bodies: list[str]) -> list[bytes]:
     return singles
 
 
+def wait_until_idle(timeout: float) -> None:
+    """Wait until the worker has no task running or reserved (a drain would take the bodies)."""
+    celery_app.control.purge()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inspector = celery_app.control.inspect(timeout=1)
+        busy = [*((inspector.active() or {}).values()), *((inspector.reserved() or {}).values())]
+        if not any(busy):
+            return
+        time.sleep(0.25)
+    raise RuntimeError(f"the worker was still busy after {timeout:.0f} s")
+
+
 def capture_real_bodies(bench: BenchEnvironment) -> list[bytes]:
-    """Have the sandbox deliver real notifications and read them back from the broker."""
+    """Have the sandbox deliver real notifications and read them back from the inbox."""
     subscription = PresenceSubscription.objects.order_by("pk").first()
     if subscription is None:
         raise RuntimeError("no presence subscription to receive notifications")
     assert bench.sandbox is not None
-    celery_app.control.cancel_consumer(QUEUE, reply=True, timeout=5)
+    redis = get_redis()
+    # With the drain flag held up, the webhook requests no drain: bodies stay in the inbox.
+    redis.set(inbox.DRAIN_PENDING_KEY, b"bench", ex=int(CAPTURE_SECONDS * 3))
     try:
+        wait_until_idle(CAPTURE_SECONDS)
+        redis.set(inbox.DRAIN_PENDING_KEY, b"bench", ex=int(CAPTURE_SECONDS * 3))
         for number, person_id in enumerate(subscription.person_ids[:CAPTURED_CHANGES]):
             bench.sandbox.control(
                 "POST",
@@ -82,15 +85,31 @@ def capture_real_bodies(bench: BenchEnvironment) -> list[bytes]:
         deadline = time.monotonic() + CAPTURE_SECONDS
         singles: list[bytes] = []
         while time.monotonic() < deadline:
-            singles = single_notification_bodies(notification_bodies_in_queue())
+            singles = single_notification_bodies(inbox.bodies_waiting())
             if len(singles) >= CAPTURED_CHANGES:
                 break
             time.sleep(0.25)
     finally:
-        celery_app.control.add_consumer(QUEUE, reply=True, timeout=5)
+        redis.delete(inbox.DRAIN_PENDING_KEY)
     if not singles:
-        raise RuntimeError("the sandbox delivered no notification to capture")
+        deliveries = bench.sandbox.control(
+            "GET", f"/deliveries?subscription_id={subscription.graph_id}&limit=5"
+        ).text
+        raise RuntimeError(
+            f"the sandbox delivered no notification to capture: inbox {inbox.waiting()}, "
+            f"subscription {subscription.graph_id}, last deliveries {deliveries[:1500]}"
+        )
     return singles
+
+
+def wait_for_empty_inbox(timeout: float) -> float | None:
+    """Return the seconds until the worker had drained the inbox, or None if it had not."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if not inbox.waiting():
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
 
 
 def replay(stack: Stack, bodies: list[bytes], *, rate: float, seconds: float) -> Any:
@@ -98,7 +117,15 @@ def replay(stack: Stack, bodies: list[bytes], *, rate: float, seconds: float) ->
     port = stack.config.web_port
     requests = [post_request("127.0.0.1", port, WEBHOOK_PATH, body) for body in bodies]
     return uvloop.run(
-        open_loop("127.0.0.1", port, requests, rate=rate, seconds=seconds, wanted_status=202)
+        open_loop(
+            "127.0.0.1",
+            port,
+            requests,
+            rate=rate,
+            seconds=seconds,
+            wanted_status=202,
+            warmup_seconds=WARMUP_SECONDS,
+        )
     )
 
 
@@ -119,6 +146,8 @@ def run(bench: BenchEnvironment) -> Section:
             "p99 ms",
             "max ms",
             "errors",
+            "backlog at end",
+            "caught up after s",
         ],
     )
     with portal_running(bench, name="webhook") as stack:
@@ -126,8 +155,11 @@ def run(bench: BenchEnvironment) -> Section:
         wait_for_coverage(celery_app, pool_of_people(100), timeout=120)
         bodies = capture_real_bodies(bench)
         result = replay(stack, bodies, rate=sizes.webhook_rate, seconds=sizes.webhook_seconds)
+        backlog = inbox.waiting()
+        caught_up = wait_for_empty_inbox(CATCH_UP_SECONDS)
         # What the worker has not reached yet is not part of the next benchmark's load.
         celery_app.control.purge()
+        get_redis().delete(inbox.INBOX_KEY)
     stats = summary_ms(result.latencies)
     accepted = result.statuses.get(202, 0)
     window = max(result.last_answered - result.first_sent, 1e-9)
@@ -145,6 +177,8 @@ def run(bench: BenchEnvironment) -> Section:
             "p99 ms": stats["p99_ms"],
             "max ms": stats["max_ms"],
             "errors": errors,
+            "backlog at end": backlog,
+            "caught up after s": round(caught_up, 1) if caught_up is not None else "not in time",
         }
     )
     section.details.update(
@@ -158,8 +192,10 @@ def run(bench: BenchEnvironment) -> Section:
     )
     section.notes += [
         f"{len(bodies)} real one-notification bodies (captured from the sandbox's deliveries) "
-        "replayed open-loop; answer time counts from each request's scheduled send time",
+        f"replayed open-loop after {WARMUP_SECONDS:g} s of the same traffic unrecorded (to open "
+        "the connections a steady sender keeps); answer time counts from each request's "
+        "scheduled send time; the load generator runs with its garbage collector paused",
         "the Celery worker verifies, decrypts and stores every accepted body meanwhile, on the "
-        "same two cores",
+        "same two cores; backlog: bodies still queued when the replay ended, drained after",
     ]
     return section

@@ -23,7 +23,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from accounts.identity import forget_cached_metadata
 from accounts.models import User
 from comms_portal.redis_client import get_redis
-from presence import ratelimit, store, watchlist
+from presence import inbox, ratelimit, store, watchlist
 from tests.support.cast import DEMO_PASSWORD
 from tests.support.entra_signin import sign_in
 from tests.support.sandbox import RunningSandbox, start_sandbox
@@ -118,6 +118,9 @@ def clean_presence() -> Iterator[None]:
         for key in redis.scan_iter(match="portal:presence:owner-blocked:*"):
             redis.delete(key)
         redis.delete("portal:presence:coverage-requested")
+        redis.delete(inbox.INBOX_KEY, inbox.DRAIN_PENDING_KEY)
+        for key in redis.scan_iter(match=f"{inbox.TAKEN_KEY_PREFIX}*"):
+            redis.delete(key)
 
     wipe()
     yield
@@ -149,6 +152,11 @@ def wait_for(
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def delivered_bodies() -> list[str]:
+    """Return the change-notification bodies the webhook queued for the worker, oldest first."""
+    return inbox.bodies_waiting()
 
 
 def bodies_of(captured: list[tuple[str, list[Any]]], task: str) -> list[str]:

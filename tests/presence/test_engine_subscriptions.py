@@ -27,6 +27,7 @@ from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     bodies_of,
     clean_presence,
     control,
+    delivered_bodies,
     enqueued,
     point_settings_at,
     sandbox,
@@ -39,7 +40,6 @@ from tests.support.cast import AIKO, GRACE, LENA, PRIYA, TOMAS
 from tests.support.sandbox import RunningSandbox
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
-CHANGES = "presence.process_notifications"
 LIFECYCLE = "presence.process_lifecycle"
 
 
@@ -63,10 +63,10 @@ def force(control: Control, person_id: str, availability: str, activity: str) ->
     control("POST", f"/presence/{person_id}", {"availability": availability, "activity": activity})
 
 
-def process_next_change(captured: list[tuple[str, list[Any]]], seen: int) -> int:
+def process_next_change(seen: int) -> int:
     """Wait for a change body beyond the first ``seen``, process it, return the new count."""
     bodies = wait_for(
-        lambda: len(bodies_of(captured, CHANGES)) > seen and bodies_of(captured, CHANGES),
+        lambda: len(delivered_bodies()) > seen and delivered_bodies(),
         what="a change notification at the webhook",
     )
     for body in bodies[seen:]:
@@ -75,7 +75,7 @@ def process_next_change(captured: list[tuple[str, list[Any]]], seen: int) -> int
 
 
 def test_watched_people_are_covered_first_and_notifications_reach_the_store(
-    sandbox: RunningSandbox, control: Control, enqueued: list[tuple[str, list[Any]]]
+    sandbox: RunningSandbox, control: Control
 ) -> None:
     priya = sign_in_person(PRIYA)
     grace_id, aiko_id = ids(sandbox, GRACE, AIKO)
@@ -93,7 +93,7 @@ def test_watched_people_are_covered_first_and_notifications_reach_the_store(
     assert grace_id not in polling.people_to_poll() or store.get_one(grace_id) is None
 
     force(control, grace_id, "Busy", "InACall")
-    process_next_change(enqueued, 0)
+    process_next_change(0)
 
     stored = store.get_one(grace_id)
     assert stored is not None and (stored.availability, stored.activity) == ("Busy", "InACall")
@@ -174,7 +174,7 @@ def test_recovery_after_missed_notifications(
 
     force(control, lena_id, "DoNotDisturb", "Presenting")
     [body] = wait_for(lambda: bodies_of(enqueued, LIFECYCLE), what="a missed lifecycle event")
-    assert '"missed"' in body and bodies_of(enqueued, CHANGES) == []
+    assert '"missed"' in body and delivered_bodies() == []
     assert store.get_one(lena_id) is None or store.get_one(lena_id).availability != "DoNotDisturb"
 
     result = notifications.process_lifecycle(body)

@@ -22,9 +22,9 @@ from presence.directory import sync_directory
 from presence.models import PresenceSubscription
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
-    bodies_of,
     clean_presence,
     control,
+    delivered_bodies,
     enqueued,
     point_settings_at,
     sandbox,
@@ -38,7 +38,6 @@ from tests.support.live import TopicInbox
 from tests.support.sandbox import RunningSandbox
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
-CHANGES = "presence.process_notifications"
 URL = "/graph/notifications/presence"
 
 
@@ -59,14 +58,12 @@ def grace(
     return grace_id
 
 
-def real_body(
-    control: Control, captured: list[tuple[str, list[Any]]], person_id: str, pair: tuple[str, str]
-) -> str:
+def real_body(control: Control, person_id: str, pair: tuple[str, str]) -> str:
     """Make the sandbox notify a change of ``person_id`` and return the body the webhook got."""
-    seen = len(bodies_of(captured, CHANGES))
+    seen = len(delivered_bodies())
     control("POST", f"/presence/{person_id}", {"availability": pair[0], "activity": pair[1]})
     bodies = wait_for(
-        lambda: len(bodies_of(captured, CHANGES)) > seen and bodies_of(captured, CHANGES),
+        lambda: len(delivered_bodies()) > seen and delivered_bodies(),
         what="a change notification",
     )
     return str(bodies[-1])
@@ -86,10 +83,8 @@ def test_the_validation_handshake_echoes_the_token_as_plain_text(client: Client)
     assert response.content.decode() == token
 
 
-def test_a_genuine_notification_is_recorded(
-    grace: str, control: Control, enqueued: list[tuple[str, list[Any]]]
-) -> None:
-    body = real_body(control, enqueued, grace, ("Busy", "InACall"))
+def test_a_genuine_notification_is_recorded(grace: str, control: Control) -> None:
+    body = real_body(control, grace, ("Busy", "InACall"))
 
     report = notifications.process_notifications(body)
 
@@ -99,10 +94,10 @@ def test_a_genuine_notification_is_recorded(
 
 
 def test_out_of_order_and_repeated_notifications_never_move_presence_backwards(
-    grace: str, control: Control, enqueued: list[tuple[str, list[Any]]]
+    grace: str, control: Control
 ) -> None:
-    older = real_body(control, enqueued, grace, ("Busy", "InACall"))
-    newer = real_body(control, enqueued, grace, ("Available", "Available"))
+    older = real_body(control, grace, ("Busy", "InACall"))
+    newer = real_body(control, grace, ("Available", "Available"))
     inbox = TopicInbox(realtime.presence_topic(grace))
 
     assert notifications.process_notifications(newer).changed == 1
@@ -130,13 +125,14 @@ def test_out_of_order_and_repeated_notifications_never_move_presence_backwards(
 def test_notifications_not_ours_are_answered_202_and_change_nothing(
     grace: str, control: Control, enqueued: list[tuple[str, list[Any]]], client: Client, tamper: Any
 ) -> None:
-    forged = edited(real_body(control, enqueued, grace, ("Busy", "InACall")), tamper)
-    queued = len(enqueued)
+    forged = edited(real_body(control, grace, ("Busy", "InACall")), tamper)
+    queued, requested = len(delivered_bodies()), len(enqueued)
 
     response = client.post(URL, forged, content_type="application/json")
 
     assert response.status_code == 202
-    assert len(enqueued) == queued  # nothing handed to the worker
+    # Nothing handed to the worker.
+    assert (len(delivered_bodies()), len(enqueued)) == (queued, requested)
     assert notifications.process_notifications(forged).recorded == 0
     assert store.get_one(grace) is None
 
@@ -173,12 +169,11 @@ def _tampered_data(document: dict[str, Any]) -> None:
 def test_forged_tokens_and_tampered_ciphertext_are_dropped_in_the_task(
     grace: str,
     control: Control,
-    enqueued: list[tuple[str, list[Any]]],
     client: Client,
     tamper: Any,
     reason: str,
 ) -> None:
-    forged = edited(real_body(control, enqueued, grace, ("DoNotDisturb", "Presenting")), tamper)
+    forged = edited(real_body(control, grace, ("DoNotDisturb", "Presenting")), tamper)
 
     # The clientState is right, so the webhook hands the body on; the task refuses it.
     assert client.post(URL, forged, content_type="application/json").status_code == 202
