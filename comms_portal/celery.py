@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 from celery import Celery, bootsteps
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -51,6 +51,13 @@ app.conf.beat_schedule = {
         "schedule": float(settings.PRESENCE_RECONCILE_SECONDS),
     },
 }
+
+
+@worker_process_init.connect
+def yield_cpu_to_web_processes(**_: Any) -> None:
+    """Run tasks at a lower CPU priority, so web answers are not queued behind them."""
+    if settings.WORKER_NICENESS:
+        os.nice(settings.WORKER_NICENESS)
 
 
 @task_prerun.connect

@@ -233,6 +233,11 @@ CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The worker writes a heartbeat this often; /healthz calls a worker down after three misses.
 WORKER_HEARTBEAT_SECONDS = env.number("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+# Worker processes lower their CPU priority by this much (Unix nice): on a host shared with
+# the web processes, answers to browsers and to Graph's webhook come before background work.
+WORKER_NICENESS = env.number("WORKER_NICENESS", 10, minimum=0)
+if WORKER_NICENESS > 19:
+    raise ImproperlyConfigured(f"WORKER_NICENESS must be at most 19, not {WORKER_NICENESS}.")
 
 # --- Directory and presence engine ------------------------------------------------------------
 # How often the directory is synced from /users/delta (incremental after the first run).

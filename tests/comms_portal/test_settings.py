@@ -61,6 +61,8 @@ def run_django(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
         ("DATABASE_URL", "mysql://db/portal"),
         ("TOKEN_ENCRYPTION_KEYS", "not-a-fernet-key"),
         ("LOG_LEVEL", "LOUD"),
+        ("WORKER_NICENESS", "20"),
+        ("WORKER_NICENESS", "-5"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable(variable: str, value: str) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from celery import Celery
+from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from comms_portal.stack import Stack
@@ -63,3 +66,19 @@ def test_a_task_refreshes_an_expired_token_then_stops_when_the_grant_is_revoked(
         expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
     finally:
         sandbox_control.post(f"/users/{aiko['id']}", json={"displayName": "Aiko Tanaka"})
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def test_the_worker_runs_tasks_below_the_web_processes_cpu_priority(live_stack: Stack) -> None:
+    by_name = {child.name: child.process.pid for child in live_stack.supervisor.children}
+    web_priority = os.getpriority(os.PRIO_PROCESS, by_name["web"])
+    pool = _children(by_name["worker"])
+    assert pool, "the worker has started no pool processes"
+    for pid in pool:
+        assert os.getpriority(os.PRIO_PROCESS, pid) == web_priority + settings.WORKER_NICENESS
