@@ -222,7 +222,10 @@ class Fanout:
         with contextlib.suppress(redis.RedisError, OSError, ConnectionError, TimeoutError):
             await asyncio.wait_for(self._barrier(), FOLLOW_TIMEOUT_SECONDS)
         for listener in list(self._topics_of):
-            listener.resync()
+            try:
+                listener.resync()
+            except Exception:
+                logger.exception("fan-out: a listener failed to take a resync")
 
     async def _heartbeat(self) -> None:
         """Ping an idle connection; drop one that stays silent (a half-open TCP connection)."""
@@ -268,7 +271,10 @@ class Fanout:
             if listeners:
                 text = response[2].decode()
                 for listener in tuple(listeners):
-                    listener.deliver(text)
+                    try:
+                        listener.deliver(text)
+                    except Exception:  # one broken socket must not stop the others' pushes
+                        logger.exception("fan-out: a listener failed to take a message")
         elif kind == b"pong" and len(response) == 2:
             future = self._barriers.get(response[1])
             if future is not None and not future.done():

@@ -3,8 +3,9 @@
  * this script keeps those elements current:
  *  - a websocket (/ws/presence/) watches the people on screen and receives their changes
  *    and the signed-in person's notices ("X is available now");
- *  - on every (re)connect, and every minute, it resynchronises from the JSON snapshot, which
- *    also keeps the people on screen watched by the server;
+ *  - on every (re)connect, every minute, and whenever the server asks, it tells the server
+ *    whom it shows and, once the server confirms, re-reads them from the JSON snapshot (read
+ *    any earlier, a change arriving in between would be lost);
  *  - a dropped socket reconnects with exponential backoff and jitter, and says so.
  * Notices and alerts are shown by presence-alerts.js; the wall's list behaviour (filter,
  * scrolling, stars) is in people-list.js. No dependencies.
@@ -229,19 +230,32 @@
     );
   }
 
-  function sendWatch() {
+  // People whose snapshot is read once the server confirms it watches them: read earlier, a
+  // change landing between the read and the confirmation would be missed until the next resync.
+  const snapshotAfterWatch = new Set();
+
+  function sendWatch(snapshotIds) {
+    snapshotIds.forEach(function (personId) {
+      snapshotAfterWatch.add(personId);
+    });
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify({ type: "watch", ids: watchedIds() }));
+    }
+  }
+
+  function watchConfirmed() {
+    setStatus("live", "Live");
+    const ids = Array.from(snapshotAfterWatch);
+    snapshotAfterWatch.clear();
+    if (ids.length) {
+      fetchSnapshot(ids);
     }
   }
 
   function scheduleWatch(newIds) {
     clearTimeout(watchTimer);
     watchTimer = setTimeout(function () {
-      sendWatch();
-      if (newIds.length) {
-        fetchSnapshot(newIds.splice(0));
-      }
+      sendWatch(newIds.splice(0));
     }, WATCH_DEBOUNCE_MS);
   }
 
@@ -311,9 +325,7 @@
     socket = current;
     current.addEventListener("open", function () {
       attempt = 0;
-      setStatus("live", "Live");
-      sendWatch();
-      fetchSnapshot(watchedIds());
+      sendWatch(watchedIds());
     });
     current.addEventListener("message", function (event) {
       let message;
@@ -322,7 +334,9 @@
       } catch (error) {
         return;
       }
-      if (message.type === "presence") {
+      if (message.type === "watching") {
+        watchConfirmed();
+      } else if (message.type === "presence") {
         applyPresence(message.presence, { highlight: true });
       } else if (message.type === "notice") {
         window.CommsPortalAlerts.showNotice(message.notice);
@@ -394,10 +408,9 @@
     setInterval(refreshSinceTimes, SINCE_REFRESH_MS);
     setInterval(function () {
       if (socket && socket.readyState === WebSocket.OPEN) {
-        // Watching again renews the server's group membership (lost if its Redis restarted);
-        // the snapshot repairs anything missed meanwhile.
-        sendWatch();
-        fetchSnapshot(watchedIds());
+        // Watching again heals the server's subscriptions should they be lost; the snapshot
+        // read after it repairs anything missed meanwhile.
+        sendWatch(watchedIds());
       }
     }, RESYNC_EVERY_MS);
     window.addEventListener("online", reconnectNow);

@@ -168,3 +168,24 @@ async def test_many_pages_changing_what_they_follow_at_once_end_subscribed_exact
     await asyncio.sleep(0.3)
     for page in pages:
         assert sorted(page.received) == sorted(final[page.name]), page.name
+
+
+class BrokenPage(Page):
+    def deliver(self, text: str) -> None:
+        raise RuntimeError("this socket is broken")
+
+
+async def test_a_broken_page_does_not_stop_the_others(
+    hub: Fanout,
+    publisher: redis.asyncio.Redis,  # type: ignore[type-arg]
+) -> None:
+    broken, fine = BrokenPage("broken"), Page("fine")
+    await hub.follow(broken, {"t.shared"})
+    await hub.follow(fine, {"t.shared"})
+    await publisher.publish("t.shared", "first")
+    await publisher.publish("t.shared", "second")
+    for _ in range(100):
+        if len(fine.received) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert fine.received == ["first", "second"]
