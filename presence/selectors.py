@@ -144,11 +144,10 @@ def wall_page(user: User, query: WallQuery) -> WallPage:
     # (one query, one MGET) and loads full rows only for the page shown.
     # "is_favourite" is the annotation of _marked, which the type stubs cannot follow.
     rows = list(people.values_list("pk", "graph_id", "is_favourite"))  # type: ignore[misc]
-    states = store.get_many(graph_id for _, graph_id, _ in rows)
+    availability = store.availabilities(graph_id for _, graph_id, _ in rows)
 
     def rank(graph_id: str) -> int:
-        state = states.get(graph_id)
-        return _AVAILABILITY_RANK.get(state.availability, _UNKNOWN_RANK) if state else _UNKNOWN_RANK
+        return _AVAILABILITY_RANK.get(availability.get(graph_id, ""), _UNKNOWN_RANK)
 
     if query.available_only:
         rows = [row for row in rows if rank(row[1]) == 0]
@@ -158,16 +157,9 @@ def wall_page(user: User, query: WallQuery) -> WallPage:
     window = rows[start : start + PAGE_SIZE]
     by_pk = _marked(Person.objects.filter(pk__in=[pk for pk, _, _ in window]), user).in_bulk()
     chosen_people = [by_pk[pk] for pk, _, _ in window if pk in by_pk]
-    cards = [
-        PersonCard(
-            person=person,
-            presence=states.get(person.graph_id),
-            is_favourite=bool(getattr(person, "is_favourite", False)),
-            alert_waiting=bool(getattr(person, "alert_waiting", False)),
-        )
-        for person in chosen_people
-    ]
-    return WallPage(cards=cards, page=query.page, has_next=len(rows) > start + PAGE_SIZE)
+    return WallPage(
+        cards=_cards(chosen_people), page=query.page, has_next=len(rows) > start + PAGE_SIZE
+    )
 
 
 def person_detail(user: User, graph_id: str) -> PersonDetail | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
+from comms_portal.redis_client import get_redis
 from presence import store
 from presence.store import PresenceState
 
@@ -78,3 +80,21 @@ def test_a_batch_reports_only_its_changes() -> None:
         assert set(store.get_many([PERSON, other, "nobody"])) == {PERSON, other}
     finally:
         store.forget([other])
+
+
+def test_availabilities_reads_only_what_is_stored_and_newest() -> None:
+    unknown = "6e2f44f5-0000-4000-8000-00000000ffff"
+    store.apply_updates([state("Busy", at=100.0), state("Available", at=150.0)])
+    assert store.availabilities([PERSON, unknown, PERSON]) == {PERSON: "Available"}
+    assert store.availabilities([]) == {}
+
+
+def test_a_state_written_with_fields_this_version_does_not_know_still_reads() -> None:
+    store.apply_updates([state("Away", at=100.0)])
+    raw = get_redis().get(store.KEY_PREFIX + PERSON)
+    assert raw is not None
+    document = json.loads(raw)
+    document["pronouns"] = "she/her"
+    get_redis().set(store.KEY_PREFIX + PERSON, json.dumps(document))
+    stored = store.get_one(PERSON)
+    assert stored is not None and stored.availability == "Away"
