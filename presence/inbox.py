@@ -22,7 +22,8 @@ from comms_portal.redis_client import get_async_redis, get_redis
 INBOX_KEY = "portal:presence:inbox"
 TAKEN_KEY_PREFIX = "portal:presence:inbox-taken:"
 # Set while a drain task is queued or running, so the webhook requests one only when needed.
-# It outlives the task time limit; a lost flag only delays bodies until the next upkeep.
+# Each batch renews it; should a drain vanish without lowering it, it lapses after this long,
+# and the beat's upkeep drain takes the bodies meanwhile.
 DRAIN_PENDING_KEY = "portal:presence:inbox-drain-pending"
 DRAIN_PENDING_SECONDS = 600
 # A taken batch is kept this long for the task that took it (Celery's visibility timeout).
@@ -99,7 +100,10 @@ def drain(
         batch = take(keys=[INBOX_KEY, taken_key], args=[BATCH_SIZE, TAKEN_SECONDS])
         if batch:
             handle([raw.decode("utf-8", "replace") for raw in batch])
-            redis.delete(taken_key)
+            # The flag stays up as long as drains follow one another, however long that is.
+            redis.pipeline(transaction=False).delete(taken_key).expire(
+                DRAIN_PENDING_KEY, DRAIN_PENDING_SECONDS
+            ).execute()
             handled += len(batch)
             if time.monotonic() - started > turn_seconds:
                 hand_over()

@@ -130,3 +130,16 @@ def test_a_long_drain_hands_over_to_a_fresh_task(grace: str, control: Control) -
     assert handed_over == [True]
     assert inbox.waiting() == 11
     assert not inbox.claim_drain()
+
+
+def test_a_drain_that_keeps_working_keeps_its_flag_up(grace: str, control: Control) -> None:
+    body = real_body(control, grace, ("Busy", "InACall"))
+    redis = get_redis()
+    # Nearly lapsed, as after ten minutes of drains handing over to one another.
+    redis.set(inbox.DRAIN_PENDING_KEY, b"1", ex=3)
+    async_to_sync(inbox.append)(body.encode())
+
+    inbox.drain("busy-drain", lambda bodies: None, hand_over=lambda: None, turn_seconds=0.0)
+
+    # Renewed: bodies arriving now still see a drain pending and request no second one.
+    assert redis.ttl(inbox.DRAIN_PENDING_KEY) > 60
