@@ -91,6 +91,9 @@ def on_stack_redis(stack: Stack) -> override_settings:
 def simulator_paused(live_stack: Stack) -> Iterator[None]:
     # The simulated tenant would otherwise move Samuel around while the test watches him.
     control("POST", "/presence/pause")
+    # Through Busy, so that Away is a change the sandbox notifies even if he was Away already
+    # (an earlier test may have left the portal's store without him).
+    force_presence(SAMUEL, "Busy", "InACall")
     force_presence(SAMUEL, "Away", "Away")
     yield
     control("POST", "/presence/resume")
