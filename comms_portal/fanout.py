@@ -281,12 +281,12 @@ class Fanout:
                 future.set_result(None)
 
 
-_fanouts: dict[tuple[int, int], Fanout] = {}
+_fanouts: dict[tuple[int, int, str], Fanout] = {}
 
 
 def process_fanout(redis_url: str) -> Fanout:
-    """Return this process's fan-out for its running event loop, created on first use."""
-    key = (os.getpid(), id(asyncio.get_running_loop()))
+    """Return this process's fan-out for its event loop and ``redis_url``, made on first use."""
+    key = (os.getpid(), id(asyncio.get_running_loop()), redis_url)
     fanout = _fanouts.get(key)
     if fanout is None:
         fanout = _fanouts[key] = Fanout(redis_url)

@@ -108,7 +108,7 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._fanout.follow(self, topics)
         except FanoutUnavailable as error:
             # Still registered: the fan-out subscribes and asks for a resync once Redis is back.
-            await self.send_json({"type": "error", "error": str(error)})
+            await self.send_json({"type": "unavailable", "error": str(error)})
             return False
         return True
 

@@ -342,7 +342,14 @@
         window.CommsPortalAlerts.showNotice(message.notice);
       } else if (message.type === "resync") {
         // The server's link to Redis dropped and came back: changes may have been missed.
-        fetchSnapshot(watchedIds());
+        snapshotAfterWatch.clear();
+        watchedIds().forEach(function (personId) {
+          snapshotAfterWatch.add(personId);
+        });
+        watchConfirmed();
+      } else if (message.type === "unavailable") {
+        // The server cannot reach Redis for now; it sends "resync" once it can again.
+        setStatus("reconnecting", "Reconnecting…");
       }
     });
     current.addEventListener("close", function (event) {

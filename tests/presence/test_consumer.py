@@ -14,7 +14,7 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
-from comms_portal import realtime
+from comms_portal import fanout, realtime
 from comms_portal.redis_client import get_async_redis
 from comms_portal.routing import websocket_urlpatterns
 from presence.consumers import CLOSE_UNAUTHENTICATED, MAX_WATCHED
@@ -186,3 +186,24 @@ async def test_a_person_no_page_shows_any_more_is_no_longer_subscribed(
     assert await redis.pubsub_numsub(realtime.presence_topic(ALAN)) == [
         (realtime.presence_topic(ALAN).encode(), 0)
     ]
+
+
+async def test_a_page_is_told_when_live_updates_are_unavailable(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cookie = await sync_to_async(_session_cookie)("margaret")
+    monkeypatch.setattr(fanout, "FOLLOW_TIMEOUT_SECONDS", 0.5)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    communicator = await _open(cookie)
+    try:
+        answer = await communicator.receive_json_from(timeout=5)
+        assert answer == {
+            "type": "unavailable",
+            "error": "live updates are unavailable: Redis does not answer",
+        }
+        # The socket stays open, and the page's next watch gets the same answer.
+        await communicator.send_json_to({"type": "watch", "ids": [ADA]})
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "unavailable"
+    finally:
+        await communicator.disconnect()
+        await fanout.process_fanout("redis://127.0.0.1:1/0").close()
