@@ -9,6 +9,7 @@ else by when Graph's data was read) is dropped, atomically, in one Lua script.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -47,6 +48,9 @@ class PresenceState:
     observed_at: float = 0.0  # epoch seconds when Graph's data was read
     changed_at: float = 0.0  # epoch seconds when the availability last changed ("since")
     source: str = ""  # "notification", "poll" or "self"
+    # The store's order of this person's writes (milliseconds, at least one more than the last):
+    # a browser drops a state older than the one it shows, whichever way each arrived.
+    version: int = 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -81,13 +85,15 @@ class PresenceChange:
         return self.current.availability == "Available" and was != "Available"
 
 
-# KEYS[1] = the person's key; ARGV[1] = incoming JSON; ARGV[2] = TTL; ARGV[3] = visible fields.
+# KEYS[1] = the person's key; ARGV[1] = incoming JSON; ARGV[2] = TTL; ARGV[3] = visible fields;
+# ARGV[4] = now in milliseconds (versions keep growing even after the store was emptied).
 # Returns {0, stored} when dropped or unchanged, {1, stored, previous} when changed.
 _APPLY = """
 local incoming = cjson.decode(ARGV[1])
 local raw = redis.call('GET', KEYS[1])
 if not raw then
   incoming['changed_at'] = incoming['observed_at']
+  incoming['version'] = tonumber(ARGV[4])
   local encoded = cjson.encode(incoming)
   redis.call('SET', KEYS[1], encoded, 'EX', ARGV[2])
   return {1, encoded, false}
@@ -103,6 +109,7 @@ local changed = false
 for field in string.gmatch(ARGV[3], '[^,]+') do
   if incoming[field] ~= stored[field] then changed = true end
 end
+incoming['version'] = math.max((tonumber(stored['version']) or 0) + 1, tonumber(ARGV[4]))
 if incoming['availability'] == stored['availability'] then
   incoming['changed_at'] = stored['changed_at']
 else
@@ -128,10 +135,11 @@ def apply_updates(updates: Iterable[PresenceState]) -> list[PresenceChange]:
         return []
     pipeline = redis.pipeline(transaction=False)
     visible = ",".join(VISIBLE_FIELDS)
+    now_ms = int(time.time() * 1000)
     for update in batch:
         script(
             keys=[_key(update.person_id)],
-            args=[update.to_json(), KEY_TTL_SECONDS, visible],
+            args=[update.to_json(), KEY_TTL_SECONDS, visible, now_ms],
             client=pipeline,
         )
     changes: list[PresenceChange] = []

@@ -35,6 +35,7 @@
   let signedOut = false;
   const onScreen = new Set();
   const lastAvailability = new Map();
+  const shownVersion = new Map();
   let statusElement = null;
   let cardObserver = null;
 
@@ -170,6 +171,15 @@
       return;
     }
     const personId = presence.person_id;
+    // A snapshot answer can arrive after a newer push (or the other way round): the store's
+    // version says which is newer.
+    const version = Number(presence.version) || 0;
+    if (version && version < (shownVersion.get(personId) || 0)) {
+      return;
+    }
+    if (version) {
+      shownVersion.set(personId, version);
+    }
     const previous = lastAvailability.get(personId);
     const changed = previous !== undefined && previous !== presence.availability;
     // Learning an unknown presence for the first time is not news worth a highlight.

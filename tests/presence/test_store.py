@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -98,3 +99,18 @@ def test_a_state_written_with_fields_this_version_does_not_know_still_reads() ->
     get_redis().set(store.KEY_PREFIX + PERSON, json.dumps(document))
     stored = store.get_one(PERSON)
     assert stored is not None and stored.availability == "Away"
+
+
+def test_every_stored_write_has_a_higher_version_even_after_the_store_was_emptied() -> None:
+    [first] = store.apply_updates([state("Busy", at=100.0)])
+    [second] = store.apply_updates([state("Available", at=200.0)])
+    assert second.current.version > first.current.version
+    # Dropped as stale: the stored version stays.
+    assert store.apply_updates([state("Away", at=150.0)]) == []
+    stored = store.get_one(PERSON)
+    assert stored is not None and stored.version == second.current.version
+
+    store.forget([PERSON])  # as after a Redis restart, which takes longer than this
+    time.sleep(0.01)
+    [again] = store.apply_updates([state("Away", at=300.0)])
+    assert again.current.version > second.current.version
