@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -151,16 +151,19 @@ def apply_updates(updates: Iterable[PresenceState]) -> list[PresenceChange]:
     return changes
 
 
-def get_many(person_ids: Iterable[str]) -> dict[str, PresenceState]:
-    """Return the stored state of each known person among ``person_ids``."""
+def _stored(person_ids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+    """Yield (person id, stored JSON) for each known person among ``person_ids``, one MGET."""
     ids = list(dict.fromkeys(person_ids))
     if not ids:
-        return {}
-    found: dict[str, PresenceState] = {}
+        return
     for person_id, raw in zip(ids, get_redis().mget([_key(i) for i in ids]), strict=True):
         if raw is not None:
-            found[person_id] = PresenceState.from_json(raw)
-    return found
+            yield person_id, raw
+
+
+def get_many(person_ids: Iterable[str]) -> dict[str, PresenceState]:
+    """Return the stored state of each known person among ``person_ids``."""
+    return {person_id: PresenceState.from_json(raw) for person_id, raw in _stored(person_ids)}
 
 
 def availabilities(person_ids: Iterable[str]) -> dict[str, str]:
@@ -169,14 +172,10 @@ def availabilities(person_ids: Iterable[str]) -> dict[str, str]:
     Cheaper than ``get_many`` for thousands of people (the wall's "available" views): only
     the one field is taken from each stored state.
     """
-    ids = list(dict.fromkeys(person_ids))
-    if not ids:
-        return {}
-    found: dict[str, str] = {}
-    for person_id, raw in zip(ids, get_redis().mget([_key(i) for i in ids]), strict=True):
-        if raw is not None:
-            found[person_id] = str(json.loads(raw).get("availability", ""))
-    return found
+    return {
+        person_id: str(json.loads(raw).get("availability", ""))
+        for person_id, raw in _stored(person_ids)
+    }
 
 
 def get_one(person_id: str) -> PresenceState | None:

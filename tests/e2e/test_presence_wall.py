@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from django.test import override_settings
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from comms_portal.stack import Stack
 from presence import store
@@ -105,6 +105,38 @@ def card(page: Page, name: str):  # type: ignore[no-untyped-def]
     return page.locator(f'[data-person-card][data-display-name="{name}"]')
 
 
+def open_wall_on_samuel(page: Page, stack: Stack) -> Locator:
+    """Open Tomas's wall, live, with Samuel's card shown as Away and nothing still loading."""
+    sign_in(page, stack.base_url, TOMAS, next_path="/people/")
+    samuel_card = card(page, "Samuel Ortega")
+    samuel_card.scroll_into_view_if_needed()
+    expect(page.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    expect(samuel_card.locator('[data-field="availability"]')).to_have_text(
+        "Away", timeout=ENGINE_TIMEOUT_MS
+    )
+    # Let the first snapshot and the photos finish, so nothing else resynchronises the card.
+    page.wait_for_load_state("networkidle")
+    return samuel_card
+
+
+def store_without_push(
+    stack: Stack, upn: str, availability: str, activity: str | None = None
+) -> None:
+    """Change the stack's presence store directly, so no push tells any page.
+
+    Stamped an hour ahead, so polls of the paused sandbox do not overwrite it meanwhile.
+    """
+    state = PresenceState(
+        person_id=user_id(upn),
+        availability=availability,
+        activity=activity or availability,
+        observed_at=time.time() + 3600,
+        source="poll",
+    )
+    with on_stack_redis(stack):
+        store.apply_updates([state])
+
+
 def test_two_people_side_by_side_see_each_other_live(
     page: Page,
     watch: PageWatch,
@@ -178,32 +210,11 @@ def test_a_dropped_connection_says_reconnecting_and_resyncs(
     directory_synced: None,
     simulator_paused: None,
 ) -> None:
-    sign_in(page, live_stack.base_url, TOMAS, next_path="/people/")
-    samuel_card = card(page, "Samuel Ortega")
-    samuel_card.scroll_into_view_if_needed()
+    samuel_card = open_wall_on_samuel(page, live_stack)
     status = page.locator("[data-live-status]")
-    expect(status).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
     badge = samuel_card.locator('[data-field="availability"]')
-    expect(badge).to_have_text("Away", timeout=ENGINE_TIMEOUT_MS)
-    # Let the first snapshot and the photos finish, so nothing else resynchronises the card.
-    page.wait_for_load_state("networkidle")
-
-    # The store changes without any push (as when an update arrives while a page is cut
-    # off); only a resynchronisation can show it. It is stamped ahead so polls of the
-    # paused sandbox do not overwrite it during the test.
-    samuel = user_id(SAMUEL)
-    with on_stack_redis(live_stack):
-        store.apply_updates(
-            [
-                PresenceState(
-                    person_id=samuel,
-                    availability="BeRightBack",
-                    activity="BeRightBack",
-                    observed_at=time.time() + 3600,
-                    source="poll",
-                )
-            ]
-        )
+    # As when an update arrives while a page is cut off: only a resynchronisation shows it.
+    store_without_push(live_stack, SAMUEL, "BeRightBack")
     page.wait_for_timeout(1000)
     expect(badge).to_have_text("Away")
 
@@ -224,28 +235,10 @@ def test_the_server_losing_redis_makes_the_open_wall_resync(
     directory_synced: None,
     simulator_paused: None,
 ) -> None:
-    sign_in(page, live_stack.base_url, TOMAS, next_path="/people/")
-    samuel_card = card(page, "Samuel Ortega")
-    samuel_card.scroll_into_view_if_needed()
-    expect(page.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    samuel_card = open_wall_on_samuel(page, live_stack)
     badge = samuel_card.locator('[data-field="availability"]')
-    expect(badge).to_have_text("Away", timeout=ENGINE_TIMEOUT_MS)
-    page.wait_for_load_state("networkidle")
-
     # A change stored while nothing pushes it, as one published during a Redis outage.
-    samuel = user_id(SAMUEL)
-    with on_stack_redis(live_stack):
-        store.apply_updates(
-            [
-                PresenceState(
-                    person_id=samuel,
-                    availability="DoNotDisturb",
-                    activity="Presenting",
-                    observed_at=time.time() + 3600,
-                    source="poll",
-                )
-            ]
-        )
+    store_without_push(live_stack, SAMUEL, "DoNotDisturb", "Presenting")
     page.wait_for_timeout(1000)
     expect(badge).to_have_text("Away")
 
@@ -259,7 +252,7 @@ def test_the_server_losing_redis_makes_the_open_wall_resync(
     # And pushes flow again on the new connection.
     force_presence(SAMUEL, "Busy", "InACall")
     with on_stack_redis(live_stack):
-        store.forget([samuel])
+        store.forget([user_id(SAMUEL)])
     expect(samuel_card.locator('[data-field="activity"]')).to_have_text(
         "In a call", timeout=ENGINE_TIMEOUT_MS
     )
