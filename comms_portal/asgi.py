@@ -18,11 +18,11 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from comms_portal.notifications.asgi import NotificationIntake  # noqa: E402
 from comms_portal.routing import websocket_urlpatterns  # noqa: E402
-from presence.webhook_asgi import WebhookIntake  # noqa: E402
 
 # Graph's notifications take a lean route of their own; everything else goes to Django.
-http_app = WebhookIntake(
+http_app = NotificationIntake(
     ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC else django_http
 )
 

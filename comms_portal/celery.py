@@ -30,11 +30,9 @@ app.conf.beat_schedule = {
         "task": "presence.sync_directory",
         "schedule": float(settings.DIRECTORY_SYNC_SECONDS),
     },
-    # Create, renew and re-create presence subscriptions well before their 60 minutes run out.
-    "maintain-presence-subscriptions": {
-        "task": "presence.maintain_subscriptions",
-        "schedule": 120.0,
-    },
+    # Create, renew and re-create every kind's change-notification subscriptions well before
+    # they run out (presence's last 60 minutes).
+    "maintain-subscriptions": {"task": "notifications.maintain", "schedule": 120.0},
     # Poll the watched people no subscription covers, 650 to a request.
     "poll-uncovered-presence": {
         "task": "presence.poll_uncovered",
@@ -44,7 +42,7 @@ app.conf.beat_schedule = {
     "renew-held-presence-sessions": {"task": "presence.renew_held_sessions", "schedule": 3600.0},
     # Pick up notification bodies whose drain request was lost (a web process died between
     # queueing a body and asking for the drain); normally a drain runs within milliseconds.
-    "drain-presence-notifications": {"task": "presence.drain_notifications", "schedule": 30.0},
+    "drain-notifications": {"task": "notifications.drain", "schedule": 30.0},
     # Re-read everyone watched now and then: presence has no "missed" signal of its own.
     "reconcile-presence": {
         "task": "presence.reconcile",

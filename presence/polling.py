@@ -13,8 +13,8 @@ from datetime import datetime
 from accounts.graph_clients import graph_for_app
 from comms_portal.graph import GraphClient, Throttled
 from comms_portal.graph.presence import MAX_IDS_PER_REQUEST, get_presences_by_user_id
-from presence import ratelimit, store, watchlist
-from presence.models import PresenceSubscription
+from comms_portal.notifications.models import Subscription
+from presence import ratelimit, store, subscriptions, watchlist
 from presence.services import now_utc, presence_from_graph, record_presence
 
 logger = logging.getLogger(__name__)
@@ -68,9 +68,8 @@ def poll_people(person_ids: Iterable[str], *, client: GraphClient | None = None)
 def covered_ids(now: datetime | None = None) -> set[str]:
     """Return everyone a live subscription covers."""
     covered: set[str] = set()
-    for person_ids in PresenceSubscription.objects.live(now or now_utc()).values_list(
-        "person_ids", flat=True
-    ):
+    live = Subscription.objects.of_kind(subscriptions.KIND).live(now or now_utc())
+    for person_ids in live.values_list("scope", flat=True):
         covered.update(person_ids)
     return covered
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from comms_portal import realtime
-from comms_portal.celery import app as celery_app
 from comms_portal.graph import Presence
 from comms_portal.redis_client import get_redis
 from presence import alerts, store, watchlist
@@ -15,8 +15,6 @@ from presence.store import PresenceChange, PresenceState
 
 logger = logging.getLogger(__name__)
 
-POLL_TASK = "presence.poll_people"
-MAINTAIN_TASK = "presence.maintain_subscriptions"
 # Coverage is reconsidered at most this often when new people come into view.
 COVERAGE_DEBOUNCE_KEY = "portal:presence:coverage-requested"
 COVERAGE_DEBOUNCE_SECONDS = 15
@@ -72,20 +70,27 @@ def presence_from_graph(presence: Presence, *, source: str, observed_at: float) 
     )
 
 
-def watch_people(person_ids: list[str]) -> None:
-    """Keep people shown on an open page covered, and read at once those the store lacks."""
+@dataclass(frozen=True)
+class WatchOutcome:
+    """What watching some people asks of the worker: read the unknown, extend coverage."""
+
+    to_read: list[str] = field(default_factory=list)
+    coverage_needed: bool = False
+
+
+def watch_people(person_ids: list[str]) -> WatchOutcome:
+    """Keep people shown on an open page covered; say who must be read and if coverage grew."""
     ids = [person_id for person_id in dict.fromkeys(person_ids) if person_id]
     if not ids:
-        return
+        return WatchOutcome()
     newly_watched = watchlist.mark_watched(ids)
     known = store.get_many(ids)
     missing = [person_id for person_id in ids if person_id not in known]
-    if missing:
-        celery_app.send_task(POLL_TASK, args=[missing])
-    if newly_watched and get_redis().set(
-        COVERAGE_DEBOUNCE_KEY, "1", nx=True, ex=COVERAGE_DEBOUNCE_SECONDS
-    ):
-        celery_app.send_task(MAINTAIN_TASK)
+    # Coverage is reconsidered at most every few seconds, however many pages open.
+    coverage_needed = bool(newly_watched) and bool(
+        get_redis().set(COVERAGE_DEBOUNCE_KEY, "1", nx=True, ex=COVERAGE_DEBOUNCE_SECONDS)
+    )
+    return WatchOutcome(to_read=missing, coverage_needed=coverage_needed)
 
 
 def now_utc() -> datetime:

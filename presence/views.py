@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from presence import alerts, display, favourites, photos, selectors, status
+from presence import alerts, display, favourites, photos, selectors, status, tasks
 from presence.forms import (
     AvailabilityForm,
     PeopleIdsForm,
@@ -116,7 +116,11 @@ def presence_snapshot(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": " ".join(str(e) for e in form.errors["ids"])}, status=400)
     known = selectors.visible_graph_ids(form.cleaned_data["ids"])
     if known:
-        watch_people(known)
+        outcome = watch_people(known)
+        if outcome.to_read:
+            tasks.poll_people.delay(outcome.to_read)
+        if outcome.coverage_needed:
+            tasks.keep_covered.delay()
     states = get_many(known)
     return JsonResponse(
         {

@@ -27,7 +27,6 @@ import httpx
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
-from comms_portal.celery import app as celery_app
 from comms_portal.stack import Stack
 from presence.models import Person
 from tests.bench.floor import measure_floor
@@ -280,7 +279,7 @@ def measure(bench: BenchEnvironment, owners: Sequence[str]) -> LatencyRun:
             for index, watched in enumerate(lists)
         ]
         mark_watched(stack, clients)
-        subscriptions = wait_for_coverage(celery_app, pool, timeout=COVERAGE_SECONDS)
+        subscriptions = wait_for_coverage(pool, timeout=COVERAGE_SECONDS)
         wait_for_empty_queue(timeout=COVERAGE_SECONDS)
         stack.supervisor.say("bench", f"{len(subscriptions)} presence subscriptions cover the pool")
         changes = uvloop.run(_measure(bench, stack, clients, run))

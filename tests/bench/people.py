@@ -7,13 +7,12 @@ import time
 from collections.abc import Sequence
 
 import httpx
-from celery import Celery
 
+from comms_portal.notifications.models import Subscription
 from comms_portal.redis_client import get_redis
 from comms_portal.stack import Stack
-from presence.models import PresenceSubscription
 from presence.polling import covered_ids
-from presence.services import MAINTAIN_TASK
+from presence.tasks import keep_covered
 from tests.support.cast import DEMO_PASSWORD
 from tests.support.entra_signin import sign_in
 
@@ -47,19 +46,17 @@ def sign_in_over_http(stack: Stack, upn: str) -> str:
         return session
 
 
-def wait_for_coverage(
-    celery_app: Celery, person_ids: Sequence[str], *, timeout: float
-) -> list[PresenceSubscription]:
-    """Have the worker run ``presence.maintain_subscriptions`` until ``person_ids`` are covered."""
+def wait_for_coverage(person_ids: Sequence[str], *, timeout: float) -> list[Subscription]:
+    """Have the worker keep presence covered until ``person_ids`` are."""
     wanted = set(person_ids)
     deadline = time.monotonic() + timeout
     asked_at = 0.0
     while time.monotonic() < deadline:
         if time.monotonic() - asked_at > MAINTAIN_RETRY_SECONDS:
-            celery_app.send_task(MAINTAIN_TASK)
+            keep_covered.delay()
             asked_at = time.monotonic()
         if wanted <= covered_ids():
-            return list(PresenceSubscription.objects.order_by("pk"))
+            return list(Subscription.objects.of_kind("presence").order_by("pk"))
         time.sleep(0.5)
     missing = len(wanted - covered_ids())
     raise RuntimeError(f"{missing} of {len(wanted)} people still uncovered after {timeout:.0f} s")

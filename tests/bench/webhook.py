@@ -17,10 +17,10 @@ from typing import Any
 import uvloop
 
 from comms_portal.celery import app as celery_app
+from comms_portal.notifications import inbox
+from comms_portal.notifications.models import Subscription
 from comms_portal.redis_client import get_redis
 from comms_portal.stack import Stack
-from presence import inbox
-from presence.models import PresenceSubscription
 from tests.bench.harness import BenchEnvironment, portal_running
 from tests.bench.http_load import open_loop, post_request
 from tests.bench.latency import pool_of_people
@@ -62,7 +62,7 @@ def wait_until_idle(timeout: float) -> None:
 
 def capture_real_bodies(bench: BenchEnvironment) -> list[bytes]:
     """Have the sandbox deliver real notifications and read them back from the inbox."""
-    subscription = PresenceSubscription.objects.order_by("pk").first()
+    subscription = Subscription.objects.of_kind("presence").order_by("pk").first()
     if subscription is None:
         raise RuntimeError("no presence subscription to receive notifications")
     assert bench.sandbox is not None
@@ -72,7 +72,7 @@ def capture_real_bodies(bench: BenchEnvironment) -> list[bytes]:
     try:
         wait_until_idle(CAPTURE_SECONDS)
         redis.set(inbox.DRAIN_PENDING_KEY, b"bench", ex=int(CAPTURE_SECONDS * 3))
-        for number, person_id in enumerate(subscription.person_ids[:CAPTURED_CHANGES]):
+        for number, person_id in enumerate(subscription.scope[:CAPTURED_CHANGES]):
             bench.sandbox.control(
                 "POST",
                 f"/presence/{person_id}",
@@ -152,7 +152,7 @@ def run(bench: BenchEnvironment) -> Section:
     )
     with portal_running(bench, name="webhook") as stack:
         sign_in_over_http(stack, PRIYA)
-        wait_for_coverage(celery_app, pool_of_people(100), timeout=120)
+        wait_for_coverage(pool_of_people(100), timeout=120)
         bodies = capture_real_bodies(bench)
         result = replay(stack, bodies, rate=sizes.webhook_rate, seconds=sizes.webhook_seconds)
         backlog = inbox.waiting()

@@ -22,8 +22,9 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.identity import forget_cached_metadata
 from accounts.models import User
+from comms_portal.notifications import inbox
 from comms_portal.redis_client import get_redis
-from presence import inbox, ratelimit, store, watchlist
+from presence import ratelimit, store, watchlist
 from tests.support.cast import DEMO_PASSWORD
 from tests.support.entra_signin import sign_in
 from tests.support.sandbox import RunningSandbox, start_sandbox
@@ -115,7 +116,7 @@ def clean_presence() -> Iterator[None]:
         keys = list(redis.scan_iter(match=f"{store.KEY_PREFIX}*", count=1000))
         if keys:
             redis.delete(*keys)
-        for key in redis.scan_iter(match="portal:presence:owner-blocked:*"):
+        for key in redis.scan_iter(match="portal:notifications:owner-blocked:*"):
             redis.delete(key)
         redis.delete("portal:presence:coverage-requested")
         redis.delete(inbox.INBOX_KEY, inbox.DRAIN_PENDING_KEY)

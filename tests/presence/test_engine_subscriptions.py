@@ -18,10 +18,12 @@ from accounts.graph_clients import graph_for_user
 from accounts.models import User
 from accounts.token_store import forget_user_tokens
 from comms_portal.graph.subscriptions import create_subscription
-from presence import notifications, polling, store, subscriptions, watchlist
-from presence.certificates import current_certificate
+from comms_portal.notifications import drain, lifecycle, tasks
+from comms_portal.notifications import subscriptions as pipeline
+from comms_portal.notifications.certificates import current_certificate
+from comms_portal.notifications.models import Subscription
+from presence import polling, store, subscriptions, watchlist
 from presence.directory import sync_directory
-from presence.models import PresenceSubscription
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     bodies_of,
@@ -40,7 +42,7 @@ from tests.support.cast import AIKO, GRACE, LENA, PRIYA, TOMAS
 from tests.support.sandbox import RunningSandbox
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
-LIFECYCLE = "presence.process_lifecycle"
+LIFECYCLE = tasks.process_lifecycle.name
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +72,7 @@ def process_next_change(seen: int) -> int:
         what="a change notification at the webhook",
     )
     for body in bodies[seen:]:
-        notifications.process_notifications(body)
+        drain.process_bodies([body])
     return len(bodies)
 
 
@@ -83,10 +85,10 @@ def test_watched_people_are_covered_first_and_notifications_reach_the_store(
 
     report = subscriptions.maintain_subscriptions(now=sandbox_now(control))
 
-    [subscription] = PresenceSubscription.objects.all()
+    [subscription] = Subscription.objects.all()
     assert report.created == [subscription.graph_id] and subscription.owner == priya
-    assert set(subscription.person_ids[:2]) == {grace_id, aiko_id}
-    assert len(subscription.person_ids) == 60  # then everyone visible, up to 650
+    assert set(subscription.scope[:2]) == {grace_id, aiko_id}
+    assert len(subscription.scope) == 60  # then everyone visible, up to 650
     [remote] = control("GET", "/subscriptions")["value"]
     assert remote["id"] == subscription.graph_id and remote["includeResourceData"] is True
     assert remote["notificationUrl"].endswith("/graph/notifications/presence")
@@ -120,7 +122,7 @@ def test_a_subscription_is_renewed_before_it_expires_on_the_sandbox_clock(
     _, control = clock_sandbox
     sign_in_person(PRIYA)
     subscriptions.maintain_subscriptions(now=sandbox_now(control))
-    first = PresenceSubscription.objects.get()
+    first = Subscription.objects.get()
 
     assert subscriptions.maintain_subscriptions(now=sandbox_now(control)).renewed == []
 
@@ -128,7 +130,7 @@ def test_a_subscription_is_renewed_before_it_expires_on_the_sandbox_clock(
     later = sandbox_now(control)
     report = subscriptions.maintain_subscriptions(now=later)
 
-    renewed = PresenceSubscription.objects.get()
+    renewed = Subscription.objects.get()
     assert report.renewed == [first.graph_id] and renewed.graph_id == first.graph_id
     assert (renewed.expires_at - later).total_seconds() > 55 * 60
     [remote] = control("GET", "/subscriptions")["value"]
@@ -147,7 +149,7 @@ def test_a_second_subscription_refused_for_an_owner_moves_to_another_owner(
         graph_for_user(priya.pk),
         resource=f"/communications/presences/{grace_id}",
         change_type="updated",
-        notification_url=subscriptions.notification_url(),
+        notification_url=pipeline.notification_url("presence"),
         expiration=sandbox_now(control) + timedelta(minutes=30),
         client_state="made-elsewhere",
         include_resource_data=True,
@@ -158,9 +160,9 @@ def test_a_second_subscription_refused_for_an_owner_moves_to_another_owner(
     report = subscriptions.maintain_subscriptions(now=sandbox_now(control))
 
     assert report.refused_owners == [priya.pk]
-    assert subscriptions.is_owner_blocked(priya.pk)
-    [ours] = PresenceSubscription.objects.all()
-    assert ours.owner == tomas and grace_id in ours.person_ids
+    assert pipeline.is_owner_blocked("presence", priya.pk)
+    [ours] = Subscription.objects.all()
+    assert ours.owner == tomas and grace_id in ours.scope
 
 
 def test_recovery_after_missed_notifications(
@@ -177,9 +179,9 @@ def test_recovery_after_missed_notifications(
     assert '"missed"' in body and delivered_bodies() == []
     assert store.get_one(lena_id) is None or store.get_one(lena_id).availability != "DoNotDisturb"
 
-    result = notifications.process_lifecycle(body)
+    result = lifecycle.process_lifecycle(body)
 
-    assert result.reconciled >= 1
+    assert result.resynced >= 1
     stored = store.get_one(lena_id)
     assert stored is not None and stored.availability == "DoNotDisturb"
     assert stored.source == "poll"
@@ -190,16 +192,16 @@ def test_a_removed_subscription_is_recreated_and_its_people_reread(
 ) -> None:
     sign_in_person(PRIYA)
     subscriptions.maintain_subscriptions(now=sandbox_now(control))
-    old = PresenceSubscription.objects.get()
+    old = Subscription.objects.get()
 
     control("DELETE", f"/subscriptions/{old.graph_id}")
     [body] = wait_for(lambda: bodies_of(enqueued, LIFECYCLE), what="subscriptionRemoved")
-    result = notifications.process_lifecycle(body)
+    result = lifecycle.process_lifecycle(body)
 
     assert result.handled == [f"subscriptionRemoved:{old.graph_id}"]
-    new = PresenceSubscription.objects.get()
-    assert new.graph_id != old.graph_id and new.person_ids == old.person_ids
-    assert result.reconciled == len(old.person_ids)
+    new = Subscription.objects.get()
+    assert new.graph_id != old.graph_id and new.scope == old.scope
+    assert result.resynced == len(old.scope)
 
 
 def test_a_subscription_lost_without_a_word_is_noticed_and_recreated(
@@ -207,15 +209,15 @@ def test_a_subscription_lost_without_a_word_is_noticed_and_recreated(
 ) -> None:
     sign_in_person(PRIYA)
     subscriptions.maintain_subscriptions(now=sandbox_now(control))
-    old = PresenceSubscription.objects.get()
+    old = Subscription.objects.get()
 
     # As after an outage or a restarted tenant: gone, and no lifecycle event says so.
     control("DELETE", f"/subscriptions/{old.graph_id}?notify=false")
     report = subscriptions.maintain_subscriptions(now=sandbox_now(control))
 
     assert old.graph_id in report.dropped
-    new = PresenceSubscription.objects.get()
-    assert new.graph_id != old.graph_id and new.person_ids == old.person_ids
+    new = Subscription.objects.get()
+    assert new.graph_id != old.graph_id and new.scope == old.scope
     assert [s["id"] for s in control("GET", "/subscriptions")["value"]] == [new.graph_id]
 
 
@@ -226,7 +228,7 @@ def test_an_owner_who_signs_out_loses_the_subscription_and_people_fall_back_to_p
     aiko_id = ids(sandbox, AIKO)[0]
     watchlist.mark_watched([aiko_id])
     subscriptions.maintain_subscriptions(now=sandbox_now(control))
-    subscription = PresenceSubscription.objects.get()
+    subscription = Subscription.objects.get()
     polling.poll_uncovered()
     assert aiko_id not in polling.people_to_poll()
 
@@ -234,7 +236,7 @@ def test_an_owner_who_signs_out_loses_the_subscription_and_people_fall_back_to_p
     report = subscriptions.maintain_subscriptions(now=sandbox_now(control))
 
     assert report.dropped == [subscription.graph_id]
-    assert not PresenceSubscription.objects.exists()
+    assert not Subscription.objects.exists()
     # Without her token it cannot be deleted at Graph: it lapses at its expiry, and its
     # notifications meanwhile are refused as unknown.
     [remote] = control("GET", "/subscriptions")["value"]

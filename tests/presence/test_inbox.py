@@ -11,8 +11,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
 
+from comms_portal.notifications import drain, inbox, tasks
 from comms_portal.redis_client import get_redis
-from presence import inbox, notifications, store
+from presence import store
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     clean_presence,
@@ -25,7 +26,12 @@ from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
 from tests.presence.test_webhook import URL, edited, grace, real_body  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
-DRAIN = "presence.drain_notifications"
+DRAIN = tasks.drain_notifications.name
+
+
+def drain_once(drainer_id: str) -> int:
+    """Drain the inbox here, as the drain task does, without queueing any other task."""
+    return drain.drain_inbox(drainer_id, hand_over=lambda: None, on_failed_batch=lambda _: None)
 
 
 def drain_requests(captured: list[tuple[str, list[Any]]]) -> int:
@@ -54,7 +60,7 @@ def test_a_drain_records_every_body_and_lowers_its_flag(
     real_body(control, grace, ("Busy", "InACall"))
     newest = real_body(control, grace, ("DoNotDisturb", "Presenting"))
 
-    assert notifications.drain_inbox("drain-1") == 2
+    assert drain_once("drain-1") == 2
 
     stored = store.get_one(grace)
     assert stored is not None and (stored.availability, stored.activity) == (
@@ -78,9 +84,9 @@ def test_a_batch_with_malformed_and_forged_bodies_still_records_the_genuine_one(
         lambda d: d["value"][0]["encryptedContent"].update(dataSignature="AAAA"),
     )
 
-    report = notifications.process_notification_bodies(["{not json", forged, tampered, genuine])
+    report = drain.process_bodies(["{not json", forged, tampered, genuine])
 
-    assert (report.recorded, report.changed) == (1, 1)
+    assert (report.handed, report.changed) == (1, 1)
     assert report.dropped == 3
     assert any("malformed body" in reason for reason in report.reasons)
     assert any("clientState" in reason for reason in report.reasons)
@@ -104,7 +110,7 @@ def test_a_drain_that_dies_mid_batch_loses_nothing(grace: str, control: Control)
     assert get_redis().llen(inbox.TAKEN_KEY_PREFIX + "task-7") == 2
 
     # ...and Celery redelivers the task (late acknowledgement): it handles that batch first.
-    assert notifications.drain_inbox("task-7") == 2
+    assert drain_once("task-7") == 2
     stored = store.get_one(grace)
     assert stored is not None and stored.availability == "Busy"
     assert get_redis().llen(inbox.TAKEN_KEY_PREFIX + "task-7") == 0

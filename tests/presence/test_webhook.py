@@ -17,9 +17,10 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
 from comms_portal import realtime
-from presence import notifications, store, subscriptions, watchlist
+from comms_portal.notifications import drain, lifecycle
+from comms_portal.notifications.models import Subscription
+from presence import store, subscriptions, watchlist
 from presence.directory import sync_directory
-from presence.models import PresenceSubscription
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     clean_presence,
@@ -86,9 +87,9 @@ def test_the_validation_handshake_echoes_the_token_as_plain_text(client: Client)
 def test_a_genuine_notification_is_recorded(grace: str, control: Control) -> None:
     body = real_body(control, grace, ("Busy", "InACall"))
 
-    report = notifications.process_notifications(body)
+    report = drain.process_bodies([body])
 
-    assert (report.recorded, report.changed, report.dropped) == (1, 1, 0)
+    assert (report.handed, report.changed, report.dropped) == (1, 1, 0)
     stored = store.get_one(grace)
     assert stored is not None and (stored.availability, stored.activity) == ("Busy", "InACall")
 
@@ -100,9 +101,9 @@ def test_out_of_order_and_repeated_notifications_never_move_presence_backwards(
     newer = real_body(control, grace, ("Available", "Available"))
     inbox = TopicInbox(realtime.presence_topic(grace))
 
-    assert notifications.process_notifications(newer).changed == 1
-    assert notifications.process_notifications(older).changed == 0
-    assert notifications.process_notifications(newer).changed == 0
+    assert drain.process_bodies([newer]).changed == 1
+    assert drain.process_bodies([older]).changed == 0
+    assert drain.process_bodies([newer]).changed == 0
 
     stored = store.get_one(grace)
     assert stored is not None and stored.availability == "Available"
@@ -133,7 +134,7 @@ def test_notifications_not_ours_are_answered_202_and_change_nothing(
     assert response.status_code == 202
     # Nothing handed to the worker.
     assert (len(delivered_bodies()), len(enqueued)) == (queued, requested)
-    assert notifications.process_notifications(forged).recorded == 0
+    assert drain.process_bodies([forged]).handed == 0
     assert store.get_one(grace) is None
 
 
@@ -177,9 +178,9 @@ def test_forged_tokens_and_tampered_ciphertext_are_dropped_in_the_task(
 
     # The clientState is right, so the webhook hands the body on; the task refuses it.
     assert client.post(URL, forged, content_type="application/json").status_code == 202
-    report = notifications.process_notifications(forged)
+    report = drain.process_bodies([forged])
 
-    assert report.recorded == 0 and report.dropped == 1
+    assert report.handed == 0 and report.dropped == 1
     assert reason in " ".join(report.reasons)
     assert store.get_one(grace) is None
 
@@ -209,5 +210,5 @@ def test_a_lifecycle_event_of_an_unknown_subscription_changes_nothing(
     )
     assert client.post(f"{URL}/lifecycle", body, content_type="application/json").status_code == 202
     assert enqueued == []
-    assert notifications.process_lifecycle(body).handled == []
-    assert not PresenceSubscription.objects.exists()
+    assert lifecycle.process_lifecycle(body).handled == []
+    assert not Subscription.objects.exists()

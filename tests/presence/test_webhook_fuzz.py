@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
-from presence import notifications, store
-from presence.certificates import current_certificate
-from presence.models import PresenceSubscription
+from comms_portal.notifications import drain
+from comms_portal.notifications.certificates import current_certificate
+from comms_portal.notifications.models import Subscription
+from presence import store
 from presence.store import PresenceState
 
 URL = "/graph/notifications/presence"
@@ -66,13 +67,16 @@ bodies = st.one_of(
 
 
 @pytest.fixture
-def subscription(db: Any) -> PresenceSubscription:
+def subscription(db: Any) -> Subscription:
     owner = User.objects.create(username="fuzz-owner", object_id="fuzz", tenant_id="t")
-    return PresenceSubscription.objects.create(
+    return Subscription.objects.create(
         owner=owner,
         graph_id=SUBSCRIPTION_ID,
         client_state=CLIENT_STATE,
-        person_ids=[PERSON],
+        kind="presence",
+        resource=f"/communications/presences/{PERSON}",
+        change_type="updated",
+        scope=[PERSON],
         expires_at=timezone.now() + timedelta(minutes=50),
         certificate=current_certificate(),
     )
@@ -85,7 +89,7 @@ def subscription(db: Any) -> PresenceSubscription:
 )
 @given(body=bodies)
 def test_random_bodies_get_no_5xx_and_change_nothing(
-    subscription: PresenceSubscription, body: bytes
+    subscription: Subscription, body: bytes
 ) -> None:
     store.forget([PERSON])
     store.apply_updates([BEFORE])
@@ -96,7 +100,7 @@ def test_random_bodies_get_no_5xx_and_change_nothing(
     assert response.status_code in (202, 400), response.content
     if response.status_code == 202:
         # Whatever reached the worker must not change anyone either.
-        notifications.process_notifications(body.decode("utf-8", "replace"))
+        drain.process_bodies([body.decode("utf-8", "replace")])
     assert store.get_one(PERSON) == before
     subscription.refresh_from_db()
-    assert subscription.client_state == CLIENT_STATE and subscription.person_ids == [PERSON]
+    assert subscription.client_state == CLIENT_STATE and subscription.scope == [PERSON]

@@ -19,12 +19,12 @@ from typing import Any
 
 from comms_portal.redis_client import get_async_redis, get_redis
 
-INBOX_KEY = "portal:presence:inbox"
-TAKEN_KEY_PREFIX = "portal:presence:inbox-taken:"
+INBOX_KEY = "portal:notifications:inbox"
+TAKEN_KEY_PREFIX = "portal:notifications:inbox-taken:"
 # Set while a drain task is queued or running, so the webhook requests one only when needed.
 # Each batch renews it; should a drain vanish without lowering it, it lapses after this long,
 # and the beat's upkeep drain takes the bodies meanwhile.
-DRAIN_PENDING_KEY = "portal:presence:inbox-drain-pending"
+DRAIN_PENDING_KEY = "portal:notifications:inbox-drain-pending"
 DRAIN_PENDING_SECONDS = 600
 # A taken batch is kept this long for the task that took it (Celery's visibility timeout).
 TAKEN_SECONDS = 2 * 3600

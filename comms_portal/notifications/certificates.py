@@ -1,4 +1,4 @@
-"""The certificate Graph encrypts presence notifications to; private keys encrypted at rest."""
+"""The certificates Graph encrypts rich notifications to; private keys encrypted at rest."""
 
 # https://learn.microsoft.com/graph/change-notifications-with-resource-data
 
@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
 from django.db import DatabaseError
+from django.utils import timezone
 
 from accounts.token_store import decrypt, encrypt
 from comms_portal.graph import generate_encryption_certificate
 from comms_portal.graph.encryption import preload_private_keys
 from comms_portal.graph.errors import UnknownEncryptionCertificate
-from presence.models import NotificationCertificate
-from presence.services import now_utc
+from comms_portal.notifications.models import NotificationCertificate
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ ROTATE_BEFORE = timedelta(days=14)
 
 def current_certificate(now: datetime | None = None) -> NotificationCertificate:
     """Return the certificate for new subscriptions, creating one when none is fit."""
-    moment = now or now_utc()
+    moment = now or timezone.now()
     fit = (
         NotificationCertificate.objects.filter(
             retired_at__isnull=True, not_valid_after__gt=moment + ROTATE_BEFORE
@@ -39,7 +39,7 @@ def current_certificate(now: datetime | None = None) -> NotificationCertificate:
         return fit
     generated = generate_encryption_certificate(valid_for=CERTIFICATE_LIFETIME)
     certificate = NotificationCertificate.objects.create(
-        certificate_id=f"portal-presence-{uuid.uuid4()}",
+        certificate_id=f"portal-notifications-{uuid.uuid4()}",
         certificate_base64=generated.certificate_base64,
         thumbprint=generated.thumbprint,
         private_key_ciphertext=encrypt(generated.private_key_pem.decode("ascii")),
@@ -74,5 +74,5 @@ def preload_keys() -> None:
 def retire(certificate_id: str, now: datetime | None = None) -> None:
     """Stop giving a certificate to new subscriptions (it still decrypts until deleted)."""
     NotificationCertificate.objects.filter(certificate_id=certificate_id).update(
-        retired_at=now or now_utc()
+        retired_at=now or timezone.now()
     )

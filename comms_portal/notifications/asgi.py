@@ -1,12 +1,12 @@
-"""A lean ASGI route for the presence webhook, in front of Django's HTTP handler.
+"""A lean ASGI route for the notification intake, in front of Django's HTTP handler.
 
 Graph may post a thousand notifications a second, and each wants its answer within
 milliseconds (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks).
 Django's handler would run the whole middleware stack and hop onto its one thread for sync
 code twice a request (the request_started/finished signals), so at that rate requests queue
-behind each other. This route answers the two webhook paths itself, with exactly the checks
-and answers of ``presence.webhook_views`` (both call ``presence.webhook``); every other
-request goes on to Django unchanged.
+behind each other. This route answers the intake paths itself, with exactly the checks and
+answers of ``comms_portal.notifications.views`` (both call ``intake``); every other request
+goes on to Django unchanged.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 
-from presence import webhook
-from presence.webhook import Answer, Channel
+from comms_portal.notifications import intake, registry
+from comms_portal.notifications.intake import LIFECYCLE, Answer, Endpoint
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -31,41 +31,54 @@ ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 class BodyTooLarge(Exception):
-    """The client sent more bytes than the webhook accepts."""
+    """The client sent more bytes than the intake accepts."""
 
 
 class ClientGone(Exception):
     """The client disconnected before its body arrived."""
 
 
-class WebhookIntake:
-    """Answer the presence webhook paths directly; hand everything else to ``app``."""
+def endpoint_of(path: str, prefix: str) -> Endpoint | None:
+    """Return the intake endpoint ``path`` names under ``prefix``, or None for other paths."""
+    if not path.startswith(prefix):
+        return None
+    rest = path[len(prefix) :]
+    if rest == "lifecycle":
+        return LIFECYCLE
+    kind, _, tail = rest.partition("/")
+    if not registry.is_registered(kind):
+        return None
+    if not tail:
+        return Endpoint(kind=kind)
+    # Subscriptions made before the one lifecycle URL still post to their kind's own.
+    return LIFECYCLE if tail == "lifecycle" else None
+
+
+class NotificationIntake:
+    """Answer the intake paths directly; hand everything else to ``app``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._paths: dict[str, Channel] | None = None
+        self._prefix: str | None = None
 
-    def _channel_of(self, path: str) -> Channel | None:
-        if self._paths is None:
+    def _endpoint_of(self, path: str) -> Endpoint | None:
+        if self._prefix is None:
             # Resolved on first use: the URLconf is the single source of these paths.
-            self._paths = {
-                reverse("presence-webhook:notifications"): "change",
-                reverse("presence-webhook:lifecycle"): "lifecycle",
-            }
-        return self._paths.get(path)
+            self._prefix = reverse("notifications:lifecycle").removesuffix("lifecycle")
+        return endpoint_of(path, self._prefix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        channel = self._channel_of(scope["path"]) if scope["type"] == "http" else None
-        if channel is None:
+        endpoint = self._endpoint_of(scope["path"]) if scope["type"] == "http" else None
+        if endpoint is None:
             await self.app(scope, receive, send)
             return
         try:
-            answer = await self._answer(scope, receive, channel)
+            answer = await self._answer(scope, receive, endpoint)
         except ClientGone:
             return
         await _send_answer(send, answer)
 
-    async def _answer(self, scope: Scope, receive: Receive, channel: Channel) -> Answer:
+    async def _answer(self, scope: Scope, receive: Receive, endpoint: Endpoint) -> Answer:
         if not _host_allowed(_header(scope, b"host")):
             # As Django answers a Host header outside ALLOWED_HOSTS.
             return Answer(400, "Invalid Host header")
@@ -73,15 +86,15 @@ class WebhookIntake:
             return Answer(405, "", (("Allow", "POST"),))
         token = _query_value(scope, "validationToken")
         if token is not None:
-            return webhook.validation_echo(token)
-        refused = webhook.declared_length_refused(_header(scope, b"content-length"))
+            return intake.validation_echo(token)
+        refused = intake.declared_length_refused(_header(scope, b"content-length"))
         if refused is not None:
             return refused
         try:
             body = await _read_body(receive, settings.WEBHOOK_MAX_BODY_BYTES)
         except BodyTooLarge:
             return Answer(413, "body too large")
-        return await webhook.answer_body(body, channel)
+        return await intake.answer_body(body, endpoint)
 
 
 def _host_allowed(host: str | None) -> bool:
@@ -126,7 +139,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 async def _send_answer(send: Send, answer: Answer) -> None:
     body = answer.text.encode("utf-8")
     headers = [
-        (b"content-type", webhook.PLAIN_TEXT.encode()),
+        (b"content-type", intake.PLAIN_TEXT.encode()),
         (b"content-length", str(len(body)).encode()),
         *(
             (name.lower().encode("latin-1"), value.encode("latin-1"))

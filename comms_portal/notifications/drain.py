@@ -1,0 +1,185 @@
+"""The slow half of the intake, run by the worker: verify, decrypt, hand changes to their kinds.
+
+https://learn.microsoft.com/graph/change-notifications-with-resource-data
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from accounts.identity import IdTokenRejected, signing_key
+from comms_portal.graph import (
+    ChangeNotification,
+    ChangeNotificationCollection,
+    DecryptionError,
+    InvalidNotification,
+    ValidationTokenError,
+    decrypt_resource_data,
+    parse_notifications,
+    verify_validation_tokens,
+)
+from comms_portal.notifications import certificates, inbox, registry
+from comms_portal.notifications.models import Subscription
+from comms_portal.notifications.registry import Change
+from comms_portal.notifications.trust import Known, split_trusted
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProcessReport:
+    """What became of the notifications of one or more bodies."""
+
+    # Verified changes handed to their kinds' handlers, and what those made of them.
+    handed: int = 0
+    changed: int = 0
+    dropped: int = 0
+    reasons: list[str] = field(default_factory=list)
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def drop(self, count: int, reason: str) -> None:
+        """Count ``count`` notifications as dropped, and say why in the log."""
+        self.dropped += count
+        self.reasons.append(reason)
+        logger.warning("change notification dropped: %s", reason)
+
+
+def _published_key(kid: str) -> Any:
+    try:
+        return signing_key(kid)
+    except IdTokenRejected:
+        return None
+
+
+def parse(body: str, report: ProcessReport) -> ChangeNotificationCollection | None:
+    """Parse one body; a malformed one is counted as dropped."""
+    try:
+        return parse_notifications(body)
+    except InvalidNotification as error:
+        report.drop(1, f"malformed body: {error}")
+        return None
+
+
+def tokens_hold(collection: ChangeNotificationCollection) -> str | None:
+    """Check a body's validation tokens; return why they fail, or None when they hold."""
+    try:
+        verify_validation_tokens(
+            collection.validation_tokens,
+            keys=_published_key,
+            audience=settings.MICROSOFT_CLIENT_ID,
+            allowed_tenant_ids=settings.ALLOWED_TENANTS,
+        )
+    except ValidationTokenError as error:
+        return f"validation tokens refused: {type(error).__name__}: {error}"
+    return None
+
+
+def process_bodies(bodies: list[str]) -> ProcessReport:
+    """Verify and decrypt the notifications of several bodies; hand each kind its changes.
+
+    Each body is judged on its own (its clientStates, its validation tokens), but the batch
+    shares one read of the subscriptions, one check per distinct set of validation tokens,
+    and one call of each kind's handler.
+    """
+    report = ProcessReport()
+    collections = [collection for body in bodies if (collection := parse(body, report))]
+    subscription_ids = {item.subscription_id for c in collections for item in c.value}
+    by_id = {s.graph_id: s for s in Subscription.objects.filter(graph_id__in=subscription_ids)}
+    known = {graph_id: Known(s.kind, s.client_state) for graph_id, s in by_id.items()}
+    token_checks: dict[tuple[str, ...], str | None] = {}
+    keys = certificates.private_keys()
+    changes: dict[str, list[Change]] = defaultdict(list)
+    for collection in collections:
+        ours, refused = split_trusted(collection, known, kind=None)
+        if refused:
+            report.drop(len(refused), "unknown subscription or wrong clientState")
+        items = [collection.value[position] for position in ours]
+        if not items:
+            continue
+        if any(item.encrypted_content is not None for item in items):
+            # Graph repeats the same tokens across bodies; each distinct set is checked once.
+            tokens = tuple(collection.validation_tokens)
+            if tokens not in token_checks:
+                token_checks[tokens] = tokens_hold(collection)
+            failure = token_checks[tokens]
+            if failure is not None:
+                report.drop(len(items), failure)
+                continue
+        for item in items:
+            change = _change_of(item, by_id[item.subscription_id], keys, report)
+            if change is not None:
+                changes[change.subscription.kind].append(change)
+    for kind_name, batch in changes.items():
+        _hand_over(kind_name, batch, report)
+    return report
+
+
+def _change_of(
+    item: ChangeNotification,
+    subscription: Subscription,
+    keys: dict[str, bytes],
+    report: ProcessReport,
+) -> Change | None:
+    if item.is_lifecycle:
+        report.drop(1, "a lifecycle event posted as a change")
+        return None
+    if not registry.is_registered(subscription.kind):
+        report.drop(1, f"no handler for kind {subscription.kind!r}")
+        return None
+    document: dict[str, Any] | None = None
+    if item.encrypted_content is not None:
+        try:
+            document = decrypt_resource_data(item.encrypted_content, private_keys=keys)
+        except DecryptionError as error:
+            report.drop(1, f"encrypted content refused: {type(error).__name__}: {error}")
+            return None
+    elif registry.get(subscription.kind).include_resource_data and item.resource_data is None:
+        report.drop(1, "a rich subscription's notification without resource data")
+        return None
+    return Change(
+        subscription=subscription,
+        change_type=item.change_type or "",
+        resource=item.resource or "",
+        resource_data=document,
+        resource_id=item.resource_data.id if item.resource_data else None,
+        tenant_id=item.tenant_id,
+    )
+
+
+def _hand_over(kind_name: str, batch: list[Change], report: ProcessReport) -> None:
+    handled = registry.get(kind_name).handle_changes(batch)
+    report.handed += len(batch)
+    report.by_kind[kind_name] = report.by_kind.get(kind_name, 0) + len(batch)
+    report.changed += handled.changed
+    if handled.dropped:
+        report.dropped += handled.dropped
+        report.reasons.extend(handled.reasons)
+        for reason in handled.reasons:
+            logger.warning("%s change dropped by its handler: %s", kind_name, reason)
+
+
+def drain_inbox(
+    drainer_id: str,
+    *,
+    hand_over: Callable[[], object],
+    on_failed_batch: Callable[[list[str]], object],
+) -> int:
+    """Process the bodies the intake queued, in batches, until none is left; return how many."""
+
+    def process(bodies: list[str]) -> None:
+        try:
+            process_bodies(bodies)
+        except Exception:
+            # The authority's keys unreachable, the database gone, one body tripping a bug:
+            # each body then gets another chance on its own, which retries what can be
+            # retried and keeps one bad body from holding up the others.
+            logger.exception("a batch of %d notification bodies failed; one by one", len(bodies))
+            on_failed_batch(bodies)
+
+    return inbox.drain(drainer_id, process, hand_over=hand_over)

@@ -1,0 +1,205 @@
+"""The intake's fast path: read a posted body, trust only our subscriptions, enqueue.
+
+Graph wants an answer within 3 seconds
+(https://learn.microsoft.com/graph/change-notifications-delivery-webhooks), so nothing slow
+happens here: no decryption, no Graph call, no database write. A change-notification body
+is appended to the inbox (``inbox``) that a drain task empties in batches; a lifecycle body
+goes to a task of its own. The worker checks every item again against the database before
+trusting it.
+
+Every resource kind posts to an intake URL of its own (``<kind>``) and every lifecycle event
+to one URL; all share this code. Subscriptions' kinds and clientStates are read from a
+short-lived Redis copy, and the broker is reached from a worker thread only when a drain must
+be requested, so a burst of notifications does not queue behind Django's one thread for
+synchronous code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from comms_portal.graph import (
+    ChangeNotificationCollection,
+    InvalidNotification,
+    parse_notifications,
+)
+from comms_portal.notifications import inbox, tasks
+from comms_portal.notifications.trust import Known, known_subscriptions, split_trusted
+from comms_portal.redis_client import get_async_redis
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Which intake URL a body came to: one kind's changes, or lifecycle events (no kind)."""
+
+    kind: str | None
+
+    @property
+    def label(self) -> str:
+        """Name the endpoint in the log."""
+        return "lifecycle" if self.kind is None else self.kind
+
+
+LIFECYCLE = Endpoint(kind=None)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """How many notifications of a body are ours (and so were enqueued) and how many not."""
+
+    accepted: int
+    refused: int
+
+
+CACHE_PREFIX = "portal:notifications:subscription:"
+# How long the intake trusts its copy of a subscription's clientState; an unknown id is
+# remembered only briefly, since its row may be committed a moment after Graph's first post.
+CACHE_SECONDS = 300
+UNKNOWN_CACHE_SECONDS = 10
+_UNKNOWN = b"-"
+# Each process also keeps what it has read for a moment, so most bodies need no Redis read
+# before the one write that queues them. (The worker checks every item again.)
+LOCAL_CACHE_SECONDS = 30.0
+LOCAL_CACHE_MAX = 10_000
+_local: dict[str, tuple[Known, float]] = {}
+
+
+def _encode(known: Known) -> bytes:
+    return f"{known.kind}\n{known.client_state}".encode()
+
+
+def _decode(raw: bytes) -> Known | None:
+    if raw == _UNKNOWN:
+        return None
+    kind, _, secret = raw.decode().partition("\n")
+    return Known(kind, secret)
+
+
+async def _cached_known(subscription_ids: set[str]) -> dict[str, Known]:
+    now = time.monotonic()
+    known = {i: hit[0] for i in subscription_ids if (hit := _local.get(i)) and hit[1] > now}
+    missing = subscription_ids - known.keys()
+    if missing:
+        fetched = await _shared_known(missing)
+        if len(_local) > LOCAL_CACHE_MAX:
+            _local.clear()
+        for subscription_id, found in fetched.items():
+            _local[subscription_id] = (found, now + LOCAL_CACHE_SECONDS)
+        known.update(fetched)
+    return known
+
+
+async def _shared_known(subscription_ids: set[str]) -> dict[str, Known]:
+    redis = get_async_redis()
+    ids = sorted(subscription_ids)
+    cached = await redis.mget([CACHE_PREFIX + i for i in ids])
+    found: dict[str, Known] = {}
+    missing: set[str] = set()
+    for subscription_id, raw in zip(ids, cached, strict=True):
+        if raw is None:
+            missing.add(subscription_id)
+        elif (decoded := _decode(raw)) is not None:
+            found[subscription_id] = decoded
+    if missing:
+        # Rare (the copy lasts minutes), so it may take its turn on Django's sync thread,
+        # where database connections belong.
+        fresh = await sync_to_async(known_subscriptions)(missing)
+        pipeline = redis.pipeline(transaction=False)
+        for subscription_id in missing:
+            hit = fresh.get(subscription_id)
+            if hit is None:
+                pipeline.set(CACHE_PREFIX + subscription_id, _UNKNOWN, ex=UNKNOWN_CACHE_SECONDS)
+            else:
+                pipeline.set(CACHE_PREFIX + subscription_id, _encode(hit), ex=CACHE_SECONDS)
+        await pipeline.execute()
+        found.update(fresh)
+    return found
+
+
+def forget_cached(subscription_id: str) -> None:
+    """Drop this process's copy of one subscription (after it was created or deleted here)."""
+    _local.pop(subscription_id, None)
+
+
+async def accept(
+    collection: ChangeNotificationCollection, body: bytes, endpoint: Endpoint
+) -> Intake:
+    """Enqueue the raw body when it holds notifications of ours; log the rest."""
+    subscription_ids = {item.subscription_id for item in collection.value}
+    known = await _cached_known(subscription_ids)
+    ours, refused = split_trusted(collection, known, kind=endpoint.kind)
+    if refused:
+        unknown = sorted({collection.value[i].subscription_id for i in refused})
+        logger.warning(
+            "notification intake: %d %s notification(s) refused (unknown subscription, another "
+            "kind's, or wrong clientState) for subscription ids %s",
+            len(refused),
+            endpoint.label,
+            unknown[:5],
+        )
+    if not ours:
+        return Intake(accepted=0, refused=len(refused))
+    if endpoint.kind is None:
+        # Rare, and each may lead to Graph calls: a task of its own.
+        await _enqueue(tasks.process_lifecycle.delay, body.decode("utf-8", "replace"))
+    elif await inbox.append(body):
+        # A Celery message only when no drain is pending: under load, none per body.
+        await _enqueue(tasks.drain_notifications.delay)
+    return Intake(accepted=len(ours), refused=len(refused))
+
+
+async def _enqueue(delay: Callable[..., object], *args: object) -> None:
+    await sync_to_async(delay, thread_sensitive=False)(*args)
+
+
+# Graph's validation tokens are short opaque strings; anything longer is not one of them.
+MAX_VALIDATION_TOKEN_LENGTH = 4096
+PLAIN_TEXT = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the intake, whichever server code sends it (Django view or lean ASGI)."""
+
+    status: int
+    text: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def validation_echo(token: str) -> Answer:
+    """Answer Graph's handshake: 200, text/plain, the token exactly as decoded."""
+    if len(token) > MAX_VALIDATION_TOKEN_LENGTH:
+        return Answer(400, "validationToken too long")
+    # The token is echoed verbatim; never let a browser render it as anything else.
+    return Answer(200, token, (("X-Content-Type-Options", "nosniff"),))
+
+
+def declared_length_refused(declared: str | None) -> Answer | None:
+    """Refuse a body whose declared length is missing a number or beyond the limit."""
+    text = declared or "0"
+    if not text.isdigit() or int(text) > settings.WEBHOOK_MAX_BODY_BYTES:
+        return Answer(413, "body too large")
+    return None
+
+
+async def answer_body(body: bytes, endpoint: Endpoint) -> Answer:
+    """Check a posted body, enqueue the notifications of ours, and say what to answer."""
+    if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:
+        return Answer(413, "body too large")
+    try:
+        collection = parse_notifications(body)
+    except InvalidNotification as error:
+        logger.warning("notification intake: malformed %s body refused: %s", endpoint.label, error)
+        return Answer(400, str(error))
+    # Notifications that are not ours still get 202: Graph would otherwise retry them for
+    # hours, and a forger learns nothing. They are logged and dropped.
+    await accept(collection, body, endpoint)
+    return Answer(202)

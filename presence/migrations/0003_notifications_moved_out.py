@@ -1,0 +1,27 @@
+"""Certificates and subscriptions now belong to the notification pipeline, which copied them."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("presence", "0002_engine"),
+        ("notifications", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.RemoveField(
+            model_name="presencesubscription",
+            name="certificate",
+        ),
+        migrations.RemoveField(
+            model_name="presencesubscription",
+            name="owner",
+        ),
+        migrations.DeleteModel(
+            name="NotificationCertificate",
+        ),
+        migrations.DeleteModel(
+            name="PresenceSubscription",
+        ),
+    ]
