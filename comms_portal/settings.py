@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "channels",
     "comms_portal",
     "accounts",
+    "directory",
     "presence",
     "meetings",
     "events",

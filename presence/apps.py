@@ -1,6 +1,14 @@
 from django.apps import AppConfig
 
+from directory.signals import people_removed
+
 
 class PresenceConfig(AppConfig):
     name = "presence"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: services load models, which need a ready registry.
+        from presence.services import forget_removed_people
+
+        people_removed.connect(forget_removed_people, dispatch_uid="presence-forget-removed")

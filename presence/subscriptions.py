@@ -38,9 +38,10 @@ from comms_portal.graph.subscriptions import (
     renew_subscription,
 )
 from comms_portal.redis_client import get_redis
+from directory.models import Person
 from presence import watchlist
 from presence.certificates import current_certificate
-from presence.models import Favourite, Person, PresenceSubscription
+from presence.models import Favourite, PresenceSubscription
 from presence.services import now_utc
 
 logger = logging.getLogger(__name__)

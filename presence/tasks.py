@@ -9,13 +9,7 @@ from celery.signals import worker_process_init, worker_ready
 from django.utils import timezone
 
 from accounts.identity import AuthorityUnreachable
-from presence import certificates, directory, notifications, polling, status, subscriptions
-
-
-@shared_task(name="presence.sync_directory", ignore_result=True)
-def sync_directory() -> None:
-    """Sync the people directory from Graph."""
-    directory.sync_directory()
+from presence import certificates, notifications, polling, status, subscriptions
 
 
 @shared_task(name="presence.poll_people", ignore_result=True)

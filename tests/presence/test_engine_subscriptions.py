@@ -18,9 +18,9 @@ from accounts.graph_clients import graph_for_user
 from accounts.models import User
 from accounts.token_store import forget_user_tokens
 from comms_portal.graph.subscriptions import create_subscription
+from directory.sync import sync_directory
 from presence import notifications, polling, store, subscriptions, watchlist
 from presence.certificates import current_certificate
-from presence.directory import sync_directory
 from presence.models import PresenceSubscription
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,

@@ -17,8 +17,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
 from comms_portal import realtime
+from directory.sync import sync_directory
 from presence import notifications, store, subscriptions, watchlist
-from presence.directory import sync_directory
 from presence.models import PresenceSubscription
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
