@@ -27,7 +27,7 @@ app.conf.beat_schedule = {
     "refresh-profiles": {"task": "accounts.tasks.refresh_all_profiles", "schedule": 24 * 3600},
     # Pick up joiners, leavers and changed titles from the directory (incremental delta).
     "sync-directory": {
-        "task": "presence.sync_directory",
+        "task": "directory.tasks.sync_directory",
         "schedule": float(settings.DIRECTORY_SYNC_SECONDS),
     },
     # Create, renew and re-create every kind's change-notification subscriptions well before

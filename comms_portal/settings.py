@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "channels",
     "comms_portal",
     "accounts",
+    "directory",
     "comms_portal.notifications",
     "presence",
     "meetings",

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("admin-portal/", include("accounts.admin_urls")),
+    path("directory/", include("directory.urls")),
     path("graph/notifications/", include("comms_portal.notifications.urls")),
     path("people/", include("presence.urls")),
 ]

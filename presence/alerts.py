@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from comms_portal import realtime
-from presence.models import AvailabilityAlert, Person
+from directory.models import Person
+from presence.models import AvailabilityAlert
 from presence.store import PresenceChange
 
 logger = logging.getLogger(__name__)

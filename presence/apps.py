@@ -1,12 +1,17 @@
 from django.apps import AppConfig
 
+from directory.signals import people_removed
+
 
 class PresenceConfig(AppConfig):
     name = "presence"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Presence's kind of change notifications, declared once the apps are loaded.
+        # Imported here, not at the top: these load models, which need a ready registry.
         from presence import handlers
+        from presence.services import forget_removed_people
 
+        people_removed.connect(forget_removed_people, dispatch_uid="presence-forget-removed")
+        # Presence's kind of change notifications.
         handlers.register()

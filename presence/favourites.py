@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from accounts.models import User
-from presence.models import Favourite, Person
+from directory.models import Person
+from presence.models import Favourite
 
 
 def set_favourite(*, user: User, person: Person, favourite: bool) -> bool:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import User
+from directory.models import Person, PersonQuerySet
 from presence import store
-from presence.models import AvailabilityAlert, Favourite, Person, PersonQuerySet
+from presence.models import AvailabilityAlert, Favourite
 from presence.store import PresenceState
 
 PAGE_SIZE = 60
@@ -74,7 +75,7 @@ def own_person(user: User) -> Person | None:
     """Return the directory entry of a signed-in person, if the directory has them."""
     if not user.object_id:
         return None
-    return Person.objects.filter(graph_id=user.object_id).first()
+    return Person.objects.with_graph_id(user.object_id).first()
 
 
 def _marked(people: PersonQuerySet, user: User) -> PersonQuerySet:
@@ -165,11 +166,11 @@ def wall_page(user: User, query: WallQuery) -> WallPage:
 def person_detail(user: User, graph_id: str) -> PersonDetail | None:
     """Return a visible person with their manager and reports, or None."""
     marked = _marked(Person.objects.visible(), user)
-    person = marked.filter(graph_id=graph_id).first()
+    person = marked.with_graph_id(graph_id).first()
     if person is None:
         return None
     manager = marked.filter(pk=person.manager_id).first() if person.manager_id else None
-    reports = list(marked.filter(manager_id=person.pk).order_by("display_name"))
+    reports = list(marked.reports_of(person).order_by("display_name"))
     everyone = [person, *([manager] if manager else []), *reports]
     cards = {card.person.pk: card for card in _cards(everyone)}
     return PersonDetail(

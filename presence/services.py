@@ -93,6 +93,11 @@ def watch_people(person_ids: list[str]) -> WatchOutcome:
     return WatchOutcome(to_read=missing, coverage_needed=coverage_needed)
 
 
+def forget_removed_people(sender: object, *, graph_ids: list[str], **_: object) -> None:
+    """Drop the stored presence of people the directory removed."""
+    store.forget(graph_ids)
+
+
 def now_utc() -> datetime:
     """Return the current time, timezone-aware."""
     return datetime.now(UTC)

@@ -22,8 +22,9 @@ from comms_portal.graph.presence import MAX_IDS_PER_REQUEST
 from comms_portal.notifications import subscriptions as pipeline
 from comms_portal.notifications.models import Subscription
 from comms_portal.redis_client import get_redis
+from directory.models import Person
 from presence import watchlist
-from presence.models import Favourite, Person
+from presence.models import Favourite
 from presence.services import now_utc
 
 logger = logging.getLogger(__name__)

@@ -5,13 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from presence import directory, handlers, polling, status
-
-
-@shared_task(name="presence.sync_directory", ignore_result=True)
-def sync_directory() -> None:
-    """Sync the people directory from Graph."""
-    directory.sync_directory()
+from presence import handlers, polling, status
 
 
 @shared_task(name="presence.poll_people", ignore_result=True)

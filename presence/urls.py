@@ -17,7 +17,6 @@ urlpatterns: list[URLPattern] = [
     path("api/presence", views.presence_snapshot, name="snapshot"),
     path("me/status/", views.my_status, name="my_status"),
     re_path(rf"^{PERSON}/$", views.person_page, name="person"),
-    re_path(rf"^{PERSON}/photo$", views.person_photo, name="photo"),
     re_path(rf"^{PERSON}/favourite$", views.favourite, name="favourite"),
     re_path(rf"^{PERSON}/alert$", views.availability_alert, name="alert"),
 ]

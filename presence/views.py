@@ -1,4 +1,4 @@
-"""The people pages: the wall, its card pages and snapshot, a person, photos, My status."""
+"""The people pages: the wall, its card pages and snapshot, a person, My status."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connections
 from django.http import (
     Http404,
     HttpRequest,
@@ -24,7 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from presence import alerts, display, favourites, photos, selectors, status, tasks
+from directory.models import Person
+from directory.selectors import visible_person
+from presence import alerts, display, favourites, selectors, status, tasks
 from presence.forms import (
     AvailabilityForm,
     PeopleIdsForm,
@@ -32,7 +32,6 @@ from presence.forms import (
     WallFilterForm,
     WorkLocationForm,
 )
-from presence.models import Person
 from presence.services import watch_people
 from presence.store import get_many, get_one
 
@@ -147,36 +146,6 @@ def person_page(request: HttpRequest, graph_id: str) -> HttpResponse:
     )
 
 
-def _photo_on_worker_thread(graph_id: str, display_name: str) -> photos.Photo:
-    try:
-        return photos.person_photo(graph_id=graph_id, display_name=display_name)
-    finally:
-        # This thread is not a request thread, so Django would never close its connection.
-        connections.close_all()
-
-
-@require_GET
-async def person_photo(request: HttpRequest, graph_id: str) -> HttpResponse:
-    """Serve a person's photo, or their initials drawn when they have none."""
-    user = await request.auser()
-    if not user.is_authenticated:
-        return HttpResponse("Sign in to see photos.", status=401, content_type="text/plain")
-    person = await Person.objects.visible().filter(graph_id=graph_id).only("display_name").afirst()
-    if person is None:
-        raise Http404("No such person in the directory.")
-    # A wall asks for dozens of photos at once; fetching them off the request thread keeps
-    # Graph round trips from queueing every other page and API call behind them.
-    photo = await sync_to_async(_photo_on_worker_thread, thread_sensitive=False)(
-        graph_id, person.display_name
-    )
-    response = HttpResponse(photo.content, content_type=photo.content_type)
-    response["Cache-Control"] = (
-        f"private, max-age={photos.PHOTO_CACHE_SECONDS}" if photo.cacheable else "no-store"
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
@@ -194,7 +163,7 @@ def _flag(request: HttpRequest, name: str) -> bool | None:
 
 
 def _visible_person(graph_id: str) -> Person:
-    person = Person.objects.visible().filter(graph_id=graph_id).first()
+    person = visible_person(graph_id)
     if person is None:
         raise Http404("No such person in the directory.")
     return person

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management import call_command
 
-from presence.directory import sync_directory
-from presence.models import Person
+from directory.models import Person
+from directory.sync import sync_directory
 
 
 def prepare_directory() -> dict[str, Any]:

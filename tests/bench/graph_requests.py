@@ -22,8 +22,8 @@ from comms_portal.graph import shared_http_client
 from comms_portal.graph.presence import MAX_IDS_PER_REQUEST, get_presence
 from comms_portal.graph_settings import portal_graph_settings
 from comms_portal.redis_client import get_redis
+from directory.models import Person
 from presence import ratelimit
-from presence.models import Person
 from presence.polling import poll_people
 from tests.bench.harness import BenchEnvironment
 from tests.bench.report import Section

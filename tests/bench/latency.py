@@ -28,7 +28,7 @@ import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
 from comms_portal.stack import Stack
-from presence.models import Person
+from directory.models import Person
 from tests.bench.floor import measure_floor
 from tests.bench.harness import BenchEnvironment, portal_running
 from tests.bench.people import sign_in_over_http, wait_for_coverage, wait_for_empty_queue

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client
 
-from presence.models import Person
+from directory.models import Person
 from presence.services import record_presence
 from presence.store import PresenceState
 from tests.bench.harness import BenchEnvironment

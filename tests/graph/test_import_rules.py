@@ -16,6 +16,7 @@ FORBIDDEN = (
     "celery",
     "sandbox",
     "accounts",
+    "directory",
     "presence",
     "meetings",
     "events",

@@ -10,7 +10,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BEFORE = [("presence", "0002_engine"), ("notifications", None)]
+# Before directory and notifications moved out of presence.
+BEFORE = [("presence", "0002_engine"), ("notifications", None), ("directory", None)]
 
 
 def test_certificates_and_presence_subscriptions_are_carried_over() -> None:

@@ -22,8 +22,8 @@ from comms_portal.notifications import drain, lifecycle, tasks
 from comms_portal.notifications import subscriptions as pipeline
 from comms_portal.notifications.certificates import current_certificate
 from comms_portal.notifications.models import Subscription
+from directory.sync import sync_directory
 from presence import polling, store, subscriptions, watchlist
-from presence.directory import sync_directory
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     bodies_of,

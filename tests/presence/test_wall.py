@@ -103,7 +103,7 @@ def test_wall_card_carries_photo_job_and_department(client: Client, directory: D
     html = signed_in(client, directory).get("/people/").content.decode()
     inside = card_of(html, "Katherine Johnson")
     photo = next(e for e in inside if e.tag == "img")
-    assert photo.attrs["src"] == f"/people/{directory.katherine.graph_id}/photo"
+    assert photo.attrs["src"] == f"/directory/people/{directory.katherine.graph_id}/photo"
     assert photo.attrs["alt"] == ""
     assert any(e.text == "KJ" for e in inside)
     assert any(e.text == "Analyst · Flight" for e in inside)

@@ -19,8 +19,8 @@ from pytest_django.live_server_helper import LiveServer
 from comms_portal import realtime
 from comms_portal.notifications import drain, lifecycle
 from comms_portal.notifications.models import Subscription
+from directory.sync import sync_directory
 from presence import store, subscriptions, watchlist
-from presence.directory import sync_directory
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     clean_presence,

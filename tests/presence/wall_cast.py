@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 
 from accounts.models import User
+from directory.models import Person
 from presence import store
-from presence.models import Person
 from presence.store import PresenceState
 
 

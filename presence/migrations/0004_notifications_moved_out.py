@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("presence", "0002_engine"),
+        ("presence", "0003_move_directory_out"),
         ("notifications", "0001_initial"),
     ]
 

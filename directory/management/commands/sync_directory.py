@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from presence.directory import sync_directory
+from directory.sync import sync_directory
 
 
 class Command(BaseCommand):

@@ -11,9 +11,11 @@ from django.core.management import call_command
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from comms_portal.redis_client import get_redis
-from presence import directory, store
-from presence.directory import parse_hide_rules, sync_directory
-from presence.models import DirectorySync, Person
+from directory import sync
+from directory.models import DirectorySync, Person
+from directory.rules import parse_hide_rules
+from directory.sync import sync_directory
+from presence import store
 from presence.store import PresenceState
 from tests.presence.engine_fixtures import Control, point_settings_at, start_private_sandbox
 from tests.support.cast import MEGAN, PRIYA, TOMAS
@@ -116,7 +118,7 @@ def test_a_refused_delta_link_starts_over_with_a_full_sync(sandbox: RunningSandb
 
 
 def test_a_sync_already_running_elsewhere_is_skipped() -> None:
-    lock = get_redis().lock(directory.LOCK_KEY, timeout=30)
+    lock = get_redis().lock(sync.LOCK_KEY, timeout=30)
     assert lock.acquire(blocking=False)
     try:
         assert sync_directory().skipped

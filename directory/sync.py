@@ -5,14 +5,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,8 +25,9 @@ from comms_portal.graph import (
 )
 from comms_portal.graph.users import users_delta
 from comms_portal.redis_client import get_redis
-from presence import store
-from presence.models import DirectorySync, Person
+from directory.models import DirectorySync, Person
+from directory.rules import HideRule, is_hidden_by, parse_hide_rules
+from directory.signals import people_removed
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +38,6 @@ LOCK_TIMEOUT_SECONDS = 1800
 BULK_SIZE = 500
 QUERY_CHUNK = 900
 
-# Rule field -> attribute of a Graph user.
-_RULE_FIELDS = {
-    "upn": "user_principal_name",
-    "department": "department",
-    "usertype": "user_type",
-    "jobtitle": "job_title",
-    "displayname": "display_name",
-}
 _SYNCED_FIELDS = [
     "user_principal_name",
     "display_name",
@@ -61,40 +52,6 @@ _SYNCED_FIELDS = [
     "removed_at",
     "synced_at",
 ]
-
-
-@dataclass(frozen=True)
-class HideRule:
-    """Hide people whose ``field`` matches the shell-style ``pattern`` (case-insensitive)."""
-
-    field: str
-    pattern: str
-
-    def matches(self, user: User) -> bool:
-        """Tell whether this rule hides ``user``."""
-        value = getattr(user, _RULE_FIELDS[self.field]) or ""
-        return fnmatch.fnmatchcase(str(value).lower(), self.pattern.lower())
-
-
-def parse_hide_rules(rules: Iterable[str]) -> list[HideRule]:
-    """Read ``field:pattern`` rules, refusing unknown fields and empty patterns."""
-    parsed: list[HideRule] = []
-    for rule in rules:
-        field, separator, pattern = rule.partition(":")
-        field = field.strip().lower()
-        if not separator or field not in _RULE_FIELDS or not pattern.strip():
-            known = ", ".join(sorted(_RULE_FIELDS))
-            raise ImproperlyConfigured(
-                f"DIRECTORY_HIDE_RULES entry {rule!r} must be field:pattern with field one of "
-                f"{known}."
-            )
-        parsed.append(HideRule(field=field, pattern=pattern.strip()))
-    return parsed
-
-
-def is_hidden_by(rules: Sequence[HideRule], user: User) -> bool:
-    """Tell whether any rule hides ``user``."""
-    return any(rule.matches(user) for rule in rules)
 
 
 @dataclass(frozen=True)
@@ -259,7 +216,9 @@ def _sync_locked(*, full: bool, client: GraphClient) -> SyncResult:
             record.last_finished_at = timezone.now()
             record.last_error = ""
             record.save()
-        store.forget(removed_ids)
+        if removed_ids:
+            # After commit: whoever keeps state about people (presence) lets go of the leavers.
+            people_removed.send(sender=Person, graph_ids=removed_ids)
     except Exception as error:
         DirectorySync.objects.filter(pk=record.pk).update(
             last_error=f"{type(error).__name__}: {error}"[:2000], last_error_at=timezone.now()

@@ -17,7 +17,7 @@ from comms_portal.graph.users import get_photo
 logger = logging.getLogger(__name__)
 
 PHOTO_CACHE_SECONDS = 3600
-_CACHE_PREFIX = "presence:photo:v1:"
+_CACHE_PREFIX = "directory:photo:v1:"
 # Cached in place of bytes when Graph says the person has no photo.
 _NO_PHOTO = b""
 
