@@ -38,7 +38,11 @@ WRITABLE_ON_CREATE = frozenset(
 )
 # Read-only properties a client may echo back; Graph ignores them.
 READ_ONLY = frozenset({"id", "applicationId", "creatorId", "notificationContentType"})
-WRITABLE_ON_UPDATE = frozenset({"expirationDateTime", "notificationUrl"})
+# Rotating keys is done by renewing with the new certificate and its id
+# (https://learn.microsoft.com/graph/change-notifications-with-resource-data#rotating-keys).
+WRITABLE_ON_UPDATE = frozenset(
+    {"expirationDateTime", "notificationUrl", "encryptionCertificate", "encryptionCertificateId"}
+)
 
 
 def check_properties(body: dict[str, Any], writable: frozenset[str]) -> None:

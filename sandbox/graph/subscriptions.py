@@ -282,10 +282,38 @@ async def update_subscription(ctx: GraphContext) -> Response:
         )
         if notification_url != subscription.notification_url:
             await _validate_endpoint(hub, notification_url, "notificationUrl")
+    _rotate_certificate(body, subscription)
     subscription.expiration = expiration
     subscription.notification_url = notification_url
     hub.reauthorized(subscription, renewed=True)
     return graph_json(_entity(ctx, subscription))
+
+
+def _rotate_certificate(body: dict[str, Any], subscription: Subscription) -> None:
+    """Switch a rich subscription to a new certificate; both the key and its id must come."""
+    certificate_text = read_string(body, "encryptionCertificate", required=False)
+    certificate_id = read_string(body, "encryptionCertificateId", required=False)
+    if certificate_text is None and certificate_id is None:
+        return
+    if not certificate_text or not certificate_id:
+        raise GraphError(
+            400,
+            "InvalidRequest",
+            "encryptionCertificate and encryptionCertificateId must be updated together.",
+        )
+    if len(certificate_id) > CERTIFICATE_ID_MAX:
+        raise GraphError(
+            400,
+            "InvalidRequest",
+            f"encryptionCertificateId can be at most {CERTIFICATE_ID_MAX} characters long.",
+        )
+    try:
+        certificate = load_encryption_certificate(certificate_text)
+    except CertificateError as exc:
+        raise GraphError(400, "InvalidRequest", str(exc)) from exc
+    subscription.encryption_certificate = certificate_text
+    subscription.encryption_certificate_id = certificate_id
+    subscription.certificate = certificate
 
 
 # https://learn.microsoft.com/graph/api/subscription-delete

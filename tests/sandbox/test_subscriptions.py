@@ -420,3 +420,45 @@ def test_documented_create_requests_are_accepted_on_a_sandbox_resource(
 def _listed(graph: httpx.Client, token: str, notification_url: str) -> bool:
     listing = graph.get("subscriptions", headers=bearer(token)).json()["value"]
     return any(item["notificationUrl"] == notification_url for item in listing)
+
+
+def test_renewal_rotates_the_encryption_certificate_only_as_a_pair(
+    sandbox: RunningSandbox,
+    graph: httpx.Client,
+    portal_token: str,
+    receiver: WebhookReceiver,
+    certificate: SubscriberCertificate,
+) -> None:
+    rich = {
+        "includeResourceData": True,
+        "encryptionCertificate": certificate.base64_der,
+        "encryptionCertificateId": "portal-cert-1",
+    }
+    body = subscription_body(sandbox, receiver, "/rotated", **rich)
+    created = create(graph, portal_token, body).json()
+    url = f"subscriptions/{created['id']}"
+    newer = make_subscriber_certificate()
+
+    half = graph.patch(
+        url, headers=bearer(portal_token), json={"encryptionCertificateId": "portal-cert-2"}
+    )
+    garbage = graph.patch(
+        url,
+        headers=bearer(portal_token),
+        json={"encryptionCertificate": "bm90IGEgY2VydA==", "encryptionCertificateId": "x"},
+    )
+    rotated = graph.patch(
+        url,
+        headers=bearer(portal_token),
+        json={
+            "expirationDateTime": expiry(sandbox, 600),
+            "encryptionCertificate": newer.base64_der,
+            "encryptionCertificateId": "portal-cert-2",
+        },
+    )
+
+    assert half.status_code == 400
+    assert "together" in half.json()["error"]["message"]
+    assert garbage.status_code == 400
+    assert rotated.status_code == 200
+    assert rotated.json()["encryptionCertificateId"] == "portal-cert-2"
