@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import connections
 from django.http import (
     Http404,
@@ -18,11 +15,13 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.guards import signed_in, signed_in_api
 from accounts.models import User
 from presence import alerts, display, favourites, photos, selectors, status
 from presence.forms import (
@@ -35,23 +34,6 @@ from presence.forms import (
 from presence.models import Person
 from presence.services import watch_people
 from presence.store import get_many, get_one
-
-SIGN_IN_URL = "/accounts/signin/"
-signed_in = login_required(login_url=SIGN_IN_URL)
-
-View = Callable[..., HttpResponse]
-
-
-def signed_in_api(view: View) -> View:
-    """Answer 401 JSON, not a redirect to the sign-in page, to scripts of a signed-out page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "Sign in to see presence."}, status=401)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _user(request: HttpRequest) -> User:
@@ -151,12 +133,10 @@ def _photo_on_worker_thread(graph_id: str, display_name: str) -> photos.Photo:
         connections.close_all()
 
 
+@signed_in_api
 @require_GET
 async def person_photo(request: HttpRequest, graph_id: str) -> HttpResponse:
     """Serve a person's photo, or their initials drawn when they have none."""
-    user = await request.auser()
-    if not user.is_authenticated:
-        return HttpResponse("Sign in to see photos.", status=401, content_type="text/plain")
     person = await Person.objects.visible().filter(graph_id=graph_id).only("display_name").afirst()
     if person is None:
         raise Http404("No such person in the directory.")
@@ -214,7 +194,7 @@ def favourite(request: HttpRequest, graph_id: str) -> HttpResponse:
     now = favourites.set_favourite(user=_user(request), person=person, favourite=wanted)
     if _wants_json(request):
         return JsonResponse({"person_id": graph_id, "favourite": now})
-    return _back(request, "/people/")
+    return _back(request, reverse("presence:wall"))
 
 
 @signed_in
@@ -234,7 +214,7 @@ def availability_alert(request: HttpRequest, graph_id: str) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"person_id": graph_id, "alert": wanted, "message": text})
     messages.success(request, text)
-    return _back(request, f"/people/{graph_id}/")
+    return _back(request, reverse("presence:person", args=[graph_id]))
 
 
 _STATUS_FORMS = {
@@ -310,7 +290,7 @@ def _change_status(request: HttpRequest, action: str) -> HttpResponse:
         bound = {f"{action}_form": form} if form is not None else {}
         return _status_page(request, bound, error=str(failure), code=502)
     messages.success(request, done)
-    return HttpResponseRedirect("/people/me/status/")
+    return HttpResponseRedirect(reverse("presence:my_status"))
 
 
 @never_cache
