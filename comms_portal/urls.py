@@ -13,4 +13,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin-portal/", include("accounts.admin_urls")),
     path("graph/notifications/", include("presence.webhook_urls")),
     path("people/", include("presence.urls")),
+    path("meetings/", include("meetings.urls")),
+    path("events/", include("events.urls")),
 ]
