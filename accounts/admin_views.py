@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,33 +12,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts import selectors
-from accounts.models import User
+from accounts.guards import admin_required
 from comms_portal.health import check_all
 
-View = Callable[[HttpRequest], HttpResponse]
 CONSENT_STATE_KEY = "admin_consent_state"
 NEEDS_SIGN_IN_FILTER = "needs-sign-in"
 SHOWN_ERRORS = 20
 
 
-def portal_admin_required(view: View) -> View:
-    """Send signed-out people to sign in, and refuse people who are not portal admins."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("accounts:signin"))
-        if not (isinstance(user, User) and user.is_portal_admin):
-            raise PermissionDenied("Only portal admins may open the admin page.")
-        return view(request)
-
-    return guarded
-
-
 @never_cache
 @require_GET
-@portal_admin_required
+@admin_required
 def admin_portal(request: HttpRequest) -> HttpResponse:
     """Show permissions and their grants, people's tokens, the last Graph errors and health."""
     token_filter = request.GET.get("tokens", "")
@@ -66,7 +46,7 @@ def admin_portal(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_GET
-@portal_admin_required
+@admin_required
 def grant_consent(request: HttpRequest) -> HttpResponse:
     """Send the administrator to the authority's admin-consent page."""
     # The state ties the answer to this session, so a forged answer is not reported as ours.
@@ -77,7 +57,7 @@ def grant_consent(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_GET
-@portal_admin_required
+@admin_required
 def consent_done(request: HttpRequest) -> HttpResponse:
     """Report the outcome of the admin-consent page and return to the admin page."""
     expected_state = request.session.pop(CONSENT_STATE_KEY, None)

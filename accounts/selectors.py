@@ -12,6 +12,7 @@ import jwt
 import requests
 from django.conf import settings
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 
 from accounts.graph_errors import APP_CALLER, RecordedGraphError, recent_graph_errors
 from accounts.identity import AuthorityUnreachable
@@ -255,7 +256,7 @@ def last_graph_errors(limit: int) -> list[ShownGraphError]:
 
 def admin_consent_done_url() -> str:
     """Return where the authority sends the administrator after the consent page."""
-    return f"{settings.PUBLIC_BASE_URL}/admin-portal/consent-done"
+    return settings.PUBLIC_BASE_URL + reverse("admin_consent_done")
 
 
 def admin_consent_url(state: str) -> str:

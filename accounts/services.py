@@ -14,6 +14,7 @@ import msal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import reverse
 
 from accounts.graph_clients import graph_for_user
 from accounts.identity import (
@@ -46,7 +47,7 @@ class SignInFailed(Exception):
 
 def redirect_uri() -> str:
     """Return the callback URL registered with the authority."""
-    return f"{settings.PUBLIC_BASE_URL}/accounts/callback"
+    return settings.PUBLIC_BASE_URL + reverse("accounts:callback")
 
 
 def _flow_cache_key(state: str) -> str:
@@ -216,7 +217,7 @@ def sign_out_url(*, user: User | None) -> str:
         end_session = None
     if not isinstance(end_session, str):
         end_session = f"{settings.MICROSOFT_AUTHORITY}/oauth2/v2.0/logout"
-    query = urlencode({"post_logout_redirect_uri": f"{settings.PUBLIC_BASE_URL}/"})
+    query = urlencode({"post_logout_redirect_uri": settings.PUBLIC_BASE_URL + reverse("home")})
     return f"{end_session}?{query}"
 
 

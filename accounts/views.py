@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -27,7 +28,12 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return "/"
+    return reverse("home")
+
+
+def _binding_cookie_path() -> str:
+    # Only the callback reads the binding cookie, so no other page of ours is sent it.
+    return reverse("accounts:callback")
 
 
 def _error_page(
@@ -62,7 +68,7 @@ def _start(
         BINDING_COOKIE,
         started.browser_binding,
         max_age=services.FLOW_TTL_SECONDS,
-        path="/accounts/",
+        path=_binding_cookie_path(),
         httponly=True,
         secure=settings.SECURE_COOKIES,
         samesite="None" if settings.SECURE_COOKIES else "Lax",
@@ -111,13 +117,13 @@ def callback(request: HttpRequest) -> HttpResponse:
             params=params, browser_binding=request.COOKIES.get(BINDING_COOKIE)
         )
     except services.SignInFailed as failure:
-        response = _error_page(request, failure, "/")
-        response.delete_cookie(BINDING_COOKIE, path="/accounts/")
+        response = _error_page(request, failure, reverse("home"))
+        response.delete_cookie(BINDING_COOKIE, path=_binding_cookie_path())
         return response
     # login() cycles the session key, so a session fixed before sign-in is useless after.
     login(request, completed.user, backend="django.contrib.auth.backends.ModelBackend")
     response = HttpResponseRedirect(_safe_next(request, completed.next_url))
-    response.delete_cookie(BINDING_COOKIE, path="/accounts/")
+    response.delete_cookie(BINDING_COOKIE, path=_binding_cookie_path())
     return response
 
 

@@ -14,4 +14,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("directory/", include("directory.urls")),
     path("graph/notifications/", include("comms_portal.notifications.urls")),
     path("people/", include("presence.urls")),
+    path("meetings/", include("meetings.urls")),
+    path("events/", include("events.urls")),
 ]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -45,7 +46,7 @@ def _notice(person: Person) -> dict[str, str]:
         "person_id": person.graph_id,
         "display_name": person.display_name,
         "message": f"{person.display_name} is available now.",
-        "url": f"/people/{person.graph_id}/",
+        "url": reverse("presence:person", args=[person.graph_id]),
     }
 
 

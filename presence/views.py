@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import (
     Http404,
     HttpRequest,
@@ -16,11 +13,13 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.guards import signed_in, signed_in_api
 from accounts.models import User
 from directory.models import Person
 from directory.selectors import visible_person
@@ -34,23 +33,6 @@ from presence.forms import (
 )
 from presence.services import watch_people
 from presence.store import get_many, get_one
-
-SIGN_IN_URL = "/accounts/signin/"
-signed_in = login_required(login_url=SIGN_IN_URL)
-
-View = Callable[..., HttpResponse]
-
-
-def signed_in_api(view: View) -> View:
-    """Answer 401 JSON, not a redirect to the sign-in page, to scripts of a signed-out page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "Sign in to see presence."}, status=401)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _user(request: HttpRequest) -> User:
@@ -187,7 +169,7 @@ def favourite(request: HttpRequest, graph_id: str) -> HttpResponse:
     now = favourites.set_favourite(user=_user(request), person=person, favourite=wanted)
     if _wants_json(request):
         return JsonResponse({"person_id": graph_id, "favourite": now})
-    return _back(request, "/people/")
+    return _back(request, reverse("presence:wall"))
 
 
 @signed_in
@@ -207,7 +189,7 @@ def availability_alert(request: HttpRequest, graph_id: str) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"person_id": graph_id, "alert": wanted, "message": text})
     messages.success(request, text)
-    return _back(request, f"/people/{graph_id}/")
+    return _back(request, reverse("presence:person", args=[graph_id]))
 
 
 _STATUS_FORMS = {
@@ -283,7 +265,7 @@ def _change_status(request: HttpRequest, action: str) -> HttpResponse:
         bound = {f"{action}_form": form} if form is not None else {}
         return _status_page(request, bound, error=str(failure), code=502)
     messages.success(request, done)
-    return HttpResponseRedirect("/people/me/status/")
+    return HttpResponseRedirect(reverse("presence:my_status"))
 
 
 @never_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from accounts.decorators import requires_consent
+from accounts.guards import requires_consent
 
 
 @requires_consent("meetings")

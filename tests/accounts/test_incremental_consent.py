@@ -6,8 +6,8 @@ import httpx
 import pytest
 from django.test import Client
 
-from accounts.decorators import requires_consent
 from accounts.graph_clients import graph_for_user
+from accounts.guards import requires_consent
 from accounts.identity import FEATURE_SCOPES
 from accounts.models import User
 from accounts.views import BINDING_COOKIE
@@ -25,7 +25,7 @@ pytestmark = [
 def test_signed_out_people_are_sent_to_sign_in_first(client: Client) -> None:
     response = client.get("/needs-meetings/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/signin/?next=%2Fneeds-meetings%2F"
+    assert response["Location"] == "/accounts/signin/?next=/needs-meetings/"
 
 
 def test_the_first_use_asks_for_consent_and_returns_the_person(client: Client) -> None:

@@ -140,7 +140,7 @@ def test_snapshot_refuses_bad_ids_clearly(
 def test_snapshot_answers_a_signed_out_script_with_401(client: Client) -> None:
     response = client.get(f"/people/api/presence?ids={graph_id(1)}")
     assert response.status_code == 401
-    assert response.json() == {"error": "Sign in to see presence."}
+    assert response.json() == {"error": "You are signed out; sign in first."}
 
 
 def test_person_page_shows_presence_manager_reports_and_meet_now(
