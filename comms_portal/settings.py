@@ -265,6 +265,9 @@ PRESENCE_WATCH_SECONDS = env.number("PRESENCE_WATCH_SECONDS", 180, minimum=30)
 PRESENCE_REQUESTS_PER_30S = env.number("PRESENCE_REQUESTS_PER_30S", 1200, minimum=1)
 # Largest change-notification body accepted by the webhook.
 WEBHOOK_MAX_BODY_BYTES = env.number("WEBHOOK_MAX_BODY_BYTES", 1_048_576, minimum=4096)
+# With the worker down the inbox grows; past this many bodies the intake answers 503 and Graph
+# keeps the notifications and sends them again later, instead of Redis running out of memory.
+NOTIFICATION_INBOX_MAX_BODIES = env.number("NOTIFICATION_INBOX_MAX_BODIES", 50_000, minimum=100)
 if PRESENCE_SUBSCRIPTION_MINUTES > 60:
     raise ImproperlyConfigured("PRESENCE_SUBSCRIPTION_MINUTES must be at most 60 (Graph's limit).")
 if PRESENCE_RENEW_BEFORE_MINUTES >= PRESENCE_SUBSCRIPTION_MINUTES:

@@ -55,6 +55,11 @@ def handle_presence_changes(changes: Sequence[Change]) -> Handled:
         if not covers(change.subscription, presence.id):
             handled.drop(f"presence of {presence.id} is outside its subscription")
             continue
+        if not presence.sequence_number:
+            # Without Graph's order stamp a late or repeated notification cannot be told from
+            # news, and could undo a newer read: read the person instead.
+            to_poll.append(presence.id)
+            continue
         states.append(presence_from_graph(presence, source="notification", observed_at=observed_at))
     handled.changed = len(record_presence(states))
     if to_poll:

@@ -11,20 +11,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from django.conf import settings
+from django.db import DatabaseError
 
-from accounts.identity import IdTokenRejected, signing_key
+from accounts.identity import AuthorityUnreachable, IdTokenRejected, signing_key
 from comms_portal.graph import (
     ChangeNotification,
     ChangeNotificationCollection,
     DecryptionError,
+    GraphTransportError,
     InvalidNotification,
+    ServiceUnavailable,
+    Throttled,
     ValidationTokenError,
     decrypt_resource_data,
     parse_notifications,
     verify_validation_tokens,
 )
-from comms_portal.notifications import certificates, inbox, registry
+from comms_portal.notifications import certificates, inbox, pending, registry
 from comms_portal.notifications.models import Subscription
 from comms_portal.notifications.registry import Change
 from comms_portal.notifications.trust import Known, split_trusted
@@ -42,6 +47,8 @@ class ProcessReport:
     dropped: int = 0
     reasons: list[str] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
+    # Bodies of subscriptions still being created: looked at again in a moment.
+    deferred: list[str] = field(default_factory=list)
 
     def drop(self, count: int, reason: str) -> None:
         """Count ``count`` notifications as dropped, and say why in the log."""
@@ -88,21 +95,24 @@ def process_bodies(bodies: list[str]) -> ProcessReport:
     and one call of each kind's handler.
     """
     report = ProcessReport()
-    collections = [collection for body in bodies if (collection := parse(body, report))]
-    subscription_ids = {item.subscription_id for c in collections for item in c.value}
+    parsed = [(body, collection) for body in bodies if (collection := parse(body, report))]
+    subscription_ids = {item.subscription_id for _, c in parsed for item in c.value}
     by_id = {s.graph_id: s for s in Subscription.objects.filter(graph_id__in=subscription_ids)}
     known = {graph_id: Known(s.kind, s.client_state) for graph_id, s in by_id.items()}
     token_checks: dict[tuple[str, ...], str | None] = {}
     keys = certificates.private_keys()
     changes: dict[str, list[Change]] = defaultdict(list)
-    for collection in collections:
+    for body, collection in parsed:
+        if _still_being_created(collection, by_id):
+            report.deferred.append(body)
+            continue
         ours, refused = split_trusted(collection, known, kind=None)
         if refused:
             report.drop(len(refused), "unknown subscription or wrong clientState")
         items = [collection.value[position] for position in ours]
         if not items:
             continue
-        if any(item.encrypted_content is not None for item in items):
+        if any(_is_rich(by_id[item.subscription_id]) for item in items):
             # Graph repeats the same tokens across bodies; each distinct set is checked once.
             tokens = tuple(collection.validation_tokens)
             if tokens not in token_checks:
@@ -118,6 +128,24 @@ def process_bodies(bodies: list[str]) -> ProcessReport:
     for kind_name, batch in changes.items():
         _hand_over(kind_name, batch, report)
     return report
+
+
+def _is_rich(subscription: Subscription) -> bool:
+    """Tell whether Graph signs and encrypts this subscription's notifications."""
+    return (
+        registry.is_registered(subscription.kind)
+        and registry.get(subscription.kind).include_resource_data
+    )
+
+
+def _still_being_created(
+    collection: ChangeNotificationCollection, by_id: dict[str, Subscription]
+) -> bool:
+    """Tell whether a body belongs to a subscription whose record is not written yet."""
+    return any(
+        item.subscription_id not in by_id and pending.kind_expecting(item.client_state)
+        for item in collection.value
+    )
 
 
 def _change_of(
@@ -139,8 +167,9 @@ def _change_of(
         except DecryptionError as error:
             report.drop(1, f"encrypted content refused: {type(error).__name__}: {error}")
             return None
-    elif registry.get(subscription.kind).include_resource_data and item.resource_data is None:
-        report.drop(1, "a rich subscription's notification without resource data")
+    elif _is_rich(subscription):
+        # Graph encrypts every change of a rich subscription; one without is not Graph's.
+        report.drop(1, "a rich subscription's notification without encrypted content")
         return None
     return Change(
         subscription=subscription,
@@ -164,22 +193,64 @@ def _hand_over(kind_name: str, batch: list[Change], report: ProcessReport) -> No
             logger.warning("%s change dropped by its handler: %s", kind_name, reason)
 
 
+# Faults that pass: the database or Redis away, the authority's keys or Graph out of reach.
+# A batch that meets one is kept whole and tried again; anything else is the body's own fault.
+PASSING_FAULTS: tuple[type[BaseException], ...] = (
+    DatabaseError,
+    redis.RedisError,
+    AuthorityUnreachable,
+    Throttled,
+    ServiceUnavailable,
+    GraphTransportError,
+)
+# Bodies whose subscription is being created are looked at again after this long.
+DEFER_SECONDS = 1.0
+
+
+def handle_batch(bodies: list[str]) -> ProcessReport:
+    """Process a batch as the drain does: keep it on a passing fault, isolate a bad body.
+
+    A passing fault raises :class:`inbox.Interrupted` (the batch stays taken for a retry).
+    Any other failure is retried body by body; a body that fails on its own is set aside
+    with the reason, so one bad body never holds up the others and nothing vanishes unsaid.
+    """
+    try:
+        report = process_bodies(bodies)
+    except PASSING_FAULTS as error:
+        raise inbox.Interrupted(error) from error
+    except Exception:
+        logger.exception("a batch of %d notification bodies failed; one by one", len(bodies))
+        report = ProcessReport()
+        for body in bodies:
+            try:
+                single = process_bodies([body])
+            except PASSING_FAULTS as error:
+                raise inbox.Interrupted(error) from error
+            except Exception as error:
+                inbox.bury(body, f"processing failed: {type(error).__name__}: {error}")
+                report.drop(1, f"body set aside: {type(error).__name__}")
+                continue
+            report.handed += single.handed
+            report.changed += single.changed
+            report.dropped += single.dropped
+            report.deferred.extend(single.deferred)
+    inbox.defer(report.deferred, seconds=DEFER_SECONDS)
+    return report
+
+
 def drain_inbox(
     drainer_id: str,
     *,
     hand_over: Callable[[], object],
-    on_failed_batch: Callable[[list[str]], object],
+    hold_on_interrupt_seconds: float = 0.0,
 ) -> int:
-    """Process the bodies the intake queued, in batches, until none is left; return how many."""
+    """Process the bodies the intake queued, in batches, until none is left; return how many.
 
-    def process(bodies: list[str]) -> None:
-        try:
-            process_bodies(bodies)
-        except Exception:
-            # The authority's keys unreachable, the database gone, one body tripping a bug:
-            # each body then gets another chance on its own, which retries what can be
-            # retried and keeps one bad body from holding up the others.
-            logger.exception("a batch of %d notification bodies failed; one by one", len(bodies))
-            on_failed_batch(bodies)
-
-    return inbox.drain(drainer_id, process, hand_over=hand_over)
+    Raises :class:`inbox.Interrupted` on a passing fault, the batch kept for the next try.
+    """
+    return inbox.drain(
+        drainer_id,
+        handle_batch,
+        hand_over=hand_over,
+        hold_on_interrupt_seconds=hold_on_interrupt_seconds,
+    )

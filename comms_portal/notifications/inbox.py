@@ -1,33 +1,56 @@
-"""Change-notification bodies waiting for the worker: a Redis list the webhook appends to.
+"""Change-notification bodies waiting for the worker: a Redis list the intake appends to.
 
-Handing each body to Celery would cost the webhook a thread hop and a message build per body,
-most of its answer time at Graph's rates. Instead the webhook appends the raw body to a list
-in one Redis round trip, and requests a drain task only when none is pending. The drain task
-takes the bodies in batches, so a burst of notifications costs a few database reads,
-validation-token checks and publishes for the whole batch instead of a set per body.
+Handing each body to Celery would cost the intake a thread hop and a message build per body,
+most of its answer time at Graph's rates. Instead the intake appends the raw body to a list
+in one Redis round trip, and requests a drain task only when none is pending. A drain takes
+the bodies in batches, so a burst costs a few database reads, validation-token checks and
+publishes for the whole batch instead of a set per body.
 
-Nothing taken is lost if a worker dies: a batch is moved, in one step, from the inbox to a
-list named after the drain task, and deleted only once handled. Celery hands the task of a
-dead worker to another (late acknowledgement), and that task handles the leftovers first.
+Nothing taken is lost if a worker dies. A batch is moved, in one step, from the inbox to a
+list named after the drain that took it, and deleted only once handled. One drain runs at a
+time, holding a lease it renews while it works; a drain that finds another's list while no
+lease protects it (its worker was killed) puts those bodies back at the head of the inbox.
+When the inbox is full (the worker down for long), the intake refuses new bodies with a 5xx
+so Graph keeps them and retries (for up to four hours), rather than Redis running out of
+memory.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
 from typing import Any
+
+from django.conf import settings
 
 from comms_portal.redis_client import get_async_redis, get_redis
 
+logger = logging.getLogger(__name__)
+
 INBOX_KEY = "portal:notifications:inbox"
 TAKEN_KEY_PREFIX = "portal:notifications:inbox-taken:"
-# Set while a drain task is queued or running, so the webhook requests one only when needed.
+# Ids of drains that hold a taken list; any but the active one's are orphans.
+DRAINERS_KEY = "portal:notifications:inbox-drainers"
+# The one running drain's id, held with a lease its keeper thread renews.
+ACTIVE_KEY = "portal:notifications:inbox-drain-active"
+ACTIVE_LEASE_SECONDS = 15
+LEASE_RENEW_SECONDS = 5.0
+# Set while a drain task is queued or running, so the intake requests one only when needed.
 # Each batch renews it; should a drain vanish without lowering it, it lapses after this long,
 # and the beat's upkeep drain takes the bodies meanwhile.
 DRAIN_PENDING_KEY = "portal:notifications:inbox-drain-pending"
 DRAIN_PENDING_SECONDS = 600
-# A taken batch is kept this long for the task that took it (Celery's visibility timeout).
-TAKEN_SECONDS = 2 * 3600
+# Bodies to look at again shortly (their subscription is being created), by due time.
+DEFERRED_KEY = "portal:notifications:inbox-deferred"
+# Bodies no handler could take, with the reason: kept for operators, newest first.
+DEAD_KEY = "portal:notifications:inbox-dead"
+DEAD_KEEP = 10_000
+DEFERRED_WAIT_SECONDS = 0.5
 BATCH_SIZE = 200
 # One drain task hands over to a fresh one after this long, well inside the task time limit.
 DRAIN_TURN_SECONDS = 60.0
@@ -36,27 +59,86 @@ DRAIN_TURN_SECONDS = 60.0
 # Celery message (a few milliseconds each way) stands between Graph and the browsers.
 LINGER_SECONDS = 2.0
 
+
+class Appended(Enum):
+    """What became of a body the intake appended."""
+
+    QUEUED = "queued"  # a drain is pending already
+    DRAIN_NEEDED = "drain-needed"  # the caller must request a drain task
+    FULL = "full"  # refused: the inbox holds NOTIFICATION_INBOX_MAX_BODIES already
+
+
+# Append unless full; raise the drain flag; say which of the three happened.
+_APPEND = """
+if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[3])) then return 1 end
+return 0
+"""
+
 # Move up to ARGV[1] bodies from the inbox to the drain's own list; return all that list holds.
 _TAKE = """
+redis.call('SADD', KEYS[3], ARGV[2])
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #items > 0 then
   redis.call('LTRIM', KEYS[1], #items, -1)
   redis.call('RPUSH', KEYS[2], unpack(items))
-  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[2]))
 end
 return redis.call('LRANGE', KEYS[2], 0, -1)
 """
 
+# Become the active drain (or stay it: a redelivered task keeps its id) for ARGV[2] seconds.
+_ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+  return 1
+end
+return 0
+"""
 
-async def append(body: bytes) -> bool:
-    """Append one body; return True when the caller must request a drain task."""
-    # No MULTI needed: Redis runs the two in order, and a drain that lowers the flag in between
-    # looks at the list again afterwards.
-    pipeline = get_async_redis().pipeline(transaction=False)
-    pipeline.rpush(INBOX_KEY, body)
-    pipeline.set(DRAIN_PENDING_KEY, b"1", nx=True, ex=DRAIN_PENDING_SECONDS)
-    _, drain_requested = await pipeline.execute()
-    return bool(drain_requested)
+# Extend or end the lease, only while this drain holds it.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# Put an orphaned taken list back at the head of the inbox, oldest first, and forget it.
+_RECOVER = """
+local items = redis.call('LRANGE', KEYS[2], 0, -1)
+for i = #items, 1, -1 do redis.call('LPUSH', KEYS[1], items[i]) end
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[1])
+return #items
+"""
+
+# Move deferred bodies that are due back to the inbox.
+_RELEASE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for _, body in ipairs(due) do
+  redis.call('RPUSH', KEYS[1], body)
+  redis.call('ZREM', KEYS[2], body)
+end
+return #due
+"""
+
+
+async def append(body: bytes) -> Appended:
+    """Append one body, unless the inbox is full; say whether a drain must be requested."""
+    script = get_async_redis().register_script(_APPEND)
+    answer = await script(
+        keys=[INBOX_KEY, DRAIN_PENDING_KEY],
+        args=[body, settings.NOTIFICATION_INBOX_MAX_BODIES, DRAIN_PENDING_SECONDS],
+    )
+    if answer == -1:
+        return Appended.FULL
+    return Appended.DRAIN_NEEDED if answer == 1 else Appended.QUEUED
 
 
 def waiting() -> int:
@@ -74,47 +156,160 @@ def claim_drain() -> bool:
     return bool(get_redis().set(DRAIN_PENDING_KEY, b"1", nx=True, ex=DRAIN_PENDING_SECONDS))
 
 
+def defer(bodies: list[str], *, seconds: float) -> None:
+    """Look at ``bodies`` again in ``seconds`` (a drain moves them back to the inbox)."""
+    if bodies:
+        due = time.time() + seconds
+        get_redis().zadd(DEFERRED_KEY, dict.fromkeys(bodies, due))
+
+
+def bury(body: str, reason: str) -> None:
+    """Keep a body no handler could take, with why, for operators; the oldest drop off."""
+    logger.error("notification body set aside: %s", reason)
+    entry = json.dumps({"at": time.time(), "reason": reason, "body": body})
+    get_redis().pipeline(transaction=False).lpush(DEAD_KEY, entry).ltrim(
+        DEAD_KEY, 0, DEAD_KEEP - 1
+    ).execute()
+
+
+def buried() -> list[dict[str, Any]]:
+    """Return the bodies set aside, newest first, each with its reason and time."""
+    return [json.loads(raw) for raw in get_redis().lrange(DEAD_KEY, 0, -1)]
+
+
+def recover_orphans(active_id: str) -> int:
+    """Put back the taken bodies of drains that are no longer running; return how many."""
+    redis = get_redis()
+    recover = redis.register_script(_RECOVER)
+    moved = 0
+    for raw in redis.smembers(DRAINERS_KEY):
+        drainer_id = raw.decode()
+        if drainer_id == active_id:
+            continue
+        count = int(
+            recover(
+                keys=[INBOX_KEY, TAKEN_KEY_PREFIX + drainer_id, DRAINERS_KEY], args=[drainer_id]
+            )
+        )
+        if count:
+            logger.warning("notification inbox: %d bodies of drain %s put back", count, drainer_id)
+        moved += count
+    return moved
+
+
+class Interrupted(Exception):
+    """The drain stopped on a passing fault; its batch stays taken for its next try."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
+@contextmanager
+def _lease(drainer_id: str) -> Iterator[threading.Event]:
+    """Renew the active lease in the background while the drain works; yield 'keep it'."""
+    redis = get_redis()
+    renew = redis.register_script(_RENEW)
+    stop = threading.Event()
+    keep = threading.Event()
+
+    def keeper() -> None:
+        while not stop.wait(LEASE_RENEW_SECONDS):
+            try:
+                renew(keys=[ACTIVE_KEY], args=[drainer_id, ACTIVE_LEASE_SECONDS])
+            except Exception as error:  # Redis gone: the drain itself fails soon enough
+                logger.warning("drain lease not renewed: %s", error)
+
+    thread = threading.Thread(target=keeper, name="drain-lease", daemon=True)
+    thread.start()
+    try:
+        yield keep
+    finally:
+        stop.set()
+        thread.join()
+        if not keep.is_set():
+            redis.register_script(_RELEASE)(keys=[ACTIVE_KEY], args=[drainer_id])
+
+
 def drain(
     drainer_id: str,
-    handle: Callable[[list[str]], None],
+    handle: Callable[[list[str]], object],
     *,
     hand_over: Callable[[], Any],
     turn_seconds: float = DRAIN_TURN_SECONDS,
     linger_seconds: float = LINGER_SECONDS,
+    hold_on_interrupt_seconds: float = 0.0,
 ) -> int:
     """Hand the waiting bodies to ``handle`` in batches until the inbox stays empty.
 
     ``drainer_id`` names the list holding the batch in hand (the Celery task id, so a
-    redelivered task finds its own leftovers). Once the inbox is empty the drain waits up to
-    ``linger_seconds`` for another body. After ``turn_seconds`` of work, ``hand_over`` is
-    called to queue a fresh drain and this one stops, the drain flag still set. Return how
-    many bodies were handled.
+    redelivered task finds its own leftovers). Only one drain runs at a time: another returns
+    0 at once. Once the inbox is empty the drain waits up to ``linger_seconds`` for another
+    body. After ``turn_seconds`` of work, ``hand_over`` is called to queue a fresh drain and
+    this one stops, the drain flag still set. When ``handle`` raises :class:`Interrupted`
+    the batch stays taken and the lease is kept ``hold_on_interrupt_seconds`` longer, so that
+    this drain's retry (same id) comes back to it before anyone else. Return how many bodies
+    were handled.
     """
+    redis = get_redis()
+    acquire = redis.register_script(_ACQUIRE)
+    if not acquire(keys=[ACTIVE_KEY], args=[drainer_id, ACTIVE_LEASE_SECONDS]):
+        # Another drain is at work; it takes whatever waits.
+        return 0
+    with _lease(drainer_id) as keep:
+        try:
+            return _drain_locked(
+                drainer_id, handle, hand_over=hand_over, turn=turn_seconds, linger=linger_seconds
+            )
+        except Interrupted:
+            if hold_on_interrupt_seconds > 0:
+                keep.set()
+                redis.expire(ACTIVE_KEY, int(hold_on_interrupt_seconds) + ACTIVE_LEASE_SECONDS)
+            raise
+
+
+def _drain_locked(
+    drainer_id: str,
+    handle: Callable[[list[str]], object],
+    *,
+    hand_over: Callable[[], Any],
+    turn: float,
+    linger: float,
+) -> int:
     redis = get_redis()
     taken_key = TAKEN_KEY_PREFIX + drainer_id
     take = redis.register_script(_TAKE)
+    release_due = redis.register_script(_RELEASE_DUE)
+    recover_orphans(drainer_id)
     started = time.monotonic()
     handled = 0
     while True:
+        release_due(keys=[INBOX_KEY, DEFERRED_KEY], args=[time.time()])
         # Leftovers of a drain that died under this id come first; then fresh bodies.
-        batch = take(keys=[INBOX_KEY, taken_key], args=[BATCH_SIZE, TAKEN_SECONDS])
+        batch = take(keys=[INBOX_KEY, taken_key, DRAINERS_KEY], args=[BATCH_SIZE, drainer_id])
         if batch:
             handle([raw.decode("utf-8", "replace") for raw in batch])
             # The flag stays up as long as drains follow one another, however long that is.
-            redis.pipeline(transaction=False).delete(taken_key).expire(
-                DRAIN_PENDING_KEY, DRAIN_PENDING_SECONDS
-            ).execute()
+            redis.pipeline(transaction=False).delete(taken_key).srem(
+                DRAINERS_KEY, drainer_id
+            ).expire(DRAIN_PENDING_KEY, DRAIN_PENDING_SECONDS).execute()
             handled += len(batch)
-            if time.monotonic() - started > turn_seconds:
+            if time.monotonic() - started > turn:
                 hand_over()
                 return handled
             continue
-        if linger_seconds > 0 and redis.blmove(
-            INBOX_KEY, taken_key, linger_seconds, src="LEFT", dest="RIGHT"
-        ):
-            continue
+        if linger > 0:
+            redis.sadd(DRAINERS_KEY, drainer_id)
+            if redis.blmove(INBOX_KEY, taken_key, linger, src="LEFT", dest="RIGHT"):
+                continue
+            redis.srem(DRAINERS_KEY, drainer_id)
         # Empty: lower the flag, then look once more, since a body appended between the
         # last look and the lowering saw the flag up and requested nothing.
         redis.delete(DRAIN_PENDING_KEY)
-        if not redis.llen(INBOX_KEY) or not claim_drain():
-            return handled
+        if redis.llen(INBOX_KEY) and claim_drain():
+            continue
+        if redis.zcard(DEFERRED_KEY) and claim_drain():
+            # Only bodies waiting to be looked at again: wait for them, a little at a time.
+            time.sleep(DEFERRED_WAIT_SECONDS)
+            continue
+        return handled

@@ -29,7 +29,7 @@ from comms_portal.graph import (
     InvalidNotification,
     parse_notifications,
 )
-from comms_portal.notifications import inbox, tasks
+from comms_portal.notifications import inbox, pending, tasks, trust
 from comms_portal.notifications.trust import Known, known_subscriptions, split_trusted
 from comms_portal.redis_client import get_async_redis
 
@@ -59,28 +59,11 @@ class Intake:
     refused: int
 
 
-CACHE_PREFIX = "portal:notifications:subscription:"
-# How long the intake trusts its copy of a subscription's clientState; an unknown id is
-# remembered only briefly, since its row may be committed a moment after Graph's first post.
-CACHE_SECONDS = 300
-UNKNOWN_CACHE_SECONDS = 10
-_UNKNOWN = b"-"
 # Each process also keeps what it has read for a moment, so most bodies need no Redis read
 # before the one write that queues them. (The worker checks every item again.)
 LOCAL_CACHE_SECONDS = 30.0
 LOCAL_CACHE_MAX = 10_000
 _local: dict[str, tuple[Known, float]] = {}
-
-
-def _encode(known: Known) -> bytes:
-    return f"{known.kind}\n{known.client_state}".encode()
-
-
-def _decode(raw: bytes) -> Known | None:
-    if raw == _UNKNOWN:
-        return None
-    kind, _, secret = raw.decode().partition("\n")
-    return Known(kind, secret)
 
 
 async def _cached_known(subscription_ids: set[str]) -> dict[str, Known]:
@@ -100,13 +83,13 @@ async def _cached_known(subscription_ids: set[str]) -> dict[str, Known]:
 async def _shared_known(subscription_ids: set[str]) -> dict[str, Known]:
     redis = get_async_redis()
     ids = sorted(subscription_ids)
-    cached = await redis.mget([CACHE_PREFIX + i for i in ids])
+    cached = await redis.mget([trust.CACHE_PREFIX + i for i in ids])
     found: dict[str, Known] = {}
     missing: set[str] = set()
     for subscription_id, raw in zip(ids, cached, strict=True):
         if raw is None:
             missing.add(subscription_id)
-        elif (decoded := _decode(raw)) is not None:
+        elif (decoded := trust.decode(raw)) is not None:
             found[subscription_id] = decoded
     if missing:
         # Rare (the copy lasts minutes), so it may take its turn on Django's sync thread,
@@ -114,19 +97,35 @@ async def _shared_known(subscription_ids: set[str]) -> dict[str, Known]:
         fresh = await sync_to_async(known_subscriptions)(missing)
         pipeline = redis.pipeline(transaction=False)
         for subscription_id in missing:
+            key = trust.CACHE_PREFIX + subscription_id
             hit = fresh.get(subscription_id)
             if hit is None:
-                pipeline.set(CACHE_PREFIX + subscription_id, _UNKNOWN, ex=UNKNOWN_CACHE_SECONDS)
+                pipeline.set(key, trust.UNKNOWN, ex=trust.UNKNOWN_CACHE_SECONDS)
             else:
-                pipeline.set(CACHE_PREFIX + subscription_id, _encode(hit), ex=CACHE_SECONDS)
+                pipeline.set(key, trust.encode(hit), ex=trust.CACHE_SECONDS)
         await pipeline.execute()
         found.update(fresh)
     return found
 
 
-def forget_cached(subscription_id: str) -> None:
-    """Drop this process's copy of one subscription (after it was created or deleted here)."""
-    _local.pop(subscription_id, None)
+async def _with_pending(
+    collection: ChangeNotificationCollection, known: dict[str, Known]
+) -> dict[str, Known]:
+    """Add subscriptions under way: their clientState is already ours, their id not yet."""
+    unknown_states = {
+        item.client_state or "" for item in collection.value if item.subscription_id not in known
+    }
+    if not unknown_states:
+        return known
+    expecting = await pending.kinds_expecting(unknown_states)
+    if not expecting:
+        return known
+    widened = dict(known)
+    for item in collection.value:
+        kind = expecting.get(item.client_state or "")
+        if item.subscription_id not in widened and kind is not None:
+            widened[item.subscription_id] = Known(kind, item.client_state or "")
+    return widened
 
 
 async def accept(
@@ -134,7 +133,7 @@ async def accept(
 ) -> Intake:
     """Enqueue the raw body when it holds notifications of ours; log the rest."""
     subscription_ids = {item.subscription_id for item in collection.value}
-    known = await _cached_known(subscription_ids)
+    known = await _with_pending(collection, await _cached_known(subscription_ids))
     ours, refused = split_trusted(collection, known, kind=endpoint.kind)
     if refused:
         unknown = sorted({collection.value[i].subscription_id for i in refused})
@@ -150,10 +149,18 @@ async def accept(
     if endpoint.kind is None:
         # Rare, and each may lead to Graph calls: a task of its own.
         await _enqueue(tasks.process_lifecycle.delay, body.decode("utf-8", "replace"))
-    elif await inbox.append(body):
+        return Intake(accepted=len(ours), refused=len(refused))
+    appended = await inbox.append(body)
+    if appended is inbox.Appended.FULL:
+        raise InboxFull
+    if appended is inbox.Appended.DRAIN_NEEDED:
         # A Celery message only when no drain is pending: under load, none per body.
         await _enqueue(tasks.drain_notifications.delay)
     return Intake(accepted=len(ours), refused=len(refused))
+
+
+class InboxFull(Exception):
+    """The inbox holds as many bodies as it may; Graph must send this one again later."""
 
 
 async def _enqueue(delay: Callable[..., object], *args: object) -> None:
@@ -163,6 +170,7 @@ async def _enqueue(delay: Callable[..., object], *args: object) -> None:
 # Graph's validation tokens are short opaque strings; anything longer is not one of them.
 MAX_VALIDATION_TOKEN_LENGTH = 4096
 PLAIN_TEXT = "text/plain; charset=utf-8"
+INBOX_FULL_RETRY_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -201,5 +209,10 @@ async def answer_body(body: bytes, endpoint: Endpoint) -> Answer:
         return Answer(400, str(error))
     # Notifications that are not ours still get 202: Graph would otherwise retry them for
     # hours, and a forger learns nothing. They are logged and dropped.
-    await accept(collection, body, endpoint)
+    try:
+        await accept(collection, body, endpoint)
+    except InboxFull:
+        # Not kept: a 5xx makes Graph deliver it again later (it retries for hours).
+        logger.error("notification intake: inbox full; %s body refused with 503", endpoint.label)
+        return Answer(503, "inbox full", (("Retry-After", str(INBOX_FULL_RETRY_SECONDS)),))
     return Answer(202)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ from comms_portal.graph.subscriptions import (
     reauthorize_subscription,
     renew_subscription,
 )
-from comms_portal.notifications import registry
+from comms_portal.notifications import pending, registry, trust
 from comms_portal.notifications.certificates import current_certificate
 from comms_portal.notifications.models import Subscription
 from comms_portal.redis_client import get_redis
@@ -96,19 +97,26 @@ def subscribe(
     moment = now or timezone.now()
     certificate = current_certificate(moment) if kind.include_resource_data else None
     client_state = secrets.token_urlsafe(48)
-    created = create_subscription(
-        client_for(owner.pk if owner else None),
-        resource=resource,
-        change_type=change_type,
-        notification_url=notification_url(kind.name),
-        lifecycle_notification_url=lifecycle_url(),
-        expiration=_expiry(kind, moment, lifetime),
-        client_state=client_state,
-        include_resource_data=kind.include_resource_data,
-        encryption_certificate=certificate.certificate_base64 if certificate else None,
-        encryption_certificate_id=certificate.certificate_id if certificate else None,
-    )
-    return Subscription.objects.create(
+    # Graph may notify before the record below is committed: the intake and the worker
+    # recognise those notifications by this clientState meanwhile.
+    pending.expect(client_state, kind.name)
+    try:
+        created = create_subscription(
+            client_for(owner.pk if owner else None),
+            resource=resource,
+            change_type=change_type,
+            notification_url=notification_url(kind.name),
+            lifecycle_notification_url=lifecycle_url(),
+            expiration=_expiry(kind, moment, lifetime),
+            client_state=client_state,
+            include_resource_data=kind.include_resource_data,
+            encryption_certificate=certificate.certificate_base64 if certificate else None,
+            encryption_certificate_id=certificate.certificate_id if certificate else None,
+        )
+    except BaseException:
+        pending.settle(client_state)
+        raise
+    subscription = Subscription.objects.create(
         kind=kind.name,
         graph_id=created.id,
         client_state=client_state,
@@ -119,6 +127,13 @@ def subscribe(
         expires_at=created.expiration_date_time,
         certificate=certificate,
     )
+
+    def recorded() -> None:
+        trust.cache(subscription)
+        pending.settle(client_state)
+
+    transaction.on_commit(recorded)
+    return subscription
 
 
 def owner_gone(subscription: Subscription) -> bool:
@@ -141,12 +156,14 @@ def drop(subscription: Subscription) -> None:
     except (GraphError, ReauthRequired, TokenUnavailable) as error:
         # Graph forgets it at expiry anyway; its notifications are refused meanwhile.
         logger.info("subscription %s not deleted at Graph: %s", subscription.graph_id, error)
-    subscription.delete()
+    forget(subscription)
 
 
 def forget(subscription: Subscription) -> None:
     """Delete the record of a subscription Graph no longer holds."""
+    graph_id = subscription.graph_id
     subscription.delete()
+    transaction.on_commit(lambda: trust.uncache(graph_id))
 
 
 def renew(subscription: Subscription, *, now: datetime | None = None) -> Subscription | None:

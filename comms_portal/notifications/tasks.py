@@ -7,31 +7,26 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 
-from accounts.identity import AuthorityUnreachable
-from comms_portal.notifications import certificates, drain, lifecycle, upkeep
+from comms_portal.notifications import certificates, drain, inbox, lifecycle, upkeep
+
+# Waits between tries of a drain stopped by a passing fault (the database down, say).
+RETRY_DELAYS = (2, 5, 10, 20, 30, 60)
 
 
-# The authority's signing keys may be briefly unreachable; the body is kept for a retry.
-@shared_task(
-    name="notifications.process_body",
-    ignore_result=True,
-    autoretry_for=(AuthorityUnreachable,),
-    retry_backoff=True,
-    max_retries=5,
-)
-def process_body(body: str) -> None:
-    """Verify and decrypt one body's notifications and hand them to their kinds."""
-    drain.process_bodies([body])
-
-
-@shared_task(name="notifications.drain", bind=True, ignore_result=True)
+@shared_task(name="notifications.drain", bind=True, ignore_result=True, max_retries=None)
 def drain_notifications(self: Any) -> None:
-    """Process the bodies the intake queued, in batches."""
-    drain.drain_inbox(
-        self.request.id or "upkeep",
-        hand_over=drain_notifications.delay,
-        on_failed_batch=lambda bodies: [process_body.delay(body) for body in bodies],
-    )
+    """Process the bodies the intake queued, in batches; on a passing fault, try again later."""
+    delay = RETRY_DELAYS[min(self.request.retries, len(RETRY_DELAYS) - 1)]
+    try:
+        drain.drain_inbox(
+            self.request.id or "upkeep",
+            hand_over=drain_notifications.delay,
+            hold_on_interrupt_seconds=delay,
+        )
+    except inbox.Interrupted as interrupted:
+        # The batch stays taken under this task's id, and the retry keeps the id: it comes
+        # back to the same bodies first. Nothing is dropped while the fault lasts.
+        raise self.retry(exc=interrupted, countdown=delay) from interrupted
 
 
 @shared_task(name="notifications.process_lifecycle", ignore_result=True)

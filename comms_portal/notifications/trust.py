@@ -9,6 +9,14 @@ from dataclasses import dataclass
 
 from comms_portal.graph import ChangeNotificationCollection, client_state_matches
 from comms_portal.notifications.models import Subscription
+from comms_portal.redis_client import get_redis
+
+# The intake's shared copy of each subscription's kind and clientState, by Graph id.
+CACHE_PREFIX = "portal:notifications:subscription:"
+CACHE_SECONDS = 300
+# Cached for an id no subscription has; short, since the record may be a moment away.
+UNKNOWN = b"-"
+UNKNOWN_CACHE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,30 @@ class Known:
 
     kind: str
     client_state: str
+
+
+def encode(known: Known) -> bytes:
+    """Return the cached form of a subscription's kind and clientState."""
+    return f"{known.kind}\n{known.client_state}".encode()
+
+
+def decode(raw: bytes) -> Known | None:
+    """Read a cached entry; None for an id known to have no subscription."""
+    if raw == UNKNOWN:
+        return None
+    kind, _, secret = raw.decode().partition("\n")
+    return Known(kind, secret)
+
+
+def cache(subscription: Subscription) -> None:
+    """Give the intake the kind and clientState of a subscription just recorded."""
+    known = Known(subscription.kind, subscription.client_state)
+    get_redis().set(CACHE_PREFIX + subscription.graph_id, encode(known), ex=CACHE_SECONDS)
+
+
+def uncache(graph_id: str) -> None:
+    """Drop the intake's copy of a subscription that ended."""
+    get_redis().delete(CACHE_PREFIX + graph_id)
 
 
 def known_subscriptions(subscription_ids: set[str]) -> dict[str, Known]:

@@ -116,11 +116,9 @@ def clean_presence() -> Iterator[None]:
         keys = list(redis.scan_iter(match=f"{store.KEY_PREFIX}*", count=1000))
         if keys:
             redis.delete(*keys)
-        for key in redis.scan_iter(match="portal:notifications:owner-blocked:*"):
-            redis.delete(key)
         redis.delete("portal:presence:coverage-requested")
-        redis.delete(inbox.INBOX_KEY, inbox.DRAIN_PENDING_KEY)
-        for key in redis.scan_iter(match=f"{inbox.TAKEN_KEY_PREFIX}*"):
+        # The pipeline's inbox, drains, caches and blocked owners.
+        for key in redis.scan_iter(match="portal:notifications:*", count=1000):
             redis.delete(key)
 
     wipe()

@@ -31,7 +31,7 @@ DRAIN = tasks.drain_notifications.name
 
 def drain_once(drainer_id: str) -> int:
     """Drain the inbox here, as the drain task does, without queueing any other task."""
-    return drain.drain_inbox(drainer_id, hand_over=lambda: None, on_failed_batch=lambda _: None)
+    return drain.drain_inbox(drainer_id, hand_over=lambda: None)
 
 
 def drain_requests(captured: list[tuple[str, list[Any]]]) -> int:
