@@ -1,14 +1,58 @@
-"""Directory endpoints: people's photos."""
+"""Directory endpoints: the people picker's search and people's photos."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from asgiref.sync import sync_to_async
 from django.db import connections
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from directory import photos
+from directory import photos, selectors
+from directory.forms import PeopleSearchForm
 from directory.models import Person
+
+View = Callable[..., HttpResponse]
+
+
+def signed_in_json(view: View) -> View:
+    """Answer 401 JSON, not a redirect to the sign-in page, to scripts of a signed-out page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": "Sign in to search the directory."}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _found(person: Person) -> dict[str, str]:
+    return {
+        "id": person.graph_id,
+        "name": person.display_name,
+        "jobTitle": person.job_title,
+        "department": person.department,
+        "mail": person.mail,
+        "photoUrl": reverse("directory:photo", args=[person.graph_id]),
+    }
+
+
+@never_cache
+@signed_in_json
+@require_GET
+def people_search(request: HttpRequest) -> JsonResponse:
+    """Return the visible people matching ``q``, best first (at most ``limit``), and the total."""
+    form = PeopleSearchForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"error": form.error_text()}, status=400)
+    found = selectors.search_people(text=form.text(), limit=form.limit_or_default())
+    return JsonResponse({"results": [_found(p) for p in found.people], "count": found.count})
 
 
 def _photo_on_worker_thread(graph_id: str, display_name: str) -> photos.Photo:
