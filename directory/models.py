@@ -31,6 +31,12 @@ class PersonQuerySet(models.QuerySet["Person"]):
         """The person with this Entra object id (none or one)."""
         return self.filter(graph_id=graph_id)
 
+    def manager_of(self, person: Person) -> PersonQuerySet:
+        """The manager of ``person`` (none or one)."""
+        if person.manager_id is None:
+            return self.none()
+        return self.filter(pk=person.manager_id)
+
     def reports_of(self, person: Person) -> PersonQuerySet:
         """The people whose manager is ``person``."""
         return self.filter(manager_id=person.pk)
