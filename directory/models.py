@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
+
+# Longest search text the directory accepts; names and addresses are shorter than this.
+MAX_SEARCH_LENGTH = 100
+# At most this many words of a search are matched; more only slow the query down.
+MAX_SEARCH_WORDS = 6
+
+
+def search_words(text: str) -> list[str]:
+    """Split search text into the words every match must contain."""
+    return text.split()[:MAX_SEARCH_WORDS]
 
 
 class PersonQuerySet(models.QuerySet["Person"]):
@@ -21,6 +31,12 @@ class PersonQuerySet(models.QuerySet["Person"]):
         """The person with this Entra object id (none or one)."""
         return self.filter(graph_id=graph_id)
 
+    def manager_of(self, person: Person) -> PersonQuerySet:
+        """The manager of ``person`` (none or one)."""
+        if person.manager_id is None:
+            return self.none()
+        return self.filter(pk=person.manager_id)
+
     def reports_of(self, person: Person) -> PersonQuerySet:
         """The people whose manager is ``person``."""
         return self.filter(manager_id=person.pk)
@@ -36,6 +52,41 @@ class PersonQuerySet(models.QuerySet["Person"]):
             | Q(job_title__icontains=text)
             | Q(department__icontains=text)
         )
+
+    def search(self, text: str) -> PersonQuerySet:
+        """People matching every word of ``text``, best matches first.
+
+        Names starting with the text come first, then names with a word starting with it,
+        then sign-in names or e-mail addresses starting with it, then any other match (in
+        a name, address, job title or department); by name within each.
+        """
+        words = search_words(text)
+        if not words:
+            return self.none()
+        people = self
+        for word in words:
+            people = people.filter(
+                Q(display_name__icontains=word)
+                | Q(user_principal_name__icontains=word)
+                | Q(mail__icontains=word)
+                | Q(job_title__icontains=word)
+                | Q(department__icontains=word)
+            )
+        phrase = " ".join(words)
+        rank = Case(
+            When(display_name__istartswith=phrase, then=Value(0)),
+            When(
+                Q(display_name__icontains=f" {phrase}") | Q(display_name__icontains=f"-{phrase}"),
+                then=Value(1),
+            ),
+            When(
+                Q(user_principal_name__istartswith=phrase) | Q(mail__istartswith=phrase),
+                then=Value(2),
+            ),
+            default=Value(3),
+            output_field=IntegerField(),
+        )
+        return people.annotate(search_rank=rank).order_by("search_rank", "display_name", "pk")
 
 
 class Person(models.Model):

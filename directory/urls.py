@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, re_path
+from django.urls import URLPattern, path, re_path
 
 from directory import views
 
@@ -12,5 +12,6 @@ app_name = "directory"
 PERSON = r"(?P<graph_id>[A-Za-z0-9_.-]{1,64})"
 
 urlpatterns: list[URLPattern] = [
+    path("people/search", views.people_search, name="search"),
     re_path(rf"^people/{PERSON}/photo$", views.person_photo, name="photo"),
 ]

@@ -169,7 +169,7 @@ def person_detail(user: User, graph_id: str) -> PersonDetail | None:
     person = marked.with_graph_id(graph_id).first()
     if person is None:
         return None
-    manager = marked.filter(pk=person.manager_id).first() if person.manager_id else None
+    manager = marked.manager_of(person).first()
     reports = list(marked.reports_of(person).order_by("display_name"))
     everyone = [person, *([manager] if manager else []), *reports]
     cards = {card.person.pk: card for card in _cards(everyone)}

@@ -155,10 +155,17 @@ def test_page_skeleton_has_landmarks_skip_link_and_local_assets() -> None:
         "/static/css/components.css",
         "/static/css/pages.css",
         "/static/css/presence.css",
+        "/static/css/people-picker.css",
     ]
-    (script,) = [tag for tag in find_all(html, "script") if tag.attrs.get("src")]
-    assert script.attrs["src"] == "/static/js/portal.js"
-    assert "defer" in script.attrs
+    scripts = [tag for tag in find_all(html, "script") if tag.attrs.get("src")]
+    assert [script.attrs["src"] for script in scripts] == [
+        "/static/js/portal.js",
+        "/static/js/people-picker.js",
+    ]
+    assert all("defer" in script.attrs for script in scripts)
+    # No inline script or style: the pages' content security policy will forbid them.
+    assert not [tag for tag in find_all(html, "script") if not tag.attrs.get("src")]
+    assert find_all(html, "style") == []
     assert len(find_all(html, "div", id="toast-region", aria_live="polite")) == 1
 
 
