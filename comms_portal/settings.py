@@ -113,7 +113,7 @@ CACHES = {
     }
 }
 
-# Live pushes go through Redis pub/sub and each process's fan-out (comms_portal.fanout), not
+# Live pushes go through Redis pub/sub and each process's fan-out (comms_portal.live), not
 # through a Channels layer: a layer queues one message per socket in Redis.
 CHANNEL_LAYERS: dict[str, Any] = {}
 

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from comms_portal import realtime
+from comms_portal import live
 from presence.models import AvailabilityAlert, Person
 from presence.store import PresenceChange
 
@@ -49,7 +49,7 @@ def _notice(person: Person) -> dict[str, str]:
 
 
 def _send_after_commit(user_id: int, notice: dict[str, str]) -> None:
-    transaction.on_commit(lambda: realtime.notify_user(user_id, notice))
+    transaction.on_commit(lambda: live.notify_user(user_id, notice))
 
 
 def fire_alerts(person_ids: Iterable[str]) -> int:

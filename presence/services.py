@@ -6,12 +6,12 @@ import logging
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from comms_portal import realtime
 from comms_portal.celery import app as celery_app
 from comms_portal.graph import Presence
 from comms_portal.redis_client import get_redis
 from presence import alerts, store, watchlist
 from presence.store import PresenceChange, PresenceState
+from presence.topics import publish_presences
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +27,7 @@ NEVER_EXPIRES_YEAR = 9999
 def record_presence(states: list[PresenceState]) -> list[PresenceChange]:
     """Store presence updates, drop stale ones, push the real changes to browsers and alerts."""
     changes = store.apply_updates(states)
-    realtime.broadcast_presences(
-        (change.current.person_id, change.current.as_payload()) for change in changes
-    )
+    publish_presences((change.current.person_id, change.current.as_payload()) for change in changes)
     if changes:
         alerts.on_presence_changed(changes)
     return changes

@@ -30,6 +30,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from comms_portal.celery import app as celery_app
 from comms_portal.stack import Stack
 from presence.models import Person
+from presence.topics import presence_topic
 from tests.bench.floor import measure_floor
 from tests.bench.harness import BenchEnvironment, portal_running
 from tests.bench.people import sign_in_over_http, wait_for_coverage, wait_for_empty_queue
@@ -111,7 +112,7 @@ async def _listen(connection: ClientConnection, client: WatchingClient) -> None:
 async def _open(
     stack: Stack, client: WatchingClient, gate: asyncio.Semaphore
 ) -> tuple[ClientConnection, asyncio.Task[None]]:
-    ws_url = stack.base_url.replace("http://", "ws://") + "/ws/presence/"
+    ws_url = stack.base_url.replace("http://", "ws://") + "/ws/live/"
     async with gate:
         connection = await connect(
             ws_url,
@@ -122,7 +123,8 @@ async def _open(
             max_queue=None,
         )
     listener = asyncio.create_task(_listen(connection, client))
-    await connection.send(json.dumps({"type": "watch", "ids": client.watched}))
+    topics = [presence_topic(person_id) for person_id in client.watched]
+    await connection.send(json.dumps({"type": "watch", "topics": topics}))
     return connection, listener
 
 

@@ -16,10 +16,10 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
-from comms_portal import realtime
 from presence import notifications, store, subscriptions, watchlist
 from presence.directory import sync_directory
 from presence.models import PresenceSubscription
+from presence.topics import presence_topic
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     clean_presence,
@@ -98,7 +98,7 @@ def test_out_of_order_and_repeated_notifications_never_move_presence_backwards(
 ) -> None:
     older = real_body(control, grace, ("Busy", "InACall"))
     newer = real_body(control, grace, ("Available", "Available"))
-    inbox = TopicInbox(realtime.presence_topic(grace))
+    inbox = TopicInbox(presence_topic(grace))
 
     assert notifications.process_notifications(newer).changed == 1
     assert notifications.process_notifications(older).changed == 0
