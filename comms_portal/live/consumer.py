@@ -9,10 +9,10 @@ from collections import deque
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
-from comms_portal.live.fanout import Fanout, FanoutUnavailable, process_fanout
-from comms_portal.live.topics import group_name, namespace, user_topic
+from comms_portal.live.backends import LiveFanout, process_live_fanout
+from comms_portal.live.fanout import FanoutUnavailable
+from comms_portal.live.topics import group_name, user_topic
 from comms_portal.live.watching import WatchRejected, allowed_watch
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.own_topic: str | None = None
         self._waiting: deque[str] = deque()
         self._writer: asyncio.Task[None] | None = None
-        self._fanout: Fanout | None = None
+        self._fanout: LiveFanout | None = None
         self.user = self.scope.get("user")
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
@@ -46,7 +46,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.own_topic = user_topic(self.user.pk)
-        self._fanout = process_fanout(settings.REDIS_URL, prefix=namespace(settings.REDIS_URL))
+        self._fanout = process_live_fanout()
         await self._follow()
 
     async def disconnect(self, code: int) -> None:

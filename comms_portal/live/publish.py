@@ -7,12 +7,11 @@ to its sockets that watch the topic. Publish after the change is committed
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
-from comms_portal.live.topics import redis_channel, user_topic
-from comms_portal.redis_client import get_redis
+from comms_portal.live.backends import publish_encoded
+from comms_portal.live.topics import user_topic
 
 
 def publish(topic: str, message: dict[str, Any]) -> None:
@@ -21,15 +20,11 @@ def publish(topic: str, message: dict[str, Any]) -> None:
 
 
 def publish_many(messages: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    """Send each ``(topic, message)`` to the pages watching its topic, in one round trip."""
-    encoded = [(redis_channel(topic), json.dumps(message)) for topic, message in messages]
-    if not encoded:
-        return
-    # One round trip for the whole batch, whatever the number of browsers listening.
-    pipeline = get_redis().pipeline(transaction=False)
-    for channel, text in encoded:
-        pipeline.publish(channel, text)
-    pipeline.execute()
+    """Send each ``(topic, message)`` to the pages watching its topic, in one round trip.
+
+    With ``LIVE_FANOUT=channels`` it is the layer's ``group_send``, one PUBLISH a message.
+    """
+    publish_encoded(messages)
 
 
 def notify_user(user_id: int, notice: dict[str, Any]) -> None:

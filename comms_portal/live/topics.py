@@ -8,7 +8,8 @@ Unknown kinds and malformed keys are refused before any check runs.
 
 Keys are ids (never e-mail addresses), made of letters, digits, ``_``, ``.`` and ``-`` only,
 so that every topic is also a valid Channels group name. On Redis a topic is the channel
-``portal:<db>:<kind>.<key>``: pub/sub ignores database numbers, so the number of
+``portal:<db>:<kind>.<key>`` (with ``LIVE_FANOUT=channels``, the layer's
+``portal:<db>:__group__<kind>.<key>``): pub/sub ignores database numbers, so the number of
 ``REDIS_URL``'s database keeps two portals on one Redis server from hearing each other.
 """
 
@@ -20,8 +21,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
-
-from django.conf import settings
 
 # What every key must look like, whatever its kind's own shape says.
 SAFE_KEY = re.compile(r"[A-Za-z0-9_.-]{1,90}")
@@ -101,11 +100,6 @@ def namespace(redis_url: str) -> str:
     path = urlsplit(redis_url).path.strip("/")
     database = path if path.isdigit() else "0"
     return f"portal:{database}:"
-
-
-def redis_channel(topic: str) -> str:
-    """Return the Redis pub/sub channel ``topic`` is published on."""
-    return namespace(settings.REDIS_URL) + group_name(topic)
 
 
 # --- the one kind of the platform: notices for one person ----------------------------------

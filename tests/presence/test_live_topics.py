@@ -6,9 +6,13 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from presence.topics import presence_topic, publish_presences
-from tests.support.live import open_socket, session_cookie, watch
+from tests.support.live import live_fanout, open_socket, session_cookie, watch
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.usefixtures(live_fanout.__name__),
+]
 
 ADA = "7e570000-0000-4000-8000-0000000000a1"
 ALAN = "7e570000-0000-4000-8000-0000000000a2"

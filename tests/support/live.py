@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgpack
+import pytest
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.models import User
-from comms_portal.live.topics import redis_channel
+from comms_portal.live.backends import CHANNELS, CHOICES, redis_channel
 from comms_portal.redis_client import get_redis
 from comms_portal.routing import websocket_urlpatterns
 
@@ -38,7 +41,13 @@ class TopicInbox:
             if message is None:
                 return received
             if message["type"] == "message":
-                received.append(json.loads(message["data"]))
+                received.append(json.loads(self._text(message["data"])))
+
+    def _text(self, data: bytes) -> str:
+        if settings.LIVE_FANOUT == CHANNELS:
+            # The layer's envelope: a msgpack map carrying the page's text.
+            return str(msgpack.unpackb(data)["text"])
+        return data.decode()
 
     def close(self) -> None:
         self.pubsub.close()
@@ -74,3 +83,10 @@ async def watch(communicator: WebsocketCommunicator, topics: list[str]) -> dict[
     await communicator.send_json_to({"type": "watch", "topics": topics})
     answer: dict[str, Any] = await communicator.receive_json_from(timeout=5)
     return answer
+
+
+@pytest.fixture(params=CHOICES)
+def live_fanout(request: pytest.FixtureRequest, settings: SettingsWrapper) -> str:
+    """Run the test on each fan-out the live channel can use (``LIVE_FANOUT``)."""
+    settings.LIVE_FANOUT = request.param
+    return str(request.param)

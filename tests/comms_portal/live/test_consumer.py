@@ -13,13 +13,20 @@ from channels.testing import WebsocketCommunicator
 from accounts.models import User
 from comms_portal import live
 from comms_portal.live import fanout, topics
+from comms_portal.live.backends import redis_channel
 from comms_portal.live.consumer import CLOSE_UNAUTHENTICATED
-from comms_portal.live.topics import TopicKind, redis_channel
+from comms_portal.live.layer import process_layer_fanout
+from comms_portal.live.topics import TopicKind
 from comms_portal.live.watching import MAX_TOPICS
 from comms_portal.redis_client import get_async_redis
-from tests.support.live import open_socket, session_cookie, watch
+from tests.support.live import live_fanout, open_socket, session_cookie, watch
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.asyncio(loop_scope="session"),
+    # Every test runs on our own fan-out and on Channels' pub/sub layer.
+    pytest.mark.usefixtures(live_fanout.__name__),
+]
 
 
 def _anyone(user: Any, keys: list[str]) -> set[str]:
@@ -277,6 +284,6 @@ async def test_a_page_is_told_when_live_updates_are_unavailable(
         assert (await communicator.receive_json_from(timeout=5))["type"] == "unavailable"
     finally:
         await communicator.disconnect()
-        await fanout.process_fanout(
-            "redis://127.0.0.1:1/0", prefix=topics.namespace("redis://127.0.0.1:1/0")
-        ).close()
+        nowhere = "redis://127.0.0.1:1/0"
+        await fanout.process_fanout(nowhere, prefix=topics.namespace(nowhere)).close()
+        await process_layer_fanout(nowhere, prefix=topics.namespace(nowhere)).close()
