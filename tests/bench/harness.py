@@ -53,6 +53,9 @@ class Sizes:
     webhook_rate: float
     webhook_seconds: float
     floor_samples: int
+    company_clients: int
+    company_watch: int
+    company_pool: int
 
 
 FULL = Sizes(
@@ -69,6 +72,9 @@ FULL = Sizes(
     webhook_rate=1_000.0,
     webhook_seconds=20.0,
     floor_samples=500,
+    company_clients=10_000,
+    company_watch=60,
+    company_pool=10_000,
 )
 
 QUICK = Sizes(
@@ -85,6 +91,9 @@ QUICK = Sizes(
     webhook_rate=100.0,
     webhook_seconds=2.0,
     floor_samples=50,
+    company_clients=200,
+    company_watch=60,
+    company_pool=1_000,
 )
 
 

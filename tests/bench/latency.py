@@ -22,7 +22,7 @@ import json
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +51,8 @@ SNAPSHOT_AT_ONCE = 8
 SETTLE_SECONDS = 15.0
 # How long every page may take to be told to resync after the pub/sub connections are cut.
 RESYNC_SECONDS = 60.0
+# How long all clients may take to connect and be told "watching".
+WATCHING_SECONDS = 900.0
 # The fan-outs of the live channel, measured side by side (LIVE_FANOUT).
 FANOUTS = ("portal", "channels")
 COVERAGE_SECONDS = 120.0
@@ -195,7 +197,7 @@ class LatencyRun:
     resync_seconds: float | None = None
 
 
-def _score(run: LatencyRun, clients: list[WatchingClient], changes: list[Change], tag: str) -> None:
+def score(run: LatencyRun, clients: list[WatchingClient], changes: list[Change], tag: str) -> None:
     watchers: dict[str, list[int]] = defaultdict(list)
     for client in clients:
         for person_id in client.watched:
@@ -235,18 +237,26 @@ def _score(run: LatencyRun, clients: list[WatchingClient], changes: list[Change]
     run.first = list(first.values())
 
 
-async def _measure(
-    bench: BenchEnvironment, stack: Stack, clients: list[WatchingClient], run: LatencyRun
+async def measure_clients(
+    bench: BenchEnvironment,
+    stack: Stack,
+    clients: list[WatchingClient],
+    run: LatencyRun,
+    *,
+    when_watching: Callable[[], None] | None = None,
 ) -> list[Change]:
+    """Open every client, drive the changes, wait for their deliveries, then cut and resync."""
     sizes = bench.sizes
     pool = sorted({person_id for client in clients for person_id in client.watched})
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
     started = time.perf_counter()
     opened = await asyncio.gather(*(_open(stack, client, gate) for client in clients))
     await asyncio.wait_for(
-        asyncio.gather(*(client.watching.wait() for client in clients)), timeout=300
+        asyncio.gather(*(client.watching.wait() for client in clients)), timeout=WATCHING_SECONDS
     )
     run.connect_seconds = time.perf_counter() - started
+    if when_watching is not None:
+        when_watching()
     run.floor = await measure_floor(bench.redis_url, sizes.floor_samples)
 
     chooser = random.Random(f"changes-{run.name}")
@@ -327,8 +337,8 @@ def measure(bench: BenchEnvironment, owners: Sequence[str], fanout: str) -> Late
         subscriptions = wait_for_coverage(celery_app, pool, timeout=COVERAGE_SECONDS)
         wait_for_empty_queue(timeout=COVERAGE_SECONDS)
         stack.supervisor.say("bench", f"{len(subscriptions)} presence subscriptions cover the pool")
-        changes = uvloop.run(_measure(bench, stack, clients, run))
-        _score(run, clients, changes, run.name)
+        changes = uvloop.run(measure_clients(bench, stack, clients, run))
+        score(run, clients, changes, run.name)
     return run
 
 
