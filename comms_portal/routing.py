@@ -6,8 +6,8 @@ from typing import Any
 
 from django.urls import path
 
-from presence.consumers import PresenceConsumer
+from comms_portal.live.consumer import LiveConsumer
 
 websocket_urlpatterns: list[Any] = [
-    path("ws/presence/", PresenceConsumer.as_asgi()),
+    path("ws/live/", LiveConsumer.as_asgi()),
 ]

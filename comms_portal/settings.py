@@ -115,8 +115,12 @@ CACHES = {
     }
 }
 
-# Live pushes go through Redis pub/sub and each process's fan-out (comms_portal.fanout), not
-# through a Channels layer: a layer queues one message per socket in Redis.
+# Live pushes go through Redis pub/sub and each process's fan-out (comms_portal.live): our
+# own ("portal") or Channels' pub/sub layer ("channels"), which the live channel drives itself,
+# so no consumer needs a default layer.
+LIVE_FANOUT = env.text("LIVE_FANOUT", "channels")
+if LIVE_FANOUT not in {"portal", "channels"}:
+    raise ImproperlyConfigured(f"LIVE_FANOUT must be portal or channels, not {LIVE_FANOUT!r}.")
 CHANNEL_LAYERS: dict[str, Any] = {}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from comms_portal import realtime
+from comms_portal import live
 from directory.models import Person
 from presence.models import AvailabilityAlert
 from presence.store import PresenceChange
@@ -51,7 +51,7 @@ def _notice(person: Person) -> dict[str, str]:
 
 
 def _send_after_commit(user_id: int, notice: dict[str, str]) -> None:
-    transaction.on_commit(lambda: realtime.notify_user(user_id, notice))
+    transaction.on_commit(lambda: live.notify_user(user_id, notice))
 
 
 def fire_alerts(person_ids: Iterable[str]) -> int:

@@ -11,7 +11,9 @@ class PresenceConfig(AppConfig):
         # Imported here, not at the top: these load models, which need a ready registry.
         from presence import handlers
         from presence.services import forget_removed_people
+        from presence.topics import register_topics
 
         people_removed.connect(forget_removed_people, dispatch_uid="presence-forget-removed")
-        # Presence's kind of change notifications.
+        # Presence's kind of change notifications, and its live topic.
         handlers.register()
+        register_topics()

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from comms_portal import realtime
 from comms_portal.graph import Presence
 from comms_portal.redis_client import get_redis
 from presence import alerts, store, watchlist
 from presence.store import PresenceChange, PresenceState
+from presence.topics import publish_presences
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +25,7 @@ NEVER_EXPIRES_YEAR = 9999
 def record_presence(states: list[PresenceState]) -> list[PresenceChange]:
     """Store presence updates, drop stale ones, push the real changes to browsers and alerts."""
     changes = store.apply_updates(states)
-    realtime.broadcast_presences(
-        (change.current.person_id, change.current.as_payload()) for change in changes
-    )
+    publish_presences((change.current.person_id, change.current.as_payload()) for change in changes)
     if changes:
         alerts.on_presence_changed(changes)
     return changes

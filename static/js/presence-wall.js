@@ -1,8 +1,9 @@
 /*
  * Live presence on the people pages. Every element with data-presence-id shows one person;
  * this script keeps those elements current:
- *  - a websocket (/ws/presence/) watches the people on screen and receives their changes
- *    and the signed-in person's notices ("X is available now");
+ *  - the live socket (/ws/live/) watches the topics of the people on screen
+ *    ("presence:<id>") and receives their changes and the signed-in person's notices
+ *    ("X is available now"), which the server sends every page of that person unasked;
  *  - on every (re)connect, every minute, and whenever the server asks, it tells the server
  *    whom it shows and, once the server confirms, re-reads them from the JSON snapshot (read
  *    any earlier, a change arriving in between would be lost);
@@ -13,7 +14,8 @@
 (function () {
   "use strict";
 
-  const SOCKET_PATH = "/ws/presence/";
+  const SOCKET_PATH = "/ws/live/";
+  const PRESENCE_TOPIC = "presence:";
   const SNAPSHOT_URL = "/people/api/presence";
   const BACKOFF_FIRST_MS = 500;
   const BACKOFF_MAX_MS = 30000;
@@ -249,7 +251,10 @@
       snapshotAfterWatch.add(personId);
     });
     if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ type: "watch", ids: watchedIds() }));
+      const topics = watchedIds().map(function (personId) {
+        return PRESENCE_TOPIC + personId;
+      });
+      socket.send(JSON.stringify({ type: "watch", topics: topics }));
     }
   }
 

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "graph": "tests.bench.graph_requests",
     "wall": "tests.bench.wall",
     "latency": "tests.bench.latency",
+    "company": "tests.bench.company",
     "webhook": "tests.bench.webhook",
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import secrets
 import shutil
 import tempfile
@@ -52,6 +53,9 @@ class Sizes:
     webhook_rate: float
     webhook_seconds: float
     floor_samples: int
+    company_clients: int
+    company_watch: int
+    company_pool: int
 
 
 FULL = Sizes(
@@ -68,6 +72,9 @@ FULL = Sizes(
     webhook_rate=1_000.0,
     webhook_seconds=20.0,
     floor_samples=500,
+    company_clients=10_000,
+    company_watch=60,
+    company_pool=10_000,
 )
 
 QUICK = Sizes(
@@ -84,7 +91,20 @@ QUICK = Sizes(
     webhook_rate=100.0,
     webhook_seconds=2.0,
     floor_samples=50,
+    company_clients=200,
+    company_watch=60,
+    company_pool=1_000,
 )
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's limit of open files to the hard limit; return the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return wanted
 
 
 def postgres_answers() -> bool:
@@ -150,6 +170,9 @@ class BenchEnvironment:
 
     def start(self) -> None:
         """Start Redis and the sandbox, create the database, and export the settings."""
+        # Thousands of sockets: this process and the servers it starts (which inherit the
+        # limit) hold a descriptor for each.
+        raise_open_file_limit()
         # The run always has a Redis of its own, whatever the calling shell points at.
         os.environ.pop("REDIS_URL", None)
         self._services = Stack(
@@ -220,17 +243,21 @@ class BenchEnvironment:
 
 
 @contextlib.contextmanager
-def portal_running(bench: BenchEnvironment, *, name: str) -> Iterator[Stack]:
+def portal_running(
+    bench: BenchEnvironment, *, name: str, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
     """Run the whole portal (ASGI server and Celery worker, no beat) on the run's services."""
-    stack = start_portal(bench, name=name)
+    stack = start_portal(bench, name=name, extra_env=extra_env)
     try:
         yield stack
     finally:
         stack.stop()
 
 
-def start_portal(bench: BenchEnvironment, *, name: str) -> Stack:
-    """Start the portal; its log lines go to the run's log."""
+def start_portal(
+    bench: BenchEnvironment, *, name: str, extra_env: dict[str, str] | None = None
+) -> Stack:
+    """Start the portal (with ``extra_env`` settings); its log lines go to the run's log."""
     stack = Stack(
         config=StackConfig(
             var_dir=bench.run_dir / f"stack-{name}",
@@ -242,6 +269,7 @@ def start_portal(bench: BenchEnvironment, *, name: str) -> Stack:
             beat=False,
             sandbox_info_file=bench.run_dir / "sandbox" / "info.json",
             web_processes=int(os.environ.get("BENCH_WEB_PROCESSES", "2")),
+            extra_env=dict(extra_env or {}),
         ),
         supervisor=Supervisor(out=bench.log()),
     )

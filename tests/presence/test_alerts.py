@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
-from comms_portal import realtime
+from comms_portal.live import user_topic
 from presence import alerts, store
 from presence.models import AvailabilityAlert
 from presence.services import record_presence
@@ -18,7 +18,7 @@ from tests.support.live import TopicInbox
 
 @pytest.fixture
 def inbox(directory: Directory) -> Iterator[TopicInbox]:
-    box = TopicInbox(realtime.user_topic(directory.viewer.pk))
+    box = TopicInbox(user_topic(directory.viewer.pk))
     yield box
     box.close()
 

@@ -16,11 +16,11 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
-from comms_portal import realtime
 from comms_portal.notifications import drain, lifecycle
 from comms_portal.notifications.models import Subscription
 from directory.sync import sync_directory
 from presence import store, subscriptions, watchlist
+from presence.topics import presence_topic
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     clean_presence,
@@ -99,7 +99,7 @@ def test_out_of_order_and_repeated_notifications_never_move_presence_backwards(
 ) -> None:
     older = real_body(control, grace, ("Busy", "InACall"))
     newer = real_body(control, grace, ("Available", "Available"))
-    inbox = TopicInbox(realtime.presence_topic(grace))
+    inbox = TopicInbox(presence_topic(grace))
 
     assert drain.process_bodies([newer]).changed == 1
     assert drain.process_bodies([older]).changed == 0

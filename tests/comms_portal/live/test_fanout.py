@@ -10,8 +10,8 @@ import pytest
 import redis.asyncio
 from django.conf import settings
 
-from comms_portal import fanout
-from comms_portal.fanout import Fanout, FanoutUnavailable
+from comms_portal.live import fanout
+from comms_portal.live.fanout import Fanout, FanoutUnavailable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

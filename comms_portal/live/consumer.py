@@ -1,74 +1,52 @@
-"""The live presence socket: it only relays pushes to the people a page shows."""
+"""The live socket of every page: it relays messages of the topics the page may watch."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import re
 from collections import deque
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
-from comms_portal import realtime
-from comms_portal.fanout import Fanout, FanoutUnavailable, process_fanout
+from comms_portal.live.backends import LiveFanout, process_live_fanout
+from comms_portal.live.fanout import FanoutUnavailable
+from comms_portal.live.topics import group_name, user_topic
+from comms_portal.live.watching import WatchRejected, allowed_watch
 
 logger = logging.getLogger(__name__)
 
-# A page never shows more people than this at once.
-MAX_WATCHED = 1000
-# Graph ids are GUIDs; group names allow only these characters, so nothing else is accepted.
-_ID_SHAPE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Close code for "not signed in" (4000-4999 are free for applications).
 CLOSE_UNAUTHENTICATED = 4401
 # Messages a socket may have waiting for a slow browser; past that they are dropped and the
 # page is told to re-read its snapshot instead, so a stalled tab cannot hoard memory.
 MAX_WAITING_MESSAGES = 1000
+# What a page is told when messages may have been lost: re-read a snapshot.
+RESYNC_TEXT = json.dumps({"type": "resync"})
 
 
-class WatchRejected(ValueError):
-    """A watch message the socket cannot honour; the text goes back to the page."""
-
-
-def parse_watch(content: object) -> set[str]:
-    """Return the ids of a ``{"type": "watch", "ids": [...]}`` message, or raise WatchRejected."""
-    if not isinstance(content, dict):
-        raise WatchRejected("a message must be a JSON object")
-    if content.get("type") != "watch":
-        raise WatchRejected(f"unknown message type {content.get('type')!r}; send 'watch'")
-    ids = content.get("ids")
-    if not isinstance(ids, list):
-        raise WatchRejected("'ids' must be a list of person ids")
-    if len(ids) > MAX_WATCHED:
-        raise WatchRejected(f"at most {MAX_WATCHED} people can be watched at once")
-    for person_id in ids:
-        if not isinstance(person_id, str) or not _ID_SHAPE.match(person_id):
-            raise WatchRejected(f"{str(person_id)[:80]!r} is not a person id")
-    return set(ids)
-
-
-class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
-    """Relay presence changes of watched people and notices for the signed-in person.
+class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """Relay the messages of the watched topics and the signed-in person's notices.
 
     The process's fan-out calls ``deliver`` and ``resync``; they only queue the text, and
     one task per socket writes the queue out in order, so a slow browser holds up no one.
     """
 
     async def connect(self) -> None:
-        self.watched: set[str] = set()
+        self.topics: frozenset[str] = frozenset()
         self.own_topic: str | None = None
         self._waiting: deque[str] = deque()
         self._writer: asyncio.Task[None] | None = None
-        self._fanout: Fanout | None = None
-        user = self.scope.get("user")
+        self._fanout: LiveFanout | None = None
+        self.user = self.scope.get("user")
         await self.accept()
-        if user is None or not user.is_authenticated:
+        if self.user is None or not self.user.is_authenticated:
             # Accepted first so the browser sees the code and stops retrying.
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.own_topic = realtime.user_topic(user.pk)
-        self._fanout = process_fanout(settings.REDIS_URL)
+        self.own_topic = user_topic(self.user.pk)
+        self._fanout = process_live_fanout()
         await self._follow()
 
     async def disconnect(self, code: int) -> None:
@@ -92,20 +70,19 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         try:
-            wanted = parse_watch(content)
+            self.topics = await allowed_watch(self.user, content)
         except WatchRejected as rejected:
-            await self.send_json({"type": "error", "error": str(rejected)})
+            await self.send_json(rejected.reply())
             return
-        self.watched = wanted
         if await self._follow():
-            await self.send_json({"type": "watching", "count": len(wanted)})
+            await self.send_json({"type": "watching", "count": len(self.topics)})
 
     async def _follow(self) -> bool:
         """Follow this page's topics; tell the page when live updates are down for now."""
         assert self._fanout is not None and self.own_topic is not None
-        topics = {self.own_topic, *(realtime.presence_topic(p) for p in self.watched)}
+        names = {group_name(topic) for topic in (self.own_topic, *self.topics)}
         try:
-            await self._fanout.follow(self, topics)
+            await self._fanout.follow(self, names)
         except FanoutUnavailable as error:
             # Still registered: the fan-out subscribes and asks for a resync once Redis is back.
             await self.send_json({"type": "unavailable", "error": str(error)})
@@ -118,14 +95,14 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """Queue ``text`` for the browser."""
         if len(self._waiting) >= MAX_WAITING_MESSAGES:
             self._waiting.clear()
-            text = realtime.RESYNC_TEXT
+            text = RESYNC_TEXT
         self._waiting.append(text)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_waiting())
 
     def resync(self) -> None:
         """Ask the page to re-read its snapshot: messages may have been missed."""
-        self.deliver(realtime.RESYNC_TEXT)
+        self.deliver(RESYNC_TEXT)
 
     async def _write_waiting(self) -> None:
         while self._waiting:
@@ -133,6 +110,6 @@ class PresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             try:
                 await self.send(text_data=text)
             except Exception as error:  # the browser has gone; its disconnect cleans up
-                logger.debug("presence socket: send failed: %s", error)
+                logger.debug("live socket: send failed: %s", error)
                 self._waiting.clear()
                 return

@@ -1,8 +1,8 @@
 """Each ASGI process's one Redis pub/sub connection, fanned out to its open sockets.
 
-A live message (a person's new presence, a notice for one person) is published once, on a
-topic of its own. Redis passes it only to the processes subscribed to that topic, those with
-a page showing that person, and each process hands it to its sockets that follow the topic.
+A live message (a person's new presence, a notice for one person) is published once, on the
+Redis channel of its topic. Redis passes it only to the processes subscribed to that channel,
+those with a page watching the topic, and each process hands it to its sockets that follow it.
 Nothing travels through Redis per socket: a change shown on a thousand pages costs one
 PUBLISH and one message per process, whereas a channel-layer group costs a queue entry and
 a read per socket.
@@ -57,8 +57,10 @@ class FanoutUnavailable(RuntimeError):
 class Fanout:
     """Topics followed by this process's listeners, kept subscribed on one connection."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, *, prefix: str = "") -> None:
         self._url = redis_url
+        # Listeners name channels without it; Redis knows them as ``prefix + name``.
+        self._prefix = prefix
         self._topics_of: dict[Listener, frozenset[str]] = {}
         self._listeners: dict[str, set[Listener]] = defaultdict(set)
         # The subscribing connection: commands are sent raw and replies read in one place,
@@ -80,7 +82,7 @@ class Fanout:
 
     async def follow(self, listener: Listener, topics: set[str] | frozenset[str]) -> None:
         """Make ``topics`` exactly what ``listener`` follows; return once Redis has them."""
-        wanted = frozenset(topics)
+        wanted = frozenset(self._prefix + topic for topic in topics)
         before = self._topics_of.get(listener, frozenset())
         self._topics_of[listener] = wanted
         for topic in wanted - before:
@@ -123,7 +125,7 @@ class Fanout:
 
     def following(self, topic: str) -> int:
         """Return how many listeners of this process follow ``topic``."""
-        return len(self._listeners.get(topic, ()))
+        return len(self._listeners.get(self._prefix + topic, ()))
 
     async def close(self) -> None:
         """Stop reading and close the connection (for tests and shutdown)."""
@@ -281,13 +283,13 @@ class Fanout:
                 future.set_result(None)
 
 
-_fanouts: dict[tuple[int, int, str], Fanout] = {}
+_fanouts: dict[tuple[int, int, str, str], Fanout] = {}
 
 
-def process_fanout(redis_url: str) -> Fanout:
+def process_fanout(redis_url: str, *, prefix: str = "") -> Fanout:
     """Return this process's fan-out for its event loop and ``redis_url``, made on first use."""
-    key = (os.getpid(), id(asyncio.get_running_loop()), redis_url)
+    key = (os.getpid(), id(asyncio.get_running_loop()), redis_url, prefix)
     fanout = _fanouts.get(key)
     if fanout is None:
-        fanout = _fanouts[key] = Fanout(redis_url)
+        fanout = _fanouts[key] = Fanout(redis_url, prefix=prefix)
     return fanout
