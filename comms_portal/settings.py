@@ -235,6 +235,9 @@ CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The worker writes a heartbeat this often; /healthz calls a worker down after three misses.
 WORKER_HEARTBEAT_SECONDS = env.number("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+# Each process checks the parts behind /healthz at most this often and answers from memory in
+# between, so a flood of health calls costs nothing extra.
+HEALTHZ_CACHE_SECONDS = env.number("HEALTHZ_CACHE_SECONDS", 5, minimum=0)
 # Worker processes lower their CPU priority by this much (Unix nice): on a host shared with
 # the web processes, answers to browsers and to Graph's webhook come before background work.
 WORKER_NICENESS = env.number("WORKER_NICENESS", 10, minimum=0)
