@@ -21,11 +21,12 @@ env = Env()
 
 VAR_DIR = env.path("PORTAL_VAR_DIR", BASE_DIR / "var")
 
-# Demo-only secrets. They are public, so the portal refuses them when DEBUG is off.
+# Demo-only secrets. They are public, so the portal refuses them when DEBUG is off, and DEBUG
+# is off unless set: a deployment that forgets a variable stops instead of running on them.
 INSECURE_SECRET_KEY = "insecure-demo-secret-key-do-not-use-in-production-7f3a9c"  # noqa: S105  (public on purpose)
 INSECURE_TOKEN_KEY = "ZGVtby1vbmx5LXRva2VuLWtleS1ub3QtZm9yLXByb2Q="  # noqa: S105
 
-DEBUG = env.flag("DEBUG", True)
+DEBUG = env.flag("DEBUG", False)
 SECRET_KEY = env.text("SECRET_KEY", INSECURE_SECRET_KEY)
 TOKEN_ENCRYPTION_KEYS = env.items("TOKEN_ENCRYPTION_KEYS", [INSECURE_TOKEN_KEY])
 
@@ -38,12 +39,18 @@ for _key in TOKEN_ENCRYPTION_KEYS:
             "(32 url-safe base64-encoded bytes each)."
         ) from None
 
+_LOCAL_ONLY = (
+    "(DEBUG is off unless set; DEBUG=true, for local development only, allows the demo keys)"
+)
 if not DEBUG:
     if SECRET_KEY == INSECURE_SECRET_KEY:
-        raise ImproperlyConfigured("SECRET_KEY must be set to a secret value when DEBUG is off.")
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set to a secret value when DEBUG is off {_LOCAL_ONLY}."
+        )
     if INSECURE_TOKEN_KEY in TOKEN_ENCRYPTION_KEYS:
         raise ImproperlyConfigured(
-            "TOKEN_ENCRYPTION_KEYS must be set to your own Fernet keys when DEBUG is off."
+            f"TOKEN_ENCRYPTION_KEYS must be set to your own Fernet keys when DEBUG is off "
+            f"{_LOCAL_ONLY}."
         )
 
 ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
