@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from comms_portal.env import Env, database_from_url
+from comms_portal.origins import portal_origins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -56,6 +57,9 @@ if not DEBUG:
 ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
 PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+# Where browsers reach the portal (scheme, host and port): websockets opened from any other
+# origin are refused (comms_portal/asgi.py).
+PORTAL_ORIGINS = portal_origins(PUBLIC_BASE_URL, CSRF_TRUSTED_ORIGINS)
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -70,6 +70,8 @@ def run_django(
         ("LOG_LEVEL", "LOUD"),
         ("WORKER_NICENESS", "20"),
         ("WORKER_NICENESS", "-5"),
+        ("CSRF_TRUSTED_ORIGINS", "portal.example.org"),
+        ("PUBLIC_BASE_URL", "https://:8443"),
         ("HEALTHZ_CACHE_SECONDS", "-1"),
     ],
 )
