@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from comms_portal.env import Env, database_from_url
-from comms_portal.origins import portal_origins
+from comms_portal.origins import origin_of, portal_origins, websocket_origins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -58,7 +59,7 @@ ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
 PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 # Where browsers reach the portal (scheme, host and port): websockets opened from any other
-# origin are refused (comms_portal/asgi.py).
+# origin are refused (comms_portal/asgi.py), and pages may open sockets only to these.
 PORTAL_ORIGINS = portal_origins(PUBLIC_BASE_URL, CSRF_TRUSTED_ORIGINS)
 
 INSTALLED_APPS = [
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -224,6 +226,28 @@ GRAPH_BETA_BASE_URL = env.url(
 GRAPH_CA_BUNDLE = env.text("GRAPH_CA_BUNDLE", _sandbox.get("ca_bundle", ""))
 GRAPH_TIMEOUT_SECONDS = env.number("GRAPH_TIMEOUT_SECONDS", 10, minimum=1)
 GRAPH_MAX_RETRY_WAIT_SECONDS = env.number("GRAPH_MAX_RETRY_WAIT_SECONDS", 30, minimum=0)
+
+# --- Content-Security-Policy ------------------------------------------------------------------
+# The browser's Content-Security-Policy (django-csp): scripts, styles, images and fonts only
+# from the portal itself, no inline code, never framed. Sockets are named by their ws(s)://
+# origin as well, since some browsers do not count them as 'self'.
+# Sign-out posts a form whose answer redirects to the authority's sign-out page, and Chromium
+# holds every redirect after a form post to form-action. Entra serves that page on the
+# authority's origin; the sandbox serves its browser pages over http, on a port of their own.
+_SIGN_OUT_ORIGINS = [origin_of(MICROSOFT_AUTHORITY, name="MICROSOFT_AUTHORITY")]
+if _sandbox.get("http_base_url") and _sandbox.get("authority") == MICROSOFT_AUTHORITY:
+    _SIGN_OUT_ORIGINS.append(origin_of(_sandbox["http_base_url"], name="SANDBOX_INFO_FILE"))
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "connect-src": [SELF, *websocket_origins(PORTAL_ORIGINS)],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, *_SIGN_OUT_ORIGINS],
+    }
+}
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
