@@ -57,8 +57,9 @@ def _guard(check: Check) -> Callable[[ViewT], ViewT]:
     return decorator
 
 
-def _is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return isinstance(user, User) and user.is_portal_admin
+def is_portal_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Return whether ``user`` is a signed-in portal admin."""
+    return isinstance(user, User) and user.is_authenticated and user.is_portal_admin
 
 
 def sign_in_redirect(request: HttpRequest) -> HttpResponseRedirect:
@@ -83,7 +84,7 @@ def _page_needs_admin(
 ) -> HttpResponse | None:
     if not user.is_authenticated:
         return sign_in_redirect(request)
-    if not _is_admin(user):
+    if not is_portal_admin(user):
         # Django answers with the 403 page, which tells the person why and whom to ask.
         raise PermissionDenied(ADMINS_ONLY)
     return None
@@ -94,7 +95,7 @@ def _api_needs_admin(
 ) -> HttpResponse | None:
     if not user.is_authenticated:
         return JsonResponse({"error": SIGN_IN_FIRST}, status=401)
-    if not _is_admin(user):
+    if not is_portal_admin(user):
         return JsonResponse({"error": ADMINS_ONLY}, status=403)
     return None
 

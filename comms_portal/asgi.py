@@ -14,11 +14,12 @@ django_http = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from comms_portal.notifications.asgi import NotificationIntake  # noqa: E402
+from comms_portal.origins import origin_patterns  # noqa: E402
 from comms_portal.routing import websocket_urlpatterns  # noqa: E402
 
 # Graph's notifications take a lean route of their own; everything else goes to Django.
@@ -29,8 +30,11 @@ http_app = NotificationIntake(
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # A socket carries the session cookie, so only pages of the portal's own origins
+        # (scheme, host and port) may open one; a missing Origin is refused too.
+        "websocket": OriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+            origin_patterns(settings.PORTAL_ORIGINS),
         ),
     }
 )

@@ -1,7 +1,13 @@
-"""Checks of each part the portal depends on, for /healthz and the admin pages."""
+"""Checks of each part the portal depends on, for /healthz and the admin pages.
+
+The checks use the process's pooled connections (Django's database connection, the Redis
+pool, the Graph client's pool), and each process runs them at most once per
+``HEALTHZ_CACHE_SECONDS``: callers in between get the last result, however many they are.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -14,6 +20,10 @@ from django.db.utils import Error as DatabaseError
 from comms_portal.celery import WORKER_HEARTBEAT_KEY
 from comms_portal.graph import shared_http_client
 from comms_portal.graph_settings import portal_graph_settings
+from comms_portal.redis_client import get_redis
+
+# A health check must answer fast, whatever state Redis is in.
+REDIS_CHECK_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,15 +46,10 @@ def check_database() -> PartState:
     return PartState("database", True, connection.vendor)
 
 
-def _redis_client() -> redis.Redis[bytes]:
-    # A short-lived client with short timeouts: a health check must answer fast.
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-
-
 def check_redis() -> PartState:
     """Ping Redis."""
     try:
-        _redis_client().ping()
+        get_redis(timeout=REDIS_CHECK_TIMEOUT_SECONDS).ping()
     except redis.RedisError as exc:
         return PartState("redis", False, f"{type(exc).__name__}: {exc}")
     return PartState("redis", True, "ping answered")
@@ -53,7 +58,7 @@ def check_redis() -> PartState:
 def check_worker() -> PartState:
     """Read the heartbeat a running Celery worker keeps fresh in Redis."""
     try:
-        raw = _redis_client().get(WORKER_HEARTBEAT_KEY)
+        raw = get_redis(timeout=REDIS_CHECK_TIMEOUT_SECONDS).get(WORKER_HEARTBEAT_KEY)
     except redis.RedisError as exc:
         return PartState("worker", False, f"heartbeat unreadable: {type(exc).__name__}")
     if raw is None:
@@ -79,3 +84,19 @@ def check_graph() -> PartState:
 def check_all() -> list[PartState]:
     """Check every part, in a fixed order."""
     return [check_database(), check_redis(), check_worker(), check_graph()]
+
+
+_last_lock = threading.Lock()
+_last: tuple[float, list[PartState]] | None = None
+
+
+def current_health() -> list[PartState]:
+    """Return every part's state, checked at most once per ``HEALTHZ_CACHE_SECONDS``."""
+    global _last
+    # Callers arriving while a check runs wait for its result instead of checking again.
+    with _last_lock:
+        if _last is not None and time.monotonic() - _last[0] < settings.HEALTHZ_CACHE_SECONDS:
+            return _last[1]
+        parts = check_all()
+        _last = (time.monotonic(), parts)
+        return parts

@@ -11,18 +11,18 @@ import redis.asyncio
 from django.conf import settings
 
 _lock = threading.Lock()
-_clients: dict[tuple[int, str], redis.Redis[bytes]] = {}
+_clients: dict[tuple[int, str, float], redis.Redis[bytes]] = {}
 _async_clients: dict[tuple[int, int, str], redis.asyncio.Redis[bytes]] = {}
 
 
-def get_redis() -> redis.Redis[bytes]:
-    """Return a Redis client for ``REDIS_URL``, one pool per process (fork-safe)."""
-    key = (os.getpid(), settings.REDIS_URL)
+def get_redis(*, timeout: float = 5) -> redis.Redis[bytes]:
+    """Return a Redis client for ``REDIS_URL``, one pool per process and timeout (fork-safe)."""
+    key = (os.getpid(), settings.REDIS_URL, timeout)
     with _lock:
         client = _clients.get(key)
         if client is None:
             client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2
+                settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=min(timeout, 2)
             )
             _clients[key] = client
         return client

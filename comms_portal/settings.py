@@ -12,20 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from comms_portal.env import Env, database_from_url
+from comms_portal.origins import origin_of, portal_origins, websocket_origins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
 
 VAR_DIR = env.path("PORTAL_VAR_DIR", BASE_DIR / "var")
 
-# Demo-only secrets. They are public, so the portal refuses them when DEBUG is off.
+# Demo-only secrets. They are public, so the portal refuses them when DEBUG is off, and DEBUG
+# is off unless set: a deployment that forgets a variable stops instead of running on them.
 INSECURE_SECRET_KEY = "insecure-demo-secret-key-do-not-use-in-production-7f3a9c"  # noqa: S105  (public on purpose)
 INSECURE_TOKEN_KEY = "ZGVtby1vbmx5LXRva2VuLWtleS1ub3QtZm9yLXByb2Q="  # noqa: S105
 
-DEBUG = env.flag("DEBUG", True)
+DEBUG = env.flag("DEBUG", False)
 SECRET_KEY = env.text("SECRET_KEY", INSECURE_SECRET_KEY)
 TOKEN_ENCRYPTION_KEYS = env.items("TOKEN_ENCRYPTION_KEYS", [INSECURE_TOKEN_KEY])
 
@@ -38,17 +41,26 @@ for _key in TOKEN_ENCRYPTION_KEYS:
             "(32 url-safe base64-encoded bytes each)."
         ) from None
 
+_LOCAL_ONLY = (
+    "(DEBUG is off unless set; DEBUG=true, for local development only, allows the demo keys)"
+)
 if not DEBUG:
     if SECRET_KEY == INSECURE_SECRET_KEY:
-        raise ImproperlyConfigured("SECRET_KEY must be set to a secret value when DEBUG is off.")
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set to a secret value when DEBUG is off {_LOCAL_ONLY}."
+        )
     if INSECURE_TOKEN_KEY in TOKEN_ENCRYPTION_KEYS:
         raise ImproperlyConfigured(
-            "TOKEN_ENCRYPTION_KEYS must be set to your own Fernet keys when DEBUG is off."
+            f"TOKEN_ENCRYPTION_KEYS must be set to your own Fernet keys when DEBUG is off "
+            f"{_LOCAL_ONLY}."
         )
 
 ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
 PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+# Where browsers reach the portal (scheme, host and port): websockets opened from any other
+# origin are refused (comms_portal/asgi.py), and pages may open sockets only to these.
+PORTAL_ORIGINS = portal_origins(PUBLIC_BASE_URL, CSRF_TRUSTED_ORIGINS)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -68,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -218,6 +231,28 @@ GRAPH_CA_BUNDLE = env.text("GRAPH_CA_BUNDLE", _sandbox.get("ca_bundle", ""))
 GRAPH_TIMEOUT_SECONDS = env.number("GRAPH_TIMEOUT_SECONDS", 10, minimum=1)
 GRAPH_MAX_RETRY_WAIT_SECONDS = env.number("GRAPH_MAX_RETRY_WAIT_SECONDS", 30, minimum=0)
 
+# --- Content-Security-Policy ------------------------------------------------------------------
+# The browser's Content-Security-Policy (django-csp): scripts, styles, images and fonts only
+# from the portal itself, no inline code, never framed. Sockets are named by their ws(s)://
+# origin as well, since some browsers do not count them as 'self'.
+# Sign-out posts a form whose answer redirects to the authority's sign-out page, and Chromium
+# holds every redirect after a form post to form-action. Entra serves that page on the
+# authority's origin; the sandbox serves its browser pages over http, on a port of their own.
+_SIGN_OUT_ORIGINS = [origin_of(MICROSOFT_AUTHORITY, name="MICROSOFT_AUTHORITY")]
+if _sandbox.get("http_base_url") and _sandbox.get("authority") == MICROSOFT_AUTHORITY:
+    _SIGN_OUT_ORIGINS.append(origin_of(_sandbox["http_base_url"], name="SANDBOX_INFO_FILE"))
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "connect-src": [SELF, *websocket_origins(PORTAL_ORIGINS)],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, *_SIGN_OUT_ORIGINS],
+    }
+}
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -239,6 +274,9 @@ CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The worker writes a heartbeat this often; /healthz calls a worker down after three misses.
 WORKER_HEARTBEAT_SECONDS = env.number("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+# Each process checks the parts behind /healthz at most this often and answers from memory in
+# between, so a flood of health calls costs nothing extra.
+HEALTHZ_CACHE_SECONDS = env.number("HEALTHZ_CACHE_SECONDS", 5, minimum=0)
 # Worker processes lower their CPU priority by this much (Unix nice): on a host shared with
 # the web processes, answers to browsers and to Graph's webhook come before background work.
 WORKER_NICENESS = env.number("WORKER_NICENESS", 10, minimum=0)

@@ -330,6 +330,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         users=args.users,
         simulation_speed=args.speed,
         database_url=os.environ.get("DATABASE_URL") or None,
+        # DEBUG is off unless set. The demo turns it on: it serves plain http on loopback (so
+        # its cookies cannot be https-only) and shows Django's error pages; its secrets are
+        # the generated ones of var/local-secrets.json, never the public demo keys.
+        extra_env={"DEBUG": os.environ.get("DEBUG") or "true"},
     )
     stack = Stack(config=config, supervisor=Supervisor(colour=sys.stdout.isatty()))
     try:

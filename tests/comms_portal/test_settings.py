@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -34,13 +35,19 @@ def test_every_setting_variable_is_documented_in_the_readme() -> None:
     assert read - documented_variables() == set()
 
 
-def run_django(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    """Run manage.py with a clean environment plus ``env``."""
+def run_django(
+    args: list[str], *, debug: str | None = "true", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run manage.py with a clean environment plus ``env``; ``debug=None`` leaves DEBUG unset."""
     base = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "SECRET_KEY", "TOKEN_ENCRYPTION_KEYS", "DATABASE_URL"}
+        if key
+        not in {"DEBUG", "SECRET_KEY", "TOKEN_ENCRYPTION_KEYS", "DATABASE_URL", "PUBLIC_BASE_URL"}
+        and not key.startswith(("SECURE_", "CSRF_", "ALLOWED_", "TRUST_"))
     }
+    if debug is not None:
+        base["DEBUG"] = debug
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT,
@@ -63,6 +70,9 @@ def run_django(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
         ("LOG_LEVEL", "LOUD"),
         ("WORKER_NICENESS", "20"),
         ("WORKER_NICENESS", "-5"),
+        ("CSRF_TRUSTED_ORIGINS", "portal.example.org"),
+        ("PUBLIC_BASE_URL", "https://:8443"),
+        ("HEALTHZ_CACHE_SECONDS", "-1"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable(variable: str, value: str) -> None:
@@ -71,29 +81,63 @@ def test_a_bad_value_stops_the_start_naming_the_variable(variable: str, value: s
     assert variable in result.stderr
 
 
+def own_secrets() -> dict[str, str]:
+    """Return a fresh SECRET_KEY and TOKEN_ENCRYPTION_KEYS, as an operator would generate."""
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+
+
+def test_a_start_without_debug_set_refuses_the_public_demo_secret_key() -> None:
+    result = run_django(["check"], debug=None)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    assert "DEBUG is off unless set" in result.stderr
+
+
+def test_a_start_without_debug_set_refuses_the_public_demo_token_key() -> None:
+    result = run_django(["check"], debug=None, SECRET_KEY=secrets.token_urlsafe(50))
+    assert result.returncode != 0
+    assert "TOKEN_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_debug_is_off_unless_set() -> None:
+    show = "from django.conf import settings; print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)"
+    result = run_django(["shell", "--no-imports", "-c", show], debug=None, **own_secrets())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
+
+
 def test_production_refuses_the_demo_secret_key() -> None:
-    result = run_django(["check"], DEBUG="false")
+    result = run_django(["check"], debug="false")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
 
 def test_production_refuses_the_demo_token_key() -> None:
-    result = run_django(["check"], DEBUG="false", SECRET_KEY="x" * 60)
+    result = run_django(["check"], debug="false", SECRET_KEY="x" * 60)
     assert result.returncode != 0
     assert "TOKEN_ENCRYPTION_KEYS must be set" in result.stderr
 
 
-def test_deploy_check_passes_with_production_settings() -> None:
-    result = run_django(
-        ["check", "--deploy", "--fail-level", "WARNING"],
-        DEBUG="false",
-        SECRET_KEY="p" + Fernet.generate_key().decode() * 2,
-        TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        ALLOWED_HOSTS="portal.example.org",
-        SECURE_COOKIES="true",
-        SECURE_SSL_REDIRECT="true",
-        SECURE_HSTS_SECONDS="31536000",
-        SECURE_HSTS_PRELOAD="true",
-        TRUST_X_FORWARDED_PROTO="true",
-    )
+def readme_production_environment() -> dict[str, str]:
+    """Return the variables of the README's production block, its placeholders filled in."""
+    readme = (PROJECT / "README.md").read_text()
+    section = readme.split("### Production settings", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    assert block is not None, "the README's production section has no sh block"
+    environment = dict(line.split("=", 1) for line in block.group(1).splitlines() if line)
+    generated = own_secrets()
+    for name, value in environment.items():
+        if value.startswith("<"):
+            environment[name] = generated[name]
+    return environment
+
+
+def test_deploy_check_passes_with_the_production_settings_the_readme_lists() -> None:
+    environment = readme_production_environment()
+    assert environment["DEBUG"] == "false"
+    result = run_django(["check", "--deploy", "--fail-level", "WARNING"], debug=None, **environment)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
