@@ -96,6 +96,8 @@ HTTP_ROUTES: dict[str, Expect] = {
     "admin_consent_done": admin_page(Redirect("admin_portal")),
     # An image: a signed-out browser gets 401 rather than a redirect to an HTML page.
     "directory:photo": Expect(anonymous=401, employee=200, admin=200),
+    # The people picker's search, read by scripts: 401 JSON rather than a redirect.
+    "directory:search": Expect(anonymous=401, employee=200, admin=200, query={"q": "a"}),
     # Graph posts change notifications here, guarded by clientState and validation tokens,
     # never by a session: public by design.
     "notifications:intake": public(200, method="POST", query={"validationToken": "hello"}),
@@ -146,10 +148,10 @@ class SocketExpect:
 # Keyed by the route's path as comms_portal.routing declares it; each socket is opened from
 # the portal's own origin. A renamed route is renamed here, with what its consumer does.
 SOCKET_ROUTES: dict[str, SocketExpect] = {
-    "ws/presence/": SocketExpect(
+    "ws/live/": SocketExpect(
         anonymous=Closed(4401),
-        employee=Opens({"type": "watch", "ids": []}, "watching"),
-        admin=Opens({"type": "watch", "ids": []}, "watching"),
+        employee=Opens({"type": "watch", "topics": []}, "watching"),
+        admin=Opens({"type": "watch", "topics": []}, "watching"),
     ),
 }
 
