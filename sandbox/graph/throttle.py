@@ -25,6 +25,8 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     # https://learn.microsoft.com/graph/api/presence-get (per application per tenant)
     "presence": Limit(1_500, 30),
     # https://learn.microsoft.com/graph/throttling-limits#subscription-service-limits
+    # (per app per tenant): any request, and POST/PUT/PATCH/DELETE (create, renew, delete,
+    # reauthorize), which count against both.
     "subscriptions": Limit(5_000, 20),
     "subscriptions-write": Limit(1_000, 20),
     "callrecords": Limit(1_500, 20),
