@@ -1,15 +1,21 @@
 """The control API under ``/_sandbox/``: clock, faults, throttling, tokens, directory changes.
 
-Only loopback clients may call it. Other areas add their endpoints with
-:func:`add_control_route` before the app is built.
+Only loopback clients may call it, and only by a loopback name with the port they reached: a
+web page elsewhere could otherwise drive it from a browser on the same machine (through DNS
+rebinding, or plain cross-site requests), so a request whose ``Host`` is another name, or that
+carries an ``Origin`` other than the sandbox's own, is refused. Scripts and tests send no
+``Origin``. Other areas add their endpoints with :func:`add_control_route` before the app is
+built.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,11 +41,65 @@ def add_control_route(path: str, endpoint: Endpoint, methods: list[str]) -> None
     _CONTROL_ROUTES.append(Route(path, _guarded(endpoint), methods=methods))
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_loopback_name(name: str) -> bool:
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _split_authority(authority: str, scheme: str) -> tuple[str, int] | None:
+    """Split ``host[:port]`` (``[::1]:8400`` for IPv6) into a name and a port, else None."""
+    try:
+        parts = urlsplit(f"{scheme}://{authority}")
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname or parts.username or parts.password or parts.path:
+        return None
+    return parts.hostname, port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+def _own_port(request: Request) -> int | None:
+    server = request.scope.get("server")
+    return int(server[1]) if server and server[1] is not None else None
+
+
+def refusal(request: Request) -> str | None:
+    """Say why a control request must be refused, or return None when it may go on."""
+    client = request.client.host if request.client else ""
+    if client not in LOOPBACK:
+        return "The control API answers loopback clients only."
+    scheme, own_port = request.url.scheme, _own_port(request)
+    host = _split_authority(request.headers.get("host", ""), scheme)
+    if host is None or not _is_loopback_name(host[0]) or host[1] != own_port:
+        return (
+            f"The control API answers only requests addressed to a loopback name with port "
+            f"{own_port} (such as 127.0.0.1:{own_port}); the Host header says "
+            f"{request.headers.get('host', '')!r}."
+        )
+    origin = request.headers.get("origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        theirs = _split_authority(parts.netloc, parts.scheme) if parts.scheme == scheme else None
+        if theirs is None or not _is_loopback_name(theirs[0]) or theirs[1] != own_port:
+            return (
+                f"The control API refuses requests from web pages of another origin "
+                f"({origin!r}); only {scheme}://127.0.0.1:{own_port} itself may send one."
+            )
+    return None
+
+
 def _guarded(endpoint: Endpoint) -> Endpoint:
     async def guarded(request: Request) -> Response:
-        client = request.client.host if request.client else ""
-        if client not in LOOPBACK:
-            return JSONResponse({"error": "The control API answers loopback clients only."}, 403)
+        refused = refusal(request)
+        if refused is not None:
+            return JSONResponse({"error": refused}, 403)
         try:
             return await endpoint(request)
         except ControlError as error:

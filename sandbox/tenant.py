@@ -63,6 +63,12 @@ DEPARTMENTS: dict[str, tuple[str, ...]] = {
     "Operations": ("Operations Analyst", "Facilities Coordinator", "IT Administrator"),
 }
 OFFICES = ("Harbour Tower 12", "Harbour Tower 14", "Riverside 2", "Riverside 3", "Remote")
+CITY_OF_OFFICE = {
+    "Harbour Tower 12": "Bristol",
+    "Harbour Tower 14": "Bristol",
+    "Riverside 2": "Leeds",
+    "Riverside 3": "Leeds",
+}
 
 # The named cast: the first people of every tenant, whatever the seed, so tests can name them.
 CAST: tuple[tuple[str, str, str, str, bool], ...] = (
@@ -124,6 +130,10 @@ class User:
     def mail(self) -> str:
         return self.user_principal_name
 
+    @property
+    def city(self) -> str | None:
+        return CITY_OF_OFFICE.get(self.office_location or "")
+
     def to_graph(self) -> dict[str, Any]:
         """Return the user as Graph's default property set plus the portal-relevant extras."""
         return {
@@ -141,6 +151,7 @@ class User:
             "department": self.department,
             "accountEnabled": self.account_enabled,
             "userType": self.user_type,
+            "city": self.city,
         }
 
 

@@ -1,4 +1,12 @@
-"""Minting and checking the sandbox's JWTs (id tokens, access tokens) with its signing key."""
+"""Minting and checking the sandbox's JWTs (id tokens, access tokens) with its signing key.
+
+Entra issues a token in the version its audience's registration asks for
+(https://learn.microsoft.com/entra/identity-platform/access-tokens#token-formats). An id_token
+is the client's own, from the v2.0 endpoint: ``ver`` 2.0 and the ``.../v2.0`` issuer. An access
+token for Microsoft Graph follows Graph's registration, which takes v1.0 tokens whichever
+endpoint issued them: ``ver`` 1.0, the ``https://sts.windows.net/{tid}/`` issuer, ``appid`` and
+``appidacr`` (no ``azp``), as Graph's own validation tokens are.
+"""
 
 from __future__ import annotations
 
@@ -29,10 +37,15 @@ def sign(state: SandboxState, claims: dict[str, Any]) -> str:
     )
 
 
-def _common(state: SandboxState, tenant_id: str, lifetime: int) -> dict[str, Any]:
+def v1_issuer(tenant_id: str) -> str:
+    """Return the issuer of Entra's v1.0 tokens for ``tenant_id`` (Graph's access tokens)."""
+    return f"https://sts.windows.net/{tenant_id}/"
+
+
+def _common(state: SandboxState, issuer: str, tenant_id: str, lifetime: int) -> dict[str, Any]:
     now = int(state.clock.timestamp())
     return {
-        "iss": state.endpoints.issuer(tenant_id),
+        "iss": issuer,
         "iat": now,
         "nbf": now,
         "exp": now + lifetime,
@@ -43,18 +56,20 @@ def _common(state: SandboxState, tenant_id: str, lifetime: int) -> dict[str, Any
 def delegated_access_token(
     state: SandboxState, *, app: App, user: User, scopes: list[str], lifetime: int
 ) -> str:
-    """Return an access token for Graph on behalf of ``user`` with ``scp`` = ``scopes``."""
-    claims = _common(state, user.tenant_id, lifetime)
+    """Return a v1.0 access token for Graph on behalf of ``user`` with ``scp`` = ``scopes``."""
+    claims = _common(state, v1_issuer(user.tenant_id), user.tenant_id, lifetime)
     claims.update(
         {
             "aud": GRAPH_RESOURCE,
+            "acr": "1",
+            "amr": ["pwd"],
             "oid": user.id,
             "sub": user.id,
             "upn": user.user_principal_name,
             "unique_name": user.user_principal_name,
             "name": user.display_name,
             "appid": app.client_id,
-            "azp": app.client_id,
+            "appidacr": "1",  # the client proved itself with its secret
             "app_displayname": app.name,
             "scp": " ".join(scopes),
             "idtyp": "user",
@@ -62,21 +77,27 @@ def delegated_access_token(
             "ver": "1.0",
         }
     )
+    if user.given_name:
+        claims["given_name"] = user.given_name
+    if user.surname:
+        claims["family_name"] = user.surname
     return sign(state, claims)
 
 
 def application_access_token(
     state: SandboxState, *, app: App, tenant_id: str, roles: list[str], lifetime: int
 ) -> str:
-    """Return an app-only access token for Graph carrying ``roles``."""
-    claims = _common(state, tenant_id, lifetime)
+    """Return a v1.0 app-only access token for Graph carrying ``roles``."""
+    issuer = v1_issuer(tenant_id)
+    claims = _common(state, issuer, tenant_id, lifetime)
     claims.update(
         {
             "aud": GRAPH_RESOURCE,
+            "idp": issuer,
             "oid": app.client_id,
             "sub": app.client_id,
             "appid": app.client_id,
-            "azp": app.client_id,
+            "appidacr": "1",  # the client proved itself with its secret
             "app_displayname": app.name,
             "idtyp": "app",
             "uti": uuid.uuid4().hex,
@@ -98,7 +119,7 @@ def id_token(
     lifetime: int = 3600,
 ) -> str:
     """Return an OpenID Connect id token (v2.0) for ``user`` signed in to ``app``."""
-    claims = _common(state, user.tenant_id, lifetime)
+    claims = _common(state, state.endpoints.issuer(user.tenant_id), user.tenant_id, lifetime)
     claims.update(
         {
             "aud": app.client_id,
@@ -146,6 +167,6 @@ def verify_access_token(state: SandboxState, token: str) -> dict[str, Any]:
         raise TokenRejected("Lifetime validation failed, the token is not yet valid.")
     if claims.get("tid") != state.tenant.tenant_id:
         raise TokenRejected("The token was issued for a different tenant.")
-    if claims.get("iss") != state.endpoints.issuer(state.tenant.tenant_id):
+    if claims.get("iss") != v1_issuer(state.tenant.tenant_id):
         raise TokenRejected("Invalid issuer.")
     return claims

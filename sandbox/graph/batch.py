@@ -1,6 +1,7 @@
 """JSON batching: ``POST /$batch`` with up to 20 requests, ``dependsOn`` and 424s.
 
 https://learn.microsoft.com/graph/json-batching
+https://learn.microsoft.com/graph/known-issues#json-batching (the shapes ``dependsOn`` may take)
 """
 
 from __future__ import annotations
@@ -109,7 +110,41 @@ def parse_batch(payload: Any) -> list[SubRequest]:
         for dependency in entry.depends_on:
             if dependency.lower() not in seen:
                 raise _invalid(f"Request '{entry.id}' depends on unknown request '{dependency}'.")
+    check_sequencing(entries)
     return entries
+
+
+# Graph's answer to any other use of ``dependsOn`` (its 400 names the json-batching tip).
+NOT_SEQUENTIAL_NOR_PARALLEL = "Batch should be either fully sequential or fully parallel."
+
+
+def check_sequencing(entries: list[SubRequest]) -> None:
+    """Refuse a batch whose ``dependsOn`` follows none of Graph's three supported shapes.
+
+    Parallel: no request names a dependency. Serial: each request after the first depends
+    on the one just before it. Same: every request that names a dependency names the same
+    single one. Each request names at most one, and only one that comes before it.
+    """
+    dependent = [entry for entry in entries if entry.depends_on]
+    if not dependent:
+        return
+    position = {entry.id.lower(): index for index, entry in enumerate(entries)}
+    for index, entry in enumerate(entries):
+        if len(entry.depends_on) > 1:
+            raise GraphError(400, "BadRequest", NOT_SEQUENTIAL_NOR_PARALLEL)
+        if entry.depends_on and position[entry.depends_on[0].lower()] >= index:
+            raise _invalid(
+                f"Request '{entry.id}' depends on request '{entry.depends_on[0]}', "
+                "which does not come before it."
+            )
+    serial = all(
+        [dependency.lower() for dependency in entry.depends_on] == [entries[index - 1].id.lower()]
+        for index, entry in enumerate(entries)
+        if index > 0
+    )
+    same = len({entry.depends_on[0].lower() for entry in dependent}) == 1
+    if not (serial or same):
+        raise GraphError(400, "BadRequest", NOT_SEQUENTIAL_NOR_PARALLEL)
 
 
 def _parse_entry(index: int, item: Any) -> SubRequest:
@@ -140,29 +175,14 @@ def _parse_entry(index: int, item: Any) -> SubRequest:
     )
 
 
-def _execution_order(entries: list[SubRequest]) -> list[SubRequest]:
-    """Order the requests so each runs after what it depends on; a cycle is a 400."""
-    done: set[str] = set()
-    ordered: list[SubRequest] = []
-    pending = list(entries)
-    while pending:
-        ready = [e for e in pending if all(d.lower() in done for d in e.depends_on)]
-        if not ready:
-            raise _invalid("The 'dependsOn' references form a cycle.")
-        for entry in ready:
-            ordered.append(entry)
-            done.add(entry.id.lower())
-            pending.remove(entry)
-    return ordered
-
-
 async def _run(
     outer: Request, state: SandboxState, principal: Principal, entries: list[SubRequest]
 ) -> list[dict[str, Any]]:
     statuses: dict[str, int] = {}
     responses: list[dict[str, Any]] = []
     version = outer.url.path.strip("/").split("/")[0]
-    for entry in _execution_order(entries):
+    # ``check_sequencing`` allows only dependencies on earlier requests: input order is safe.
+    for entry in entries:
         failed = [d for d in entry.depends_on if not 200 <= statuses.get(d.lower(), 0) < 300]
         if failed:
             statuses[entry.id.lower()] = 424

@@ -48,6 +48,7 @@ USERS = EntitySet(
         "department",
         "accountEnabled",
         "userType",
+        "city",
     ),
     filterable={
         "id": frozenset({"eq", "ne", "in", "ge", "le"}),
@@ -62,6 +63,7 @@ USERS = EntitySet(
         "officeLocation": _TEXT,
         "mobilePhone": _TEXT,
         "userType": _EQ,
+        "city": _TEXT,
     },
     sortable=("displayName", "userPrincipalName"),
     search_properties=("displayName", "givenName", "surname", "mail", "userPrincipalName"),

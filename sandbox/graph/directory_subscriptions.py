@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sandbox.graph.routing import GraphError, Principal
 from sandbox.notifications import hub_of, publish, register_subscription_resource
+from sandbox.notifications.registry import EVERY_RESOURCE_GETS
 
 if TYPE_CHECKING:
     from sandbox.state import SandboxState
@@ -41,6 +42,8 @@ USERS = register_subscription_resource(
     ("User.Read.All",),
     ("User.Read.All",),
     validate=_validate_users_resource,
+    # Graph lists users for neither subscriptionRemoved nor missed: reauthorization only.
+    lifecycle_events=EVERY_RESOURCE_GETS,
 )
 
 
@@ -61,7 +64,8 @@ def publish_user_change(state: SandboxState, user: User, change_type: str) -> in
     )
     queued = publish(state, resource, change_type, resource_data, rich_payload=rich)
     if change_type == "deleted":
-        # A deleted person's delegated subscriptions cannot be served any longer.
+        # A deleted person's delegated subscriptions cannot be served any longer. (Graph
+        # tells such removals only for the resources that get subscriptionRemoved.)
         hub = hub_of(state)
         for subscription in hub.subscriptions.all():
             if subscription.user_id == user.id:

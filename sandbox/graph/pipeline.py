@@ -105,7 +105,7 @@ async def _process(
     path = rewrite_me(path, principal)
     route, params = resolve(request.method, graph_version, path)
     check_permission(route, principal)
-    for bucket in ("global", route.throttle):
+    for bucket in ("global", *route.throttles):
         throttled = throttle_or_none(state, bucket, principal, ids)
         if throttled is not None:
             return throttled

@@ -114,7 +114,9 @@ class GraphRoute:
     handler: Handler
     delegated: tuple[str, ...]  # delegated permissions that grant access; () = not supported
     application: tuple[str, ...]  # application permissions that grant access; () = not supported
-    throttle: str  # the name of the throttling bucket (see ``sandbox.graph.throttle``)
+    # The throttling buckets the request counts against (see ``sandbox.graph.throttle``),
+    # besides the global one; a request is refused as soon as one of them is spent.
+    throttles: tuple[str, ...]
     versions: tuple[ApiVersion, ...]
     pattern: re.Pattern[str]
 
@@ -142,10 +144,15 @@ def graph_route(
     *,
     delegated: tuple[str, ...],
     application: tuple[str, ...],
-    throttle: str = "default",
+    throttle: str | tuple[str, ...] = "default",
     versions: tuple[ApiVersion, ...] = ("v1.0", "beta"),
 ) -> Callable[[Handler], Handler]:
-    """Register ``handler`` for ``method`` on ``template`` with its documented permissions."""
+    """Register ``handler`` for ``method`` on ``template`` with its documented permissions.
+
+    ``throttle`` names the bucket the request counts against, or several when more than one
+    of Graph's limits applies to it (any verb, and writes only).
+    """
+    throttles = (throttle,) if isinstance(throttle, str) else throttle
 
     def register(handler: Handler) -> Handler:
         ROUTES.append(
@@ -155,7 +162,7 @@ def graph_route(
                 handler=handler,
                 delegated=delegated,
                 application=application,
-                throttle=throttle,
+                throttles=throttles,
                 versions=versions,
                 pattern=compile_template(template),
             )

@@ -91,14 +91,23 @@ def _entity(ctx: GraphContext, subscription: Subscription) -> dict[str, Any]:
     }
 
 
+# https://learn.microsoft.com/graph/throttling-limits#subscription-service-limits: every
+# request counts against "any" (5,000 per 20 s per app per tenant); POST, PUT, PATCH and
+# DELETE also against the write limit (1,000 per 20 s).
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def subscription_route(method: str, template: str) -> Callable[[Handler], Handler]:
     """Register a subscription endpoint; each checks its resource's permission itself."""
+    throttle = (
+        ("subscriptions", "subscriptions-write") if method in WRITE_METHODS else "subscriptions"
+    )
     return graph_route(
         method,
         template,
         delegated=ANY_PERMISSION,
         application=ANY_PERMISSION,
-        throttle="subscriptions",
+        throttle=throttle,
     )
 
 

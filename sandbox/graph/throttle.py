@@ -22,9 +22,12 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "global": Limit(130_000, 10, per_tenant=False),
     # Entra ID counts resource units; one unit per plain read is the common case.
     "directory": Limit(8_000, 10),
-    # https://learn.microsoft.com/graph/api/presence-get (per application per tenant)
+    # The docs disagree: presence-get and getPresencesByUserId say 1,500 per 30 s, the
+    # throttling-limits page 10,000 per 30 s (both per app per tenant). The stricter holds.
     "presence": Limit(1_500, 30),
     # https://learn.microsoft.com/graph/throttling-limits#subscription-service-limits
+    # (per app per tenant): any request, and POST/PUT/PATCH/DELETE (create, renew, delete,
+    # reauthorize), which count against both.
     "subscriptions": Limit(5_000, 20),
     "subscriptions-write": Limit(1_000, 20),
     "callrecords": Limit(1_500, 20),

@@ -8,7 +8,8 @@ Mounted under ``/_sandbox/`` beside the rest of the control API (loopback only):
 * ``POST /_sandbox/notify`` ``{"resource", "changeType", "resourceData", "richPayload"}``:
   publish a change as a resource module would.
 * ``GET /_sandbox/subscriptions``: every live subscription with its bookkeeping;
-  ``DELETE /_sandbox/subscriptions/{id}`` removes one and sends ``subscriptionRemoved``.
+  ``DELETE /_sandbox/subscriptions/{id}`` removes one (``subscriptionRemoved`` follows only
+  for resources Graph sends it for).
 * ``GET``/``POST /_sandbox/delivery-settings``: retry and lifecycle timing.
 """
 
@@ -147,10 +148,11 @@ async def list_all_subscriptions(request: Request) -> Response:
 
 
 async def remove_subscription(request: Request) -> Response:
-    """Remove a subscription as Graph might, telling it through ``subscriptionRemoved``.
+    """Remove a subscription as Graph might.
 
-    ``?notify=false`` loses it silently instead, as a service outage or a restart of the
-    sandbox itself would.
+    Graph sends ``subscriptionRemoved`` only for some resources (none of the sandbox's yet:
+    presence and users subscriptions simply vanish). ``?notify=false`` loses any
+    subscription silently, as a service outage or a restart of the sandbox itself would.
     """
     state = state_of(request)
     notify = request.query_params.get("notify", "true").lower() != "false"

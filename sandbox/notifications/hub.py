@@ -3,9 +3,9 @@
 https://learn.microsoft.com/graph/change-notifications-delivery-webhooks#receive-notifications
 One asyncio task started with the app wakes on new work (or a short tick), posts due
 notifications in batches per URL, retries failures with exponential backoff on the sandbox
-clock for up to four hours, then drops them and tells the subscriber through a ``missed``
-lifecycle notification. The same loop removes expired subscriptions and sends
-``reauthorizationRequired`` challenges.
+clock for up to four hours, then drops them and, for the resources Graph sends it for, tells
+the subscriber through a ``missed`` lifecycle notification. The same loop removes expired
+subscriptions and sends ``reauthorizationRequired`` challenges.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sandbox.notifications.payloads import (
     lifecycle_notification,
     notification_collection,
 )
+from sandbox.notifications.registry import lifecycle_events_of
 from sandbox.notifications.subscription import Subscription, SubscriptionStore
 from sandbox.notifications.transport import post_notifications, trust_context
 
@@ -145,8 +146,14 @@ class NotificationHub:
         self._poke()
 
     def send_lifecycle(self, subscription: Subscription, event: LifecycleEvent) -> bool:
-        """Queue a lifecycle notification if the subscription asked for them."""
+        """Queue a lifecycle notification if the subscription asked for them and may get it.
+
+        Graph sends ``missed`` and ``subscriptionRemoved`` for a few resources only; on the
+        others the subscriber hears nothing and must notice by itself.
+        """
         if subscription.lifecycle_notification_url is None:
+            return False
+        if event not in lifecycle_events_of(subscription.resource_kind):
             return False
         self.enqueue(subscription, lifecycle_notification(subscription, event), "lifecycle")
         return True
@@ -183,7 +190,7 @@ class NotificationHub:
             subscription.expiry_challenge_sent = False
 
     def remove(self, subscription_id: str, *, notify: bool) -> Subscription | None:
-        """Remove a subscription; with ``notify`` tell it through ``subscriptionRemoved``."""
+        """Remove a subscription; with ``notify`` send ``subscriptionRemoved`` where Graph does."""
         removed = self.subscriptions.remove(subscription_id)
         if removed is not None and notify:
             self.send_lifecycle(removed, "subscriptionRemoved")
@@ -220,7 +227,7 @@ class NotificationHub:
             self.send_lifecycle(subscription, "reauthorizationRequired")
 
     def _note_missed(self, subscription_ids: set[str]) -> None:
-        """Count dropped notifications and tell each subscriber once through ``missed``."""
+        """Count dropped notifications; send ``missed`` once, where the resource gets it."""
         for subscription_id in subscription_ids:
             subscription = self.subscriptions.get(subscription_id)
             if subscription is None:

@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 # something the caller may not watch (an unknown user, a meeting of another organizer...).
 ResourceValidator = Callable[[str, Principal, "SandboxState"], None]
 
+# https://learn.microsoft.com/graph/change-notifications-lifecycle-events#supported-resources
+# reauthorizationRequired reaches subscriptions on every resource; subscriptionRemoved only
+# those on Outlook messages, events and contacts and Teams chatMessages; missed only those on
+# Outlook messages, events and contacts. Each resource declares which it gets.
+LIFECYCLE_EVENTS = frozenset({"reauthorizationRequired", "subscriptionRemoved", "missed"})
+EVERY_RESOURCE_GETS = frozenset({"reauthorizationRequired"})
+
 _ID_IN_FILTER = re.compile(
     r"^(?P<base>[^?]+)\?\$filter=\s*id\s+in\s*\((?P<ids>[^)]*)\)\s*$", re.IGNORECASE
 )
@@ -46,6 +53,8 @@ class SubscriptionResource:
     supports_resource_data: bool
     # Presence and meeting notifications carry ``organizationId`` beside ``tenantId``.
     include_organization_id: bool
+    # The lifecycle notifications Graph sends for this resource (see LIFECYCLE_EVENTS).
+    lifecycle_events: frozenset[str]
 
     def allowed_permissions(self, principal: Principal) -> tuple[str, ...]:
         """Return the permissions that let ``principal`` subscribe to this resource."""
@@ -72,10 +81,16 @@ def register_subscription_resource(
     validate: ResourceValidator | None = None,
     supports_resource_data: bool = True,
     include_organization_id: bool = False,
+    lifecycle_events: frozenset[str] = EVERY_RESOURCE_GETS,
 ) -> SubscriptionResource:
     """Declare a subscribable resource; ``pattern`` is a regex over the resource string."""
     if any(existing.name == name for existing in _REGISTRY):
         raise ValueError(f"subscription resource {name!r} is already registered")
+    if not EVERY_RESOURCE_GETS <= lifecycle_events <= LIFECYCLE_EVENTS:
+        raise ValueError(
+            f"lifecycle events of {name!r} must include reauthorizationRequired and be among "
+            f"{', '.join(sorted(LIFECYCLE_EVENTS))}"
+        )
     entry = SubscriptionResource(
         name=name,
         pattern=re.compile(pattern, re.IGNORECASE),
@@ -90,9 +105,18 @@ def register_subscription_resource(
         validate=validate,
         supports_resource_data=supports_resource_data,
         include_organization_id=include_organization_id,
+        lifecycle_events=lifecycle_events,
     )
     _REGISTRY.append(entry)
     return entry
+
+
+def lifecycle_events_of(name: str) -> frozenset[str]:
+    """Return the lifecycle events Graph sends for the registered resource ``name``."""
+    for entry in _REGISTRY:
+        if entry.name == name:
+            return entry.lifecycle_events
+    return EVERY_RESOURCE_GETS
 
 
 def registered_resources() -> tuple[SubscriptionResource, ...]:
@@ -170,4 +194,5 @@ def describe(entry: SubscriptionResource) -> dict[str, Any]:
         "maxIds": entry.max_ids,
         "perUserPerAppLimit": entry.per_user_per_app_limit,
         "orgQuota": entry.org_quota,
+        "lifecycleEvents": sorted(entry.lifecycle_events),
     }

@@ -32,8 +32,8 @@ from sandbox.presence.access import (
 from sandbox.presence.model import PersonPresence, Preferred, Session, StatusMessage, presence_json
 from sandbox.presence.subscriptions import GUID
 from sandbox.presence.values import (
+    LATEST_TIMESTAMP,
     PREFERRED_LONG_DEFAULT,
-    PREFERRED_MAX,
     PREFERRED_PAIRS,
     PREFERRED_SHORT_DEFAULT,
     SESSION_DEFAULT_SECONDS,
@@ -209,13 +209,16 @@ async def set_user_preferred_presence(ctx: GraphContext) -> Response:
     short = availability in ("DoNotDisturb", "Busy")
     duration = PREFERRED_SHORT_DEFAULT if short else PREFERRED_LONG_DEFAULT
     if body.get("expirationDuration") is not None:
+        # The page documents no maximum (only the defaults), so none is imposed.
         duration = checked(parse_duration, body["expirationDuration"])
-        if not timedelta(0) < duration <= PREFERRED_MAX:
-            raise bad_request("The expirationDuration must be positive and at most 7 days (P7D).")
+        if duration <= timedelta(0):
+            raise bad_request("The expirationDuration must be positive.")
     with ctx.state.lock:
         area = area_of(ctx)
         user, _ = target(ctx, area, write=True)
         now = area.now()
+        if now + duration.total_seconds() > LATEST_TIMESTAMP:
+            raise bad_request("The expirationDuration ends after 9999-12-31T23:59:59Z.")
         preferred = Preferred(availability, activity, now + duration.total_seconds())
 
         def mutate(person: PersonPresence) -> None:

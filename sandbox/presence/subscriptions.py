@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 
 from sandbox.graph.routing import GraphError, Principal
 from sandbox.notifications import hub_of, publish, register_subscription_resource
-from sandbox.notifications.registry import filtered_ids, normalize_resource
+from sandbox.notifications.registry import (
+    EVERY_RESOURCE_GETS,
+    filtered_ids,
+    normalize_resource,
+)
 from sandbox.presence.model import PersonPresence, presence_json
 
 if TYPE_CHECKING:
@@ -60,6 +64,8 @@ PRESENCES = register_subscription_resource(
     per_user_per_app_limit=1,
     validate=_validate_presence_resource,
     include_organization_id=True,
+    # Graph lists presence for neither subscriptionRemoved nor missed: reauthorization only.
+    lifecycle_events=EVERY_RESOURCE_GETS,
 )
 
 

@@ -67,8 +67,9 @@ FADE_STEP_SECONDS = 5 * 60
 # https://learn.microsoft.com/graph/api/presence-setuserpreferredpresence (default expiration)
 PREFERRED_SHORT_DEFAULT = timedelta(days=1)  # DoNotDisturb and Busy
 PREFERRED_LONG_DEFAULT = timedelta(days=7)  # every other state
-# No maximum is documented; a week matches the longest default and Teams' "this week".
-PREFERRED_MAX = timedelta(days=7)
+# No maximum is documented, so any duration is taken that ends by the last moment a Graph
+# dateTime can carry (9999-12-31T23:59:59Z); what lies beyond cannot be represented.
+LATEST_TIMESTAMP = 253_402_300_799.0
 
 # https://learn.microsoft.com/graph/api/resources/userworklocation
 WORK_LOCATION_TYPES = ("unspecified", "office", "remote", "timeOff")
@@ -141,12 +142,15 @@ def parse_duration(text: object, name: str = "expirationDuration") -> timedelta:
     if match is None:
         raise InvalidValue(f"'{text}' is not a valid ISO 8601 duration for '{name}'.")
     parts = {key: float(value) for key, value in match.groupdict().items() if value is not None}
-    return timedelta(
-        days=parts.get("days", 0),
-        hours=parts.get("hours", 0),
-        minutes=parts.get("minutes", 0),
-        seconds=parts.get("seconds", 0),
-    )
+    try:
+        return timedelta(
+            days=parts.get("days", 0),
+            hours=parts.get("hours", 0),
+            minutes=parts.get("minutes", 0),
+            seconds=parts.get("seconds", 0),
+        )
+    except (OverflowError, ValueError) as exc:
+        raise InvalidValue(f"'{text}' is too long a duration for '{name}'.") from exc
 
 
 def resolve_time_zone(name: object) -> ZoneInfo:

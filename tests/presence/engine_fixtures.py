@@ -178,7 +178,7 @@ def control(sandbox: RunningSandbox) -> Iterator[Control]:
     client("DELETE", "/delivery-faults")
     client("POST", "/presence/pause", {})
     yield client
-    # Removing a subscription tells its lifecycle URL; nobody listens after the test.
+    # Deliveries still queued would reach a portal that no longer listens.
     client("POST", "/delivery-faults", {"kind": "drop", "count": 10_000})
     for item in client("GET", "/subscriptions")["value"]:
         client("DELETE", f"/subscriptions/{item['id']}")

@@ -87,6 +87,67 @@ def test_batch_depends_on_gives_424_after_a_failure(
     assert answers[2]["body"]["error"]["code"] == "FailedDependency"
 
 
+def _reads(*depends_on: list[str] | None) -> list[dict[str, object]]:
+    """Return one read per argument, with ids 1, 2, ... and the given dependsOn (None: none)."""
+    requests: list[dict[str, object]] = []
+    for number, dependencies in enumerate(depends_on, start=1):
+        request: dict[str, object] = {"id": str(number), "method": "GET", "url": "/users?$top=1"}
+        if dependencies is not None:
+            request["dependsOn"] = dependencies
+        requests.append(request)
+    return requests
+
+
+@pytest.mark.parametrize(
+    "requests",
+    [
+        _reads(None, None, None),
+        _reads(None, ["1"], ["2"], ["3"]),
+        _reads(None, ["1"], ["1"], ["1"]),
+        _reads(None, ["1"], None, ["1"]),
+    ],
+    ids=["parallel", "serial", "same", "same-beside-independent"],
+)
+def test_batch_shapes_graph_supports_run(
+    graph: httpx.Client, headers: dict[str, str], requests: list[dict[str, object]]
+) -> None:
+    response = graph.post("$batch", json={"requests": requests}, headers=headers)
+    assert response.status_code == 200, response.text
+    answers = response.json()["responses"]
+    assert sorted(item["id"] for item in answers) == [str(n) for n in range(1, len(requests) + 1)]
+    assert {item["status"] for item in answers} == {200}
+
+
+@pytest.mark.parametrize(
+    "requests",
+    [
+        _reads(None, ["1"], ["2"], None),
+        _reads(None, ["1"], None, ["3"]),
+        _reads(None, None, ["1", "2"]),
+    ],
+    ids=["chain-beside-independent", "two-chains", "two-dependencies"],
+)
+def test_batch_neither_sequential_nor_parallel_is_refused_whole(
+    graph: httpx.Client, headers: dict[str, str], requests: list[dict[str, object]]
+) -> None:
+    response = graph.post("$batch", json={"requests": requests}, headers=headers)
+    _error(response, 400, "BadRequest")
+    assert "responses" not in response.json()
+    assert response.json()["error"]["message"] == (
+        "Batch should be either fully sequential or fully parallel."
+    )
+    _still_serving(graph, headers)
+
+
+def test_batch_dependency_on_a_later_request_is_refused(
+    graph: httpx.Client, headers: dict[str, str]
+) -> None:
+    requests = _reads(["2"], None)
+    response = graph.post("$batch", json={"requests": requests}, headers=headers)
+    _error(response, 400, "BadRequest")
+    assert "does not come before it" in response.json()["error"]["message"]
+
+
 def test_batch_of_21_requests_is_400(graph: httpx.Client, headers: dict[str, str]) -> None:
     requests = [{"id": str(n), "method": "GET", "url": "/users?$top=1"} for n in range(21)]
     _error(graph.post("$batch", json={"requests": requests}, headers=headers), 400, "BadRequest")

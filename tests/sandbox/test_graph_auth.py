@@ -7,6 +7,7 @@ import json
 
 import httpx
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.sandbox.conftest import MEGAN, app_token, bearer, user_token_result
@@ -73,6 +74,28 @@ def test_wrong_audience_is_refused(sandbox: RunningSandbox, graph: httpx.Client)
     response = graph.get("users", headers=bearer(token))
     _assert_graph_error(response, 401, "InvalidAuthenticationToken")
     assert "audience" in response.json()["error"]["message"].lower()
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["https://login.example.net/{tid}/", "https://sts.windows.net/{tid}", "{authority}/v2.0"],
+    ids=["foreign", "no-trailing-slash", "v2-endpoint"],
+)
+def test_a_token_not_from_graphs_issuer_is_refused(
+    sandbox: RunningSandbox, graph: httpx.Client, issuer: str
+) -> None:
+    # Graph's access tokens are v1.0 tokens from https://sts.windows.net/{tid}/.
+    key_pem = (sandbox.log_path.parent / "signing-key.pem").read_bytes()
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    genuine = app_token(sandbox)
+    claims = jwt.decode(genuine, options={"verify_signature": False})
+    assert claims["iss"] == f"https://sts.windows.net/{sandbox.tenant_id}/"
+    claims["iss"] = issuer.format(tid=sandbox.tenant_id, authority=sandbox.info["authority"])
+    kid = jwt.get_unverified_header(genuine)["kid"]
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})  # type: ignore[arg-type]
+    response = graph.get("users", headers=bearer(token))
+    _assert_graph_error(response, 401, "InvalidAuthenticationToken")
+    assert "issuer" in response.json()["error"]["message"].lower()
 
 
 def test_expired_token_is_refused_after_the_clock_moves(

@@ -46,8 +46,20 @@ def test_auth_code_flow_with_pkce_returns_verifiable_tokens(sandbox: RunningSand
         options={"verify_iat": False, "verify_nbf": False, "verify_exp": False},
     )
     assert verified["name"] == "Megan Reyes"
-    access = jwt.decode(result["access_token"], options={"verify_signature": False})
-    assert access["aud"] == "https://graph.microsoft.com"
+    # The access token is Graph's: a v1.0 token whichever endpoint issued it, signed with
+    # the same published keys.
+    access_key = _jwks_client(sandbox).get_signing_key_from_jwt(result["access_token"]).key
+    access = jwt.decode(
+        result["access_token"],
+        access_key,
+        algorithms=["RS256"],
+        audience="https://graph.microsoft.com",
+        issuer=f"https://sts.windows.net/{sandbox.tenant_id}/",
+        options={"verify_iat": False, "verify_nbf": False, "verify_exp": False},
+    )
+    assert access["ver"] == "1.0" and "azp" not in access
+    assert access["appid"] == sandbox.app("Comms Portal")["client_id"]
+    assert access["upn"] == MEGAN and access["oid"] == megan["id"]
     assert set(access["scp"].split()) == {"User.Read", "User.Read.All"}
     account = app.get_accounts()[0]
     assert account["home_account_id"] == f"{megan['id']}.{sandbox.tenant_id}"
@@ -89,6 +101,8 @@ def test_client_credentials_token_carries_application_roles(sandbox: RunningSand
     result = msal_app(sandbox).acquire_token_for_client(scopes=[GRAPH_DEFAULT])
     assert "access_token" in result, result
     claims = jwt.decode(result["access_token"], options={"verify_signature": False})
+    assert claims["ver"] == "1.0" and "azp" not in claims
+    assert claims["iss"] == claims["idp"] == f"https://sts.windows.net/{sandbox.tenant_id}/"
     assert claims["idtyp"] == "app" and "scp" not in claims
     assert "User.Read.All" in claims["roles"] and "Presence.Read.All" in claims["roles"]
     assert claims["tid"] == sandbox.tenant_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -15,6 +16,8 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sandbox.clock import SandboxClock
+from sandbox.graph.directory_subscriptions import USERS
 from sandbox.graph.routing import GraphError
 from sandbox.notifications.crypto import (
     CertificateError,
@@ -22,19 +25,23 @@ from sandbox.notifications.crypto import (
     load_encryption_certificate,
 )
 from sandbox.notifications.delivery_log import DeliveryFault, DeliveryFaults, DeliverySettings
+from sandbox.notifications.hub import NotificationHub
 from sandbox.notifications.payloads import (
     change_notification,
     lifecycle_notification,
     notification_collection,
 )
 from sandbox.notifications.registry import (
+    LIFECYCLE_EVENTS,
     check_requested_ids,
     filtered_ids,
+    lifecycle_events_of,
     register_subscription_resource,
     subscription_covers,
 )
 from sandbox.notifications.subscription import Subscription
 from sandbox.notifications.tokens import NOTIFICATION_PUBLISHER_APP_ID, mint_validation_token
+from sandbox.presence.subscriptions import PRESENCES
 from tests.support.examples import load_example, shape_differences
 from tests.support.webhook_receiver import (
     SubscriberCertificate,
@@ -272,6 +279,58 @@ def test_registering_a_name_twice_is_an_error() -> None:
 
     with pytest.raises(ValueError, match="already registered"):
         register_subscription_resource("twice test", r"twice", ("updated",), 60, ("X",), ())
+
+
+def test_lifecycle_events_are_sent_only_where_the_resource_gets_them() -> None:
+    # Outlook messages get all three; presence (like users) only reauthorizationRequired.
+    mail = register_subscription_resource(
+        "mail test",
+        r"me/messages",
+        ("created",),
+        4230,
+        ("Mail.Read",),
+        (),
+        lifecycle_events=LIFECYCLE_EVENTS,
+    )
+    hub = NotificationHub(SandboxClock())
+    messages = replace(_subscription(), id="mail", resource="me/messages", resource_kind=mail.name)
+    presence = replace(_subscription(), resource_kind=PRESENCES.name)
+    for subscription in (messages, presence):
+        hub.subscriptions.add(subscription)
+
+    sent = {
+        (subscription.id, event): hub.send_lifecycle(subscription, event)
+        for subscription in (messages, presence)
+        for event in ("reauthorizationRequired", "missed", "subscriptionRemoved")
+    }
+    hub.remove(presence.id, notify=True)
+
+    assert [key for key, queued in sent.items() if queued] == [
+        ("mail", "reauthorizationRequired"),
+        ("mail", "missed"),
+        ("mail", "subscriptionRemoved"),
+        (presence.id, "reauthorizationRequired"),
+    ]
+    assert hub.pending_count(presence.id) == 1
+    assert lifecycle_events_of(USERS.name) == frozenset({"reauthorizationRequired"})
+
+
+@pytest.mark.parametrize(
+    "events", [frozenset({"missed"}), frozenset({"reauthorizationRequired", "gone"})]
+)
+def test_a_resource_declares_only_known_lifecycle_events_and_always_reauthorization(
+    events: frozenset[str],
+) -> None:
+    with pytest.raises(ValueError, match="lifecycle events"):
+        register_subscription_resource(
+            f"odd lifecycle {sorted(events)}",
+            r"odd",
+            ("updated",),
+            60,
+            ("X",),
+            (),
+            lifecycle_events=events,
+        )
 
 
 def test_basic_presence_notification_matches_the_documented_shape() -> None:

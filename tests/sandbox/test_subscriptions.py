@@ -352,6 +352,66 @@ def test_renew_reauthorize_and_delete(
     assert graph.delete(url, headers=bearer(portal_token)).status_code == 404
 
 
+def _assert_throttled(response: httpx.Response) -> None:
+    assert response.status_code == 429, response.text
+    assert 1 <= float(response.headers["Retry-After"]) <= 20
+    documented = load_example("throttling-429.response.json")["response"]
+    assert shape_differences(response.json(), documented) == []
+    assert response.json()["error"]["code"] == "TooManyRequests"
+
+
+def test_subscription_writes_are_throttled_while_reads_go_on(
+    sandbox: RunningSandbox, graph: httpx.Client, portal_token: str, receiver: WebhookReceiver
+) -> None:
+    limits = sandbox.control("GET", "/throttling").json()["limits"]
+    assert limits["subscriptions-write"]["requests"] == 1000
+    assert limits["subscriptions"]["requests"] == 5000
+    few = {"bucket": "subscriptions-write", "requests": 2, "window_seconds": 20}
+    assert sandbox.control("POST", "/throttling", json=few).status_code == 200
+    try:
+        created = create(graph, portal_token, subscription_body(sandbox, receiver, "/writes"))
+        assert created.status_code == 201, created.text
+        url = f"subscriptions/{created.json()['id']}"
+        renewal = {"expirationDateTime": expiry(sandbox, 90)}
+        assert graph.patch(url, headers=bearer(portal_token), json=renewal).status_code == 200
+
+        refused_delete = graph.delete(url, headers=bearer(portal_token))
+        refused_reauthorize = graph.post(f"{url}/reauthorize", headers=bearer(portal_token))
+        too_many = subscription_body(sandbox, receiver, "/writes-too-many")
+        refused_create = create(graph, portal_token, too_many)
+
+        for refused in (refused_delete, refused_reauthorize, refused_create):
+            _assert_throttled(refused)
+        # The refused create never reached its endpoint, and nothing was created.
+        assert all(path != "/writes-too-many" for path, _ in receiver.validations)
+        assert not _listed(graph, portal_token, too_many["notificationUrl"])
+        # Reads count against the any-verb limit only.
+        assert graph.get(url, headers=bearer(portal_token)).status_code == 200
+
+        sandbox.control("POST", "/clock", json={"advance_seconds": 21})
+        assert graph.delete(url, headers=bearer(portal_token)).status_code == 204
+    finally:
+        sandbox.control("DELETE", "/throttling")
+
+
+def test_every_subscription_request_counts_against_the_any_verb_limit(
+    sandbox: RunningSandbox, graph: httpx.Client, portal_token: str, receiver: WebhookReceiver
+) -> None:
+    few = {"bucket": "subscriptions", "requests": 2, "window_seconds": 20}
+    assert sandbox.control("POST", "/throttling", json=few).status_code == 200
+    try:
+        listings = [graph.get("subscriptions", headers=bearer(portal_token)) for _ in range(3)]
+        assert [answer.status_code for answer in listings[:2]] == [200, 200]
+        _assert_throttled(listings[2])
+        _assert_throttled(
+            create(graph, portal_token, subscription_body(sandbox, receiver, "/any-verb"))
+        )
+        # Other areas keep their own budgets.
+        assert graph.get("users?$top=1", headers=bearer(portal_token)).status_code == 200
+    finally:
+        sandbox.control("DELETE", "/throttling")
+
+
 def test_renewal_beyond_the_maximum_is_refused_and_keeps_the_old_expiry(
     sandbox: RunningSandbox, graph: httpx.Client, portal_token: str, receiver: WebhookReceiver
 ) -> None:

@@ -55,6 +55,7 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.posts: list[ReceivedPost] = []
         self.validations: list[tuple[str, str]] = []  # (path, token)
+        self.validation_headers: list[tuple[str, dict[str, str]]] = []  # (path, headers)
         self.behaviours: dict[str, PathBehaviour] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -123,6 +124,7 @@ class WebhookReceiver:
                 token = parse_qs(parts.query).get("validationToken")
                 if token:
                     receiver.validations.append((parts.path, token[0]))
+                    receiver.validation_headers.append((parts.path, dict(self.headers)))
                     self._answer_validation(behaviour.validation, token[0])
                     return
                 with receiver._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from tests.sandbox.presence.conftest import (
     graph_error,
     in_minutes,
     presence_of,
+    sandbox_now,
     shown,
     user_id,
 )
@@ -347,12 +349,58 @@ def test_preferred_presence_accepts_each_documented_pair(
 
 
 @pytest.mark.parametrize(
+    ("duration", "days"),
+    [("P8D", 8), ("P30DT12H", 30.5), ("P400D", 400), ("PT2400H", 100), ("P2900000D", 2_900_000)],
+)
+def test_preferred_presence_lasts_as_long_as_asked_beyond_a_week(
+    presence_sandbox: RunningSandbox,
+    graph: httpx.Client,
+    tokens: Tokens,
+    duration: str,
+    days: float,
+) -> None:
+    # setUserPreferredPresence documents defaults (1 and 7 days) but no maximum.
+    grace = user_id(presence_sandbox, GRACE)
+    force(presence_sandbox, grace, "Available", "Available")
+    body = {"availability": "Away", "activity": "Away", "expirationDuration": duration}
+    response = graph.post(
+        "me/presence/setUserPreferredPresence", headers=bearer(tokens.user(GRACE)), json=body
+    )
+    assert response.status_code == 200, response.text
+    assert shown(graph, tokens.user(MEGAN), grace) == ("Away", "Away")
+    state = presence_sandbox.control("GET", f"/presence/state?ids={grace}").json()
+    expires = datetime.fromisoformat(
+        state["people"][0]["preferredPresence"]["expiresDateTime"].replace("Z", "+00:00")
+    )
+    assert abs((expires - sandbox_now(presence_sandbox)) - timedelta(days=days)) < timedelta(
+        minutes=1
+    )
+    cleared = graph.post(
+        "me/presence/clearUserPreferredPresence", headers=bearer(tokens.user(GRACE))
+    )
+    assert cleared.status_code == 200, cleared.text
+
+
+@pytest.mark.parametrize(
     "body",
     [
         {"availability": "Busy", "activity": "InACall"},
         {"availability": "Offline", "activity": "Offline"},
         {"availability": "Available", "activity": "Available", "expirationDuration": "PT0S"},
-        {"availability": "Available", "activity": "Available", "expirationDuration": "P8D"},
+        {"availability": "Available", "activity": "Available", "expirationDuration": "8 days"},
+        {"availability": "Available", "activity": "Available", "expirationDuration": "P"},
+        {"availability": "Available", "activity": "Available", "expirationDuration": "PT"},
+        {"availability": "Available", "activity": "Available", "expirationDuration": "P1H"},
+        {"availability": "Available", "activity": "Available", "expirationDuration": 3600},
+        # Graph's Duration (Edm.Duration) has days, hours, minutes and seconds; no years.
+        {"availability": "Available", "activity": "Available", "expirationDuration": "P1Y"},
+        # Beyond 9999-12-31, and beyond any duration at all: refused, never a 500.
+        {"availability": "Available", "activity": "Available", "expirationDuration": "P3000000D"},
+        {
+            "availability": "Available",
+            "activity": "Available",
+            "expirationDuration": "P" + "9" * 30 + "D",
+        },
         {"availability": "Available"},
     ],
 )

@@ -206,3 +206,60 @@ def test_changes_reach_subscribers_encrypted_once_each(
         assert second["sequenceNumber"] > content["sequenceNumber"]
     finally:
         graph.delete(f"subscriptions/{subscription_id}", headers=bearer(megan))
+
+
+def test_presence_subscriptions_get_reauthorization_challenges_but_no_other_lifecycle_events(
+    presence_sandbox: RunningSandbox,
+    graph: httpx.Client,
+    tokens: Tokens,
+    receiver: WebhookReceiver,
+    certificate: SubscriberCertificate,
+) -> None:
+    # change-notifications-lifecycle-events: reauthorizationRequired reaches every resource;
+    # subscriptionRemoved and missed only Outlook (and Teams chatMessage) subscriptions.
+    samuel = user_id(presence_sandbox, SAMUEL)
+    force(presence_sandbox, samuel, "Available", "Available")
+    body = subscription_body(
+        presence_sandbox,
+        receiver,
+        certificate,
+        f"communications/presences/{samuel}",
+        path="/samuel",
+        minutes=10,  # inside the last 15 minutes: challenged at once
+        lifecycleNotificationUrl=receiver.url("/samuel-lifecycle"),
+    )
+    created = graph.post("subscriptions", headers=bearer(tokens.user(PRIYA)), json=body)
+    assert created.status_code == 201, created.text
+    subscription_id = created.json()["id"]
+
+    def log() -> dict[str, Any]:
+        answer: dict[str, Any] = presence_sandbox.control(
+            "GET", f"/deliveries?subscription_id={subscription_id}"
+        ).json()
+        return answer
+
+    def events() -> list[str]:
+        return [item["lifecycleEvent"] for item in receiver.notifications("/samuel-lifecycle")]
+
+    try:
+        receiver.wait_for(lambda: "reauthorizationRequired" in events(), what="a challenge")
+
+        # A change whose delivery is lost: no missed notification follows.
+        presence_sandbox.control(
+            "POST", "/delivery-faults", json={"kind": "drop", "count": 1, "url": "*/samuel"}
+        )
+        force(presence_sandbox, samuel, "Away", "Away")
+        receiver.wait_for(
+            lambda: any(entry["outcome"] == "dropped" for entry in log()["value"]),
+            what="the dropped delivery",
+        )
+        # Removed as Graph might remove it: it vanishes without a subscriptionRemoved.
+        removed = presence_sandbox.control("DELETE", f"/subscriptions/{subscription_id}")
+        assert removed.status_code == 204
+        # Lifecycle notifications are queued as their cause happens: an empty queue means
+        # the receiver has every one there is.
+        receiver.wait_for(lambda: log()["pending"] == 0, what="the queue to empty")
+        assert set(events()) == {"reauthorizationRequired"}
+        assert receiver.posts_to("/samuel") == []
+    finally:
+        presence_sandbox.control("DELETE", f"/subscriptions/{subscription_id}?notify=false")
