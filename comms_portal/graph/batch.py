@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,19 @@ def _validate(requests: Sequence[BatchRequest]) -> None:
                     f"Batch request {position}: depends_on must name earlier requests "
                     f"(0..{position - 1}); got {dependency}."
                 )
+        if len(set(request.depends_on)) > 1:
+            # Graph runs a batch fully in parallel, as one chain, or with every dependent
+            # request waiting on the same one; a request waiting on two fits none of these.
+            raise ValueError(
+                f"Batch request {position}: Graph allows one dependency per request; got "
+                f"{len(set(request.depends_on))}."
+            )
+    for members in _dependency_groups(requests):
+        if _shape(requests, members) == "other":
+            raise ValueError(
+                f"Requests {members[0]}..{members[-1]} form neither one chain nor requests "
+                "that all wait on the same one, the only dependencies Graph runs."
+            )
 
 
 def _dependency_groups(requests: Sequence[BatchRequest]) -> list[list[int]]:
@@ -103,13 +117,43 @@ def _dependency_groups(requests: Sequence[BatchRequest]) -> list[list[int]]:
     return ordered
 
 
-def _chunks(groups: list[list[int]]) -> list[list[int]]:
+def _shape(requests: Sequence[BatchRequest], members: list[int]) -> str:
+    """Name a dependency group's shape: 'single', 'star' (all wait on one), 'chain', 'other'."""
+    if len(members) == 1:
+        return "single"
+    first = members[0]
+    if all(requests[m].depends_on == (first,) for m in members[1:]):
+        return "star"
+    if all(requests[b].depends_on == (a,) for a, b in itertools.pairwise(members)):
+        return "chain"
+    return "other"
+
+
+def _chunks(requests: Sequence[BatchRequest], groups: list[list[int]]) -> list[list[int]]:
+    """Pack groups into batches of shapes Graph runs.
+
+    Graph takes a batch that is fully parallel, one chain, or independent requests beside
+    requests that all wait on the same one
+    (https://learn.microsoft.com/graph/known-issues#request-dependencies-are-limited): so
+    independent requests share a batch with at most one such star, and a chain travels alone.
+    """
     chunks: list[list[int]] = []
+    last_shape = ""  # what the open chunk holds: "" (independent requests), "star" or "chain"
     for members in groups:
-        if chunks and len(chunks[-1]) + len(members) <= MAX_BATCH_SIZE:
+        shape = _shape(requests, members)
+        fits = (
+            chunks
+            and len(chunks[-1]) + len(members) <= MAX_BATCH_SIZE
+            and last_shape != "chain"
+            and shape != "chain"
+            and not (shape == "star" and last_shape == "star")
+        )
+        if fits:
             chunks[-1].extend(members)
+            last_shape = last_shape or ("star" if shape == "star" else "")
         else:
             chunks.append(list(members))
+            last_shape = "" if shape == "single" else shape
     return [sorted(chunk) for chunk in chunks]
 
 
@@ -233,7 +277,7 @@ def send_batch(client: GraphClient, requests: Sequence[BatchRequest]) -> list[Ba
     _validate(requests)
     budget = client.new_budget()
     out: list[BatchResult | None] = [None] * len(requests)
-    for chunk in _chunks(_dependency_groups(requests)):
+    for chunk in _chunks(requests, _dependency_groups(requests)):
         _run_chunk(client, requests, chunk, budget, out)
     complete = [result for result in out if result is not None]
     # Every request gets a result or the call raises; a gap would be a bug here, not in Graph.

@@ -174,10 +174,51 @@ def test_dependent_requests_travel_in_the_same_batch(graph: FakeGraph, client: G
     assert len(results) == 21
 
 
+def test_batches_take_only_the_dependency_shapes_graph_runs(
+    graph: FakeGraph, client: GraphClient
+) -> None:
+    graph.queue("POST", "/v1.0/$batch", *[answer_every_item] * 4)
+    requests = [
+        BatchRequest("GET", "/users/a/presence"),
+        BatchRequest("GET", "/users/b/presence"),
+        BatchRequest("GET", "/users/b/manager", depends_on=(1,)),
+        BatchRequest("GET", "/users/c/presence"),
+        BatchRequest("GET", "/users/c/manager", depends_on=(3,)),
+        BatchRequest("GET", "/users/d/presence"),
+        BatchRequest("GET", "/users/d/manager", depends_on=(5,)),
+        BatchRequest("GET", "/users/d/photo", depends_on=(6,)),
+        BatchRequest("GET", "/users/e/presence"),
+    ]
+
+    send_batch(client, requests)
+
+    batches = [[item["id"] for item in seen.json()["requests"]] for seen in graph.seen]
+    # Independent requests beside one group waiting on the same request; a second such
+    # group in a batch of its own; a chain alone.
+    assert batches == [["0", "1", "2"], ["3", "4"], ["5", "6", "7"], ["8"]]
+
+
 @pytest.mark.parametrize(
     ("requests", "message"),
     [
         ([BatchRequest("GET", "https://graph.microsoft.com/v1.0/me")], "relative"),
+        (
+            [
+                BatchRequest("GET", "/me"),
+                BatchRequest("GET", "/me"),
+                BatchRequest("GET", "/me", depends_on=(0, 1)),
+            ],
+            "one dependency per request",
+        ),
+        (
+            [
+                BatchRequest("GET", "/me"),
+                BatchRequest("GET", "/me", depends_on=(0,)),
+                BatchRequest("GET", "/me", depends_on=(1,)),
+                BatchRequest("GET", "/me", depends_on=(1,)),
+            ],
+            "neither one chain",
+        ),
         ([BatchRequest("TRACE", "/me")], "unsupported method"),
         ([BatchRequest("GET", "/me", depends_on=(0,))], "earlier requests"),
         (
@@ -186,7 +227,14 @@ def test_dependent_requests_travel_in_the_same_batch(graph: FakeGraph, client: G
             "at most 20",
         ),
     ],
-    ids=["absolute-url", "bad-method", "self-dependency", "chain-too-long"],
+    ids=[
+        "absolute-url",
+        "two-dependencies",
+        "branching",
+        "bad-method",
+        "self-dependency",
+        "chain-too-long",
+    ],
 )
 def test_bad_batches_are_refused_before_sending(
     graph: FakeGraph, client: GraphClient, requests: list[BatchRequest], message: str
