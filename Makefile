@@ -19,8 +19,9 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.runtime-installed
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# DEMO_ARGS passes options on, e.g. DEMO_ARGS="--private-redis --sandbox-port 9400".
 demo: $(VENV)/.runtime-installed
-	$(PY) -m comms_portal.stack demo
+	$(PY) -m comms_portal.stack demo $(DEMO_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
