@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest soak bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ pytest: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Long runs of the whole stack (stopping and restarting `make demo` every way it can be).
+soak: $(VENV)/.dev-installed
+	$(PY) -m pytest -m soak $(PYTEST_ARGS)
 
 # Presence benchmarks on loopback (about ten minutes); tables printed, JSON under var/bench/.
 bench: $(VENV)/.dev-installed
