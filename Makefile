@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest soak bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,9 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.runtime-installed
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# DEMO_ARGS passes options on, e.g. DEMO_ARGS="--private-redis --sandbox-port 9400".
 demo: $(VENV)/.runtime-installed
-	$(PY) -m comms_portal.stack demo
+	$(PY) -m comms_portal.stack demo $(DEMO_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
@@ -33,6 +34,10 @@ pytest: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Long runs of the whole stack (stopping and restarting `make demo` every way it can be).
+soak: $(VENV)/.dev-installed
+	$(PY) -m pytest -m soak $(PYTEST_ARGS)
 
 # Presence benchmarks on loopback (about ten minutes); tables printed, JSON under var/bench/.
 bench: $(VENV)/.dev-installed

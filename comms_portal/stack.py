@@ -2,7 +2,8 @@
 
 ``python -m comms_portal.stack demo`` is what ``make demo`` runs: Redis (a private one when
 none answers), the sandbox tenant, the ASGI server, a Celery worker and Celery beat, each
-log line prefixed with the process's name, all stopped together on Ctrl-C or when one dies.
+log line prefixed with the process's name, all stopped together on Ctrl-C, SIGTERM or a
+closing terminal, or when one dies; none outlives the launcher, even a killed one.
 The browser tests start the same stack on free ports through :class:`Stack`.
 
 This module starts the sandbox as a separate program and never imports it.
@@ -14,10 +15,7 @@ import argparse
 import json
 import os
 import secrets
-import signal
-import subprocess
 import sys
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,16 +28,20 @@ from cryptography.fernet import Fernet
 from comms_portal.processes import (
     PROJECT_DIR,
     StackError,
+    StopRequested,
     Supervisor,
     free_port,
     http_answers,
     port_in_use,
     redis_answers,
     redis_server_command,
-    wait_until,
 )
+from comms_portal.stop_signals import StopSignals
 
 PYTHON = sys.executable
+
+# Migrating a fresh database and seeding the directory take seconds; this bounds a hang.
+ONE_SHOT_TIMEOUT_SECONDS = 300
 
 
 def load_local_secrets(var_dir: Path) -> dict[str, str]:
@@ -72,6 +74,8 @@ class StackConfig:
     redis_url: str | None = None
     # The demo reuses a Redis already answering on 6379; the tests always start their own.
     reuse_local_redis: bool = True
+    # Start a Redis of the stack's own even when REDIS_URL is set (stopping it is tested).
+    private_redis: bool = False
     worker_concurrency: int = 2
     beat: bool = True
     # ASGI server processes on the one port (uvicorn --workers); each has its own event loop.
@@ -108,7 +112,10 @@ class Stack:
         config = self.config
         var_dir = config.var_dir.resolve()
         var_dir.mkdir(parents=True, exist_ok=True)
-        for port, what in ((config.web_port, "the portal"), (config.sandbox_port, "the sandbox")):
+        ports = [(config.web_port, "the portal")]
+        if config.sandbox_info_file is None and config.sandbox_port:
+            ports += [(config.sandbox_port, "the sandbox"), (config.sandbox_port + 1, "its https")]
+        for port, what in ports:
             if port and port_in_use(port):
                 raise StackError(f"Port {port} for {what} is already in use; stop what uses it.")
 
@@ -162,33 +169,26 @@ class Stack:
             beat_argv = [PYTHON, "-m", "celery", "-A", "comms_portal", "beat", "-l", log_level]
             self.supervisor.start("beat", [*beat_argv, "-s", schedule], env=env)
 
-        wait_until(
+        self.supervisor.wait_until(
             lambda: http_answers(f"{self.base_url}/healthz"),
             what="the portal (web)",
             timeout=60,
-            alive=lambda: web.process.poll() is None,
+            child=web,
         )
-        wait_until(
-            self._worker_ready,
-            what="the Celery worker",
-            timeout=60,
-            alive=lambda: worker.process.poll() is None,
+        self.supervisor.wait_until(
+            self._worker_ready, what="the Celery worker", timeout=60, child=worker
         )
 
     def _run_once(self, name: str, command: list[str], failure: str) -> None:
         """Run one manage.py command to completion, its output prefixed with ``name``."""
         self.supervisor.say(name, f"manage.py {' '.join(command)}")
-        done = subprocess.run(
+        returncode = self.supervisor.run(
+            name,
             [PYTHON, "manage.py", *command],
-            cwd=PROJECT_DIR,
             env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
+            timeout=ONE_SHOT_TIMEOUT_SECONDS,
         )
-        for line in (done.stdout + done.stderr).splitlines():
-            self.supervisor.say(name, line)
-        if done.returncode != 0:
+        if returncode != 0:
             raise StackError(f"{failure}; see the {name} lines above.")
 
     def health(self) -> dict[str, Any]:
@@ -206,25 +206,24 @@ class Stack:
         return bool(self.health().get("checks", {}).get("worker", {}).get("up"))
 
     def ensure_redis(self, var_dir: Path) -> str:
-        """Return a Redis URL: the configured one, 6379 (demo), or a private server."""
+        """Return a Redis URL: the configured one, REDIS_URL, 6379 (demo), or a private server."""
         config = self.config
         if config.redis_url:
             return config.redis_url
-        if os.environ.get("REDIS_URL"):
-            return os.environ["REDIS_URL"]
-        if config.reuse_local_redis and redis_answers("127.0.0.1", 6379):
-            return "redis://127.0.0.1:6379/0"
-        port = free_port()
+        if not config.private_redis:
+            if os.environ.get("REDIS_URL"):
+                return os.environ["REDIS_URL"]
+            if config.reuse_local_redis and redis_answers("127.0.0.1", 6379):
+                return "redis://127.0.0.1:6379/0"
+        # Not a port the stack was told to use: it may be free now only because it starts later.
+        port = free_port(avoid={config.web_port, config.sandbox_port, config.sandbox_port + 1})
         data_dir = var_dir / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
         child = self.supervisor.start(
             "redis", redis_server_command(port, data_dir), env=dict(os.environ)
         )
-        wait_until(
-            lambda: redis_answers("127.0.0.1", port),
-            what="redis",
-            timeout=20,
-            alive=lambda: child.process.poll() is None,
+        self.supervisor.wait_until(
+            lambda: redis_answers("127.0.0.1", port), what="redis", timeout=20, child=child
         )
         return f"redis://127.0.0.1:{port}/0"
 
@@ -258,35 +257,12 @@ class Stack:
             ],
             env=self.env,
         )
-        wait_until(
-            info_file.exists,
-            what="the sandbox",
-            timeout=60,
-            alive=lambda: child.process.poll() is None,
-        )
+        self.supervisor.wait_until(info_file.exists, what="the sandbox", timeout=60, child=child)
         self.sandbox_info = json.loads(info_file.read_text())
 
     def supervise(self) -> int:
-        """Block until Ctrl-C or a child's death; stop everything; return an exit code."""
-        stop_requested = threading.Event()
-
-        def request_stop(signum: int, _frame: object) -> None:
-            stop_requested.set()
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
-        code = 0
-        while not stop_requested.is_set():
-            dead = self.supervisor.first_exit()
-            if dead is not None:
-                self.supervisor.say(
-                    "stack", f"{dead.name} exited with code {dead.process.returncode}; stopping"
-                )
-                code = 1
-                break
-            stop_requested.wait(0.5)
-        self.stop()
-        return code
+        """Block until a stop signal or a child's death; stop everything; return an exit code."""
+        return self.supervisor.supervise()
 
     def stop(self) -> None:
         """Stop every process of the stack."""
@@ -308,15 +284,44 @@ def _demo_banner(stack: Stack) -> str:
     return "\n".join(lines)
 
 
+def _positive_int(text: str) -> int:
+    """Parse a whole number of at least 1, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``demo`` from the command line."""
     parser = argparse.ArgumentParser(prog="python -m comms_portal.stack")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="start the whole portal on this machine")
-    demo.add_argument("--port", type=int, default=int(os.environ.get("PORTAL_PORT", "8000")))
-    demo.add_argument("--sandbox-port", type=int, default=8400)
-    demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--users", type=int, default=60)
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORTAL_PORT", "8000")),
+        help="the portal's port (default: PORTAL_PORT, else 8000)",
+    )
+    demo.add_argument(
+        "--sandbox-port", type=int, default=8400, help="sandbox http port (https: the next one)"
+    )
+    demo.add_argument("--seed", type=int, default=1, help="demo tenant seed")
+    demo.add_argument("--users", type=_positive_int, default=60, help="people in the tenant")
+    demo.add_argument(
+        "--web-processes",
+        type=_positive_int,
+        default=1,
+        help="ASGI server processes (uvicorn --workers)",
+    )
+    demo.add_argument(
+        "--private-redis",
+        action="store_true",
+        help="start a private Redis even when REDIS_URL is set or 6379 answers",
+    )
     # At real speed a 60-person tenant changes about twice a minute; five times faster keeps
     # the wall visibly alive while a day still lasts a couple of hours.
     demo.add_argument("--speed", type=float, default=5.0, help="presence simulator speed")
@@ -329,22 +334,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         users=args.users,
         simulation_speed=args.speed,
+        web_processes=args.web_processes,
+        private_redis=args.private_redis,
         database_url=os.environ.get("DATABASE_URL") or None,
         # DEBUG is off unless set. The demo turns it on: it serves plain http on loopback (so
         # its cookies cannot be https-only) and shows Django's error pages; its secrets are
         # the generated ones of var/local-secrets.json, never the public demo keys.
         extra_env={"DEBUG": os.environ.get("DEBUG") or "true"},
     )
-    stack = Stack(config=config, supervisor=Supervisor(colour=sys.stdout.isatty()))
-    try:
-        stack.start()
-    except StackError as exc:
-        stack.supervisor.say("stack", f"could not start: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    print(_demo_banner(stack), flush=True)
-    return stack.supervise()
+    # From here on a stop signal is a request the startup waits and the loop answer.
+    with StopSignals() as signals:
+        supervisor = Supervisor(colour=sys.stdout.isatty(), signals=signals)
+        stack = Stack(config=config, supervisor=supervisor)
+        try:
+            stack.start()
+        except StopRequested:
+            supervisor.say("stack", f"{signals.first_name()} received while starting; stopped")
+            return 0
+        except StackError as exc:
+            supervisor.say("stack", f"could not start: {exc}")
+            return 1
+        print(_demo_banner(stack), flush=True)
+        return stack.supervise()
 
 
 if __name__ == "__main__":
