@@ -8,6 +8,9 @@ from django.urls import path
 
 from comms_portal.live.consumer import LiveConsumer
 
+# The one live socket of every page; pages learn its path from here (see live_socket_path).
+LIVE_SOCKET_PATH = "/ws/live/"
+
 websocket_urlpatterns: list[Any] = [
-    path("ws/live/", LiveConsumer.as_asgi()),
+    path(LIVE_SOCKET_PATH.lstrip("/"), LiveConsumer.as_asgi()),
 ]

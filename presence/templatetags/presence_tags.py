@@ -10,6 +10,7 @@ from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from accounts.context_processors import initials_of
+from comms_portal.routing import LIVE_SOCKET_PATH
 from presence import display
 from presence.store import PresenceState
 
@@ -34,6 +35,12 @@ def person_url(graph_id: str, name: str = "person") -> str:
     # (some 8 ms a page), so each route is reversed once and the id put in its place.
     before, after = _person_route(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
     return before + quote(graph_id, safe="") + after
+
+
+@register.simple_tag
+def live_socket_path() -> str:
+    """Render the path of the pages' live socket."""
+    return LIVE_SOCKET_PATH
 
 
 @register.filter

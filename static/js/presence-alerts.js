@@ -9,6 +9,13 @@
 
   const PAGE_ALERTS_KEY = "commsPortal.pageAlerts";
 
+  // A person's page address, from the template the server renders on the live-status line.
+  function personUrl(personId) {
+    const status = document.querySelector("[data-live-status]");
+    const template = status ? status.dataset.personUrl : "";
+    return template ? template.replace("PERSON_ID", encodeURIComponent(personId)) : "";
+  }
+
   function desktopNotification(title, body, url) {
     if (!("Notification" in window) || Notification.permission !== "granted") {
       return;
@@ -29,7 +36,7 @@
   function announceAvailable(personId, name) {
     const message = name + " is available now.";
     window.CommsPortal.toast(message, { level: "success", timeout: 10000 });
-    desktopNotification("Available now", message, "/people/" + personId + "/");
+    desktopNotification("Available now", message, personUrl(personId));
   }
 
   function showNotice(notice) {
@@ -42,7 +49,8 @@
       // The one-shot alert is spent: the page's button offers to ask again.
       document.querySelectorAll("[data-alert-button]").forEach(function (button) {
         const form = button.closest("form");
-        if (form && form.action.indexOf("/people/" + notice.person_id + "/") !== -1) {
+        const url = personUrl(notice.person_id);
+        if (form && url && form.action.indexOf(url) !== -1) {
           button.setAttribute("aria-pressed", "false");
           button.textContent = "Tell me when available";
           form.querySelector('input[name="alert"]').value = "1";

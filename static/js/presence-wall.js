@@ -14,9 +14,10 @@
 (function () {
   "use strict";
 
-  const SOCKET_PATH = "/ws/live/";
   const PRESENCE_TOPIC = "presence:";
-  const SNAPSHOT_URL = "/people/api/presence";
+  // The server names its addresses on the live-status element (data-socket-path and friends).
+  let socketPath = "";
+  let snapshotUrl = "";
   const BACKOFF_FIRST_MS = 500;
   const BACKOFF_MAX_MS = 30000;
   // The server forgets people not asked for within a few minutes; ask again well before.
@@ -223,7 +224,7 @@
     }
     return Promise.all(
       chunks.map(function (chunk) {
-        const url = SNAPSHOT_URL + "?ids=" + encodeURIComponent(chunk.join(","));
+        const url = snapshotUrl + "?ids=" + encodeURIComponent(chunk.join(","));
         return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
           .then(function (response) {
             return response.ok ? response.json() : null;
@@ -328,7 +329,7 @@
 
   function socketUrl() {
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    return scheme + window.location.host + SOCKET_PATH;
+    return scheme + window.location.host + socketPath;
   }
 
   function connect() {
@@ -419,6 +420,11 @@
 
   function init() {
     statusElement = document.querySelector("[data-live-status]");
+    if (!statusElement) {
+      return;
+    }
+    socketPath = statusElement.dataset.socketPath;
+    snapshotUrl = statusElement.dataset.snapshotUrl;
     readLabels();
     document.querySelectorAll("[data-presence-id]").forEach(function (element) {
       // Remember what the server rendered, so the first push can tell a real change.
