@@ -185,6 +185,7 @@ class LatencyRun:
     latencies: list[float] = field(default_factory=list)
     fan_out: list[float] = field(default_factory=list)
     first: list[float] = field(default_factory=list)
+    spread: list[float] = field(default_factory=list)
     expected: int = 0
     delivered: int = 0
     late: int = 0
@@ -217,6 +218,7 @@ def score(run: LatencyRun, clients: list[WatchingClient], changes: list[Change],
             arrivals.setdefault((client.index, number), received_at)
     fan_out: dict[int, float] = {}
     first: dict[int, float] = {}
+    delivered: list[tuple[int, float]] = []
     for change in changes:
         if change.status != 200:
             run.failed_changes += 1
@@ -232,8 +234,11 @@ def score(run: LatencyRun, clients: list[WatchingClient], changes: list[Change],
             run.late += latency > GOAL_P99_MS / 1000
             fan_out[change.number] = max(fan_out.get(change.number, 0.0), latency)
             first[change.number] = min(first.get(change.number, latency), latency)
+            delivered.append((change.number, latency))
     run.fan_out = list(fan_out.values())
     run.first = list(first.values())
+    # What the way to the portal cannot explain: each delivery after its change's first one.
+    run.spread = [latency - first[number] for number, latency in delivered]
 
 
 async def measure_clients(
@@ -254,6 +259,9 @@ async def measure_clients(
         asyncio.gather(*(client.watching.wait() for client in clients)), timeout=WATCHING_SECONDS
     )
     run.connect_seconds = time.perf_counter() - started
+    stack.supervisor.say(
+        "bench", f"{len(clients):,} clients watching after {run.connect_seconds:.1f} s"
+    )
     if when_watching is not None:
         when_watching()
     run.floor = await measure_floor(bench.redis_url, sizes.floor_samples)
@@ -266,6 +274,7 @@ async def measure_clients(
     # messages) would pause them all at once and show up as the portal's latency.
     gc.collect()
     gc.disable()
+    stack.supervisor.say("bench", f"driving {len(changes)} changes")
     try:
         first, last = await _drive(
             str(bench.sandbox.info["control_url"]), changes, run.name, sizes.change_rate
@@ -360,6 +369,8 @@ def row(run: LatencyRun, clients: int) -> dict[str, Any]:
         "first p50 ms": summary_ms(run.first)["p50_ms"],
         "first p99 ms": summary_ms(run.first)["p99_ms"],
         "fan-out p99 ms": summary_ms(run.fan_out)["p99_ms"],
+        "spread p50 ms": summary_ms(run.spread)["p50_ms"],
+        "spread p99 ms": summary_ms(run.spread)["p99_ms"],
         "floor p99 ms": floor["p99_ms"],
         "p99 / floor p99": round(ours_p99 / floor_p99, 1) if ours_p99 and floor_p99 else None,
         "resynced": f"{run.resync_told:,}/{run.resync_pages:,}",
@@ -373,6 +384,7 @@ def details(run: LatencyRun) -> dict[str, Any]:
         "latency": summary_ms(run.latencies),
         "first_arrival": summary_ms(run.first),
         "fan_out": summary_ms(run.fan_out),
+        "spread": summary_ms(run.spread),
         "floor": summary_ms(run.floor),
         "expected": run.expected,
         "delivered": run.delivered,
@@ -399,6 +411,8 @@ COLUMNS = [
     "first p50 ms",
     "first p99 ms",
     "fan-out p99 ms",
+    "spread p50 ms",
+    "spread p99 ms",
     "floor p99 ms",
     "p99 / floor p99",
     "resynced",
@@ -410,6 +424,8 @@ NOTES = [
     f"late: deliveries that took longer than the goal ({GOAL_P99_MS} ms)",
     "first: per change, until the first watching client had it (the way to the portal)",
     "fan-out: per change, until the last watching client had it",
+    "spread: per delivery, how long after its change's first arrival it came: the fan-out's "
+    "own share, which the way to the portal (sandbox, webhook, worker) does not touch",
     "floor: one Redis PUBLISH to one websocket echo in this process, same run",
     "resync: after the changes, the portal's Redis pub/sub connections are cut (CLIENT KILL "
     "TYPE pubsub); pages told to resync, and the time until the last one was",
