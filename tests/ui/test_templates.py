@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages.storage.base import Message
@@ -225,3 +227,18 @@ def test_server_error_page_renders_with_an_empty_context() -> None:
     assert find_all(html, "link", rel="icon")[0].attrs["href"] == "/static/img/favicon.svg"
     assert "csrfmiddlewaretoken" not in html
     assert find_all(html, "nav") == []
+
+
+def test_no_template_carries_text_left_over_from_a_merge() -> None:
+    # Django renders such lines as page text: every person would see them.
+    root = Path(__file__).resolve().parents[2]
+    markers = ("<<<<<<< ", ">>>>>>> ", "\n=======\n")
+    templates = [
+        path
+        for path in root.glob("**/templates/**/*.html")
+        if ".venv" not in path.parts and "var" not in path.parts
+    ]
+    assert templates
+    for path in templates:
+        text = path.read_text(encoding="utf-8")
+        assert not any(marker in text for marker in markers), path
