@@ -9,6 +9,7 @@ from accounts.identity import SIGN_IN_SCOPES
 from accounts.token_store import AccessToken, acquire_app_token, acquire_user_token
 from comms_portal.graph import GraphClient
 from comms_portal.graph_settings import portal_graph_settings
+from comms_portal.metrics.counters import count_graph_exchange
 
 # Renew an access token this long before it expires, so a call never starts on a dying one.
 EXPIRY_MARGIN_SECONDS = 120
@@ -67,11 +68,15 @@ def graph_for_user(user_id: int, scopes: list[str] | None = None) -> GraphClient
         portal_graph_settings(),
         UserTokens(user_id, scopes or SIGN_IN_SCOPES),
         on_error=GraphErrorRecorder(str(user_id)),
+        on_exchange=count_graph_exchange,
     )
 
 
 def graph_for_app() -> GraphClient:
     """Return a Graph client acting as the portal itself (application permissions)."""
     return GraphClient(
-        portal_graph_settings(), AppTokens(), on_error=GraphErrorRecorder(APP_CALLER)
+        portal_graph_settings(),
+        AppTokens(),
+        on_error=GraphErrorRecorder(APP_CALLER),
+        on_exchange=count_graph_exchange,
     )

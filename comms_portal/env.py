@@ -7,12 +7,15 @@ variable by name.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -75,6 +78,22 @@ class Env:
             allowed = ", ".join(f"{scheme}://" for scheme in schemes)
             raise ImproperlyConfigured(f"{name} must be a URL starting with {allowed}: {value!r}.")
         return value.rstrip("/")
+
+    def networks(self, name: str, default: list[str]) -> list[IPNetwork]:
+        """Return comma-separated CIDR networks (``10.0.0.0/8,::1/128``); ``none`` for none."""
+        items = self.items(name, default)
+        if [item.lower() for item in items] == ["none"]:
+            return []
+        networks: list[IPNetwork] = []
+        for item in items:
+            try:
+                networks.append(ipaddress.ip_network(item))
+            except ValueError as error:
+                raise ImproperlyConfigured(
+                    f"{name} must be comma-separated networks such as 10.0.0.0/8 or ::1/128 "
+                    f"(or none): {error}."
+                ) from None
+        return networks
 
     def path(self, name: str, default: Path) -> Path:
         """Return the variable as a filesystem path."""

@@ -155,6 +155,11 @@ if env.flag("TRUST_X_FORWARDED_PROTO", False):
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Who may read /metrics besides signed-in portal admins: requests whose socket peer is in one
+# of these networks and that carry no proxy's forwarding header (comms_portal/metrics/access.py).
+# X-Forwarded-For is never believed: anyone can send it, and a proxy's own address is its.
+METRICS_ALLOWED_NETWORKS = env.networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.text("TIME_ZONE", "UTC")
 USE_I18N = True

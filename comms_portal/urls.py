@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, path
 
 from comms_portal import views
+from comms_portal.metrics import views as metrics_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("admin-portal/", include("accounts.admin_urls")),
     path("directory/", include("directory.urls")),

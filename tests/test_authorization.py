@@ -59,6 +59,8 @@ class Expect:
     method: str = "GET"
     query: dict[str, str] = field(default_factory=dict)
     data: dict[str, str] = field(default_factory=dict)
+    # The socket peer the request comes from (the test client's default: loopback).
+    remote_addr: str = "127.0.0.1"
 
 
 def page(**call: Any) -> Expect:
@@ -85,6 +87,9 @@ HTTP_ROUTES: dict[str, Expect] = {
     "home": public(200),
     # Load balancers and monitors call it; what it shows depends on who asks (test_healthz).
     "healthz": public(200),
+    # Prometheus scrapes it from METRICS_ALLOWED_NETWORKS (loopback by default; see
+    # tests/comms_portal/metrics): from anywhere else only admins, and others find nothing.
+    "metrics": Expect(anonymous=404, employee=404, admin=200, remote_addr="203.0.113.9"),
     # Sign-in starts anywhere and the authority answers the callback: public by design; a
     # callback without the flow's state is refused.
     "accounts:signin": public(AUTHORITY),
@@ -249,9 +254,9 @@ def test_each_route_answers_each_role_as_declared(
     path = _url(name)
     if expect.method == "POST":
         query = f"?{urlencode(expect.query)}" if expect.query else ""
-        response = client.post(path + query, expect.data)
+        response = client.post(path + query, expect.data, REMOTE_ADDR=expect.remote_addr)
     else:
-        response = client.get(path, expect.query)
+        response = client.get(path, expect.query, REMOTE_ADDR=expect.remote_addr)
     _assert_outcome(response, getattr(expect, role), path)
 
 

@@ -52,6 +52,8 @@ class RefreshableTokenProvider(Protocol):
 Sleeper = Callable[[float], None]
 # Told of each error ``send`` is about to raise: (error, method, path below the host).
 ErrorHook = Callable[[GraphError, str, str], None]
+# Told of each HTTP exchange, retries included: (method, status, or None when no answer came).
+ExchangeHook = Callable[[str, int | None], None]
 
 QueryParams = Mapping[str, str | int | bool]
 
@@ -170,9 +172,11 @@ class GraphClient:
         now: Callable[[], datetime] = _utc_now,
         random: Callable[[], float] = random_module.random,
         on_error: ErrorHook | None = None,
+        on_exchange: ExchangeHook | None = None,
     ) -> None:
         self.settings = settings
         self._on_error = on_error
+        self._on_exchange = on_exchange
         self._token_provider = token_provider
         self._sleep = sleep
         self._now = now
@@ -244,6 +248,15 @@ class GraphClient:
             # A failing observer must not hide the error the caller is about to get.
             logger.exception("the Graph error hook failed")
 
+    def _observe(self, method: str, status: int | None) -> None:
+        if self._on_exchange is None:
+            return
+        try:
+            self._on_exchange(method, status)
+        except Exception:
+            # Counting is a side show: the call goes on whatever the observer does.
+            logger.exception("the Graph exchange hook failed")
+
     def send(
         self,
         method: str,
@@ -307,6 +320,7 @@ class GraphClient:
                     method, target, content=content, headers=request_headers
                 )
             except httpx.TransportError as exc:
+                self._observe(method, None)
                 delay = self._transport_retry_delay(exc, safe=safe, attempt=attempt, budget=budget)
                 if delay is None:
                     raise self._transport_error(exc, client_request_id) from exc
@@ -322,6 +336,7 @@ class GraphClient:
                 continue
 
             elapsed_ms = (time.monotonic() - started) * 1000
+            self._observe(method, response.status_code)
             request_id = response.headers.get("request-id")
             log_level = logging.DEBUG if response.status_code < 400 else logging.INFO
             logger.log(

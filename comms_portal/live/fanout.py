@@ -28,6 +28,8 @@ from typing import Protocol
 import redis.asyncio
 from redis.asyncio.connection import Connection
 
+from comms_portal.metrics import counters
+
 logger = logging.getLogger(__name__)
 
 # Between reconnection attempts, growing to the last value.
@@ -77,6 +79,8 @@ class Fanout:
         self._ever_connected = False
         self._last_heard = 0.0
         self.reconnections = 0
+        # Messages handed to listeners so far; the process's metrics read it now and then.
+        self.delivered = 0
 
     # -- what listeners call -------------------------------------------------------------
 
@@ -126,6 +130,10 @@ class Fanout:
     def following(self, topic: str) -> int:
         """Return how many listeners of this process follow ``topic``."""
         return len(self._listeners.get(self._prefix + topic, ()))
+
+    def open_sockets(self) -> int:
+        """Return how many listeners this fan-out serves."""
+        return len(self._topics_of)
 
     async def close(self) -> None:
         """Stop reading and close the connection (for tests and shutdown)."""
@@ -272,6 +280,7 @@ class Fanout:
             listeners = self._listeners.get(response[1].decode())
             if listeners:
                 text = response[2].decode()
+                self.delivered += len(listeners)
                 for listener in tuple(listeners):
                     try:
                         listener.deliver(text)
@@ -292,4 +301,5 @@ def process_fanout(redis_url: str, *, prefix: str = "") -> Fanout:
     fanout = _fanouts.get(key)
     if fanout is None:
         fanout = _fanouts[key] = Fanout(redis_url, prefix=prefix)
+        counters.report_live(fanout)
     return fanout

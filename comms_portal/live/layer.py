@@ -34,6 +34,7 @@ from redis.asyncio.connection import (
 
 from comms_portal.live import fanout
 from comms_portal.live.fanout import FanoutUnavailable, Listener
+from comms_portal.metrics import counters
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class LayerFanout:
         # Listeners whose groups Redis may not hold (their follow failed).
         self._unsure: set[Listener] = set()
         self.reconnections = 0
+        # Messages handed to listeners so far; the process's metrics read it now and then.
+        self.delivered = 0
 
     async def follow(self, listener: Listener, topics: set[str] | frozenset[str]) -> None:
         """Make ``topics`` exactly the groups of ``listener``'s channel."""
@@ -151,6 +154,10 @@ class LayerFanout:
         """Return how many listeners of this process follow ``topic``."""
         return sum(topic in groups for groups in self._groups_of.values())
 
+    def open_sockets(self) -> int:
+        """Return how many listeners this fan-out serves."""
+        return len(self._groups_of)
+
     async def close(self) -> None:
         """Stop every reader and close the layer's connections (for tests and shutdown)."""
         for reader in self._readers.values():
@@ -161,6 +168,7 @@ class LayerFanout:
     async def _read(self, listener: Listener, channel: str) -> None:
         while True:
             message = await self._layer.receive(channel)
+            self.delivered += 1
             try:
                 listener.deliver(message["text"])
             except Exception:  # one broken socket must not stop the others' pushes
@@ -193,6 +201,7 @@ def process_layer_fanout(redis_url: str, *, prefix: str = "") -> LayerFanout:
     made = _fanouts.get(key)
     if made is None:
         made = _fanouts[key] = LayerFanout(redis_url, prefix=prefix)
+        counters.report_live(made)
     return made
 
 

@@ -87,13 +87,13 @@ class NotificationIntake:
         token = _query_value(scope, "validationToken")
         if token is not None:
             return intake.validation_echo(token)
-        refused = intake.declared_length_refused(_header(scope, b"content-length"))
+        refused = intake.declared_length_refused(_header(scope, b"content-length"), endpoint)
         if refused is not None:
             return refused
         try:
             body = await _read_body(receive, settings.WEBHOOK_MAX_BODY_BYTES)
         except BodyTooLarge:
-            return Answer(413, "body too large")
+            return intake.too_large(endpoint)
         return await intake.answer_body(body, endpoint)
 
 

@@ -6,7 +6,7 @@ https://learn.microsoft.com/graph/change-notifications-with-resource-data
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,13 @@ from comms_portal.graph import (
     parse_notifications,
     verify_validation_tokens,
 )
+from comms_portal.metrics import counters
+from comms_portal.metrics.counters import (
+    NOTIFICATIONS_DROPPED,
+    NOTIFICATIONS_HANDLED,
+    UNKNOWN_KIND,
+    Dropped,
+)
 from comms_portal.notifications import certificates, inbox, pending, registry
 from comms_portal.notifications.models import Subscription
 from comms_portal.notifications.registry import Change
@@ -49,12 +56,33 @@ class ProcessReport:
     by_kind: dict[str, int] = field(default_factory=dict)
     # Bodies of subscriptions still being created: looked at again in a moment.
     deferred: list[str] = field(default_factory=list)
+    # Drops by (kind, why), for the metrics: a fixed set of reasons, never the log's text.
+    dropped_by: Counter[tuple[str, Dropped]] = field(default_factory=Counter)
 
-    def drop(self, count: int, reason: str) -> None:
+    def drop(self, count: int, reason: str, *, why: Dropped, kind: str = UNKNOWN_KIND) -> None:
         """Count ``count`` notifications as dropped, and say why in the log."""
         self.dropped += count
         self.reasons.append(reason)
+        self.dropped_by[(kind, why)] += count
         logger.warning("change notification dropped: %s", reason)
+
+    def add(self, other: ProcessReport) -> None:
+        """Add the counts of ``other`` (a body processed on its own) to this report."""
+        self.handed += other.handed
+        self.changed += other.changed
+        self.dropped += other.dropped
+        self.reasons.extend(other.reasons)
+        self.deferred.extend(other.deferred)
+        self.dropped_by.update(other.dropped_by)
+        for kind, handed in other.by_kind.items():
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + handed
+
+    def count(self) -> None:
+        """Add what became of the notifications to the metrics."""
+        for kind, handed in self.by_kind.items():
+            counters.count(NOTIFICATIONS_HANDLED, kind, amount=handed)
+        for (kind, why), dropped in self.dropped_by.items():
+            counters.count(NOTIFICATIONS_DROPPED, kind, why, amount=dropped)
 
 
 def _published_key(kid: str) -> Any:
@@ -69,7 +97,7 @@ def parse(body: str, report: ProcessReport) -> ChangeNotificationCollection | No
     try:
         return parse_notifications(body)
     except InvalidNotification as error:
-        report.drop(1, f"malformed body: {error}")
+        report.drop(1, f"malformed body: {error}", why=Dropped.MALFORMED)
         return None
 
 
@@ -108,7 +136,9 @@ def process_bodies(bodies: list[str]) -> ProcessReport:
             continue
         ours, refused = split_trusted(collection, known, kind=None)
         if refused:
-            report.drop(len(refused), "unknown subscription or wrong clientState")
+            report.drop(
+                len(refused), "unknown subscription or wrong clientState", why=Dropped.UNTRUSTED
+            )
         items = [collection.value[position] for position in ours]
         if not items:
             continue
@@ -119,7 +149,8 @@ def process_bodies(bodies: list[str]) -> ProcessReport:
                 token_checks[tokens] = tokens_hold(collection)
             failure = token_checks[tokens]
             if failure is not None:
-                report.drop(len(items), failure)
+                kind = by_id[items[0].subscription_id].kind
+                report.drop(len(items), failure, why=Dropped.VALIDATION_TOKENS, kind=kind)
                 continue
         for item in items:
             change = _change_of(item, by_id[item.subscription_id], keys, report)
@@ -154,22 +185,27 @@ def _change_of(
     keys: dict[str, bytes],
     report: ProcessReport,
 ) -> Change | None:
+    kind = subscription.kind
     if item.is_lifecycle:
-        report.drop(1, "a lifecycle event posted as a change")
+        report.drop(
+            1, "a lifecycle event posted as a change", why=Dropped.LIFECYCLE_EVENT, kind=kind
+        )
         return None
-    if not registry.is_registered(subscription.kind):
-        report.drop(1, f"no handler for kind {subscription.kind!r}")
+    if not registry.is_registered(kind):
+        report.drop(1, f"no handler for kind {kind!r}", why=Dropped.UNKNOWN_KIND, kind=kind)
         return None
     document: dict[str, Any] | None = None
     if item.encrypted_content is not None:
         try:
             document = decrypt_resource_data(item.encrypted_content, private_keys=keys)
         except DecryptionError as error:
-            report.drop(1, f"encrypted content refused: {type(error).__name__}: {error}")
+            reason = f"encrypted content refused: {type(error).__name__}: {error}"
+            report.drop(1, reason, why=Dropped.DECRYPTION, kind=kind)
             return None
     elif _is_rich(subscription):
         # Graph encrypts every change of a rich subscription; one without is not Graph's.
-        report.drop(1, "a rich subscription's notification without encrypted content")
+        reason = "a rich subscription's notification without encrypted content"
+        report.drop(1, reason, why=Dropped.NOT_ENCRYPTED, kind=kind)
         return None
     return Change(
         subscription=subscription,
@@ -189,6 +225,7 @@ def _hand_over(kind_name: str, batch: list[Change], report: ProcessReport) -> No
     if handled.dropped:
         report.dropped += handled.dropped
         report.reasons.extend(handled.reasons)
+        report.dropped_by[(kind_name, Dropped.HANDLER)] += handled.dropped
         for reason in handled.reasons:
             logger.warning("%s change dropped by its handler: %s", kind_name, reason)
 
@@ -228,13 +265,12 @@ def handle_batch(bodies: list[str]) -> ProcessReport:
                 raise inbox.Interrupted(error) from error
             except Exception as error:
                 inbox.bury(body, f"processing failed: {type(error).__name__}: {error}")
-                report.drop(1, f"body set aside: {type(error).__name__}")
+                report.drop(1, f"body set aside: {type(error).__name__}", why=Dropped.SET_ASIDE)
                 continue
-            report.handed += single.handed
-            report.changed += single.changed
-            report.dropped += single.dropped
-            report.deferred.extend(single.deferred)
+            report.add(single)
     inbox.defer(report.deferred, seconds=DEFER_SECONDS)
+    # Counted once the batch is done with: a batch kept for a retry is counted when retried.
+    report.count()
     return report
 
 

@@ -24,10 +24,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from django.conf import settings
 
+from comms_portal.metrics import counters
+from comms_portal.metrics.counters import NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_REFUSED, Refused
 from comms_portal.redis_client import get_async_redis, get_redis
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,9 @@ DRAIN_PENDING_KEY = "portal:notifications:inbox-drain-pending"
 DRAIN_PENDING_SECONDS = 600
 # Bodies to look at again shortly (their subscription is being created), by due time.
 DEFERRED_KEY = "portal:notifications:inbox-deferred"
+# When the inbox last went from empty to holding a body (Redis time, seconds): the drain lag
+# of /metrics. The append sets it when missing; a take that leaves the inbox empty clears it.
+WAITING_SINCE_KEY = "portal:notifications:inbox-waiting-since"
 # Bodies no handler could take, with the reason: kept for operators, newest first.
 DEAD_KEY = "portal:notifications:inbox-dead"
 DEAD_KEEP = 10_000
@@ -68,15 +74,34 @@ class Appended(Enum):
     FULL = "full"  # refused: the inbox holds NOTIFICATION_INBOX_MAX_BODIES already
 
 
-# Append unless full; raise the drain flag; say which of the three happened.
-_APPEND = """
-if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
+# Mark, in Redis's own time, that bodies wait since now, unless they already did.
+_MARK_WAITING = """
+local function mark_waiting(key)
+  local now = redis.call('TIME')
+  redis.call('SET', key, now[1] .. '.' .. string.format('%06d', now[2]), 'NX')
+end
+"""
+
+# Append unless full; raise the drain flag; say which of the three happened. The metrics'
+# counts (ARGV[4] to ARGV[8]) ride along in the same round trip.
+_APPEND = (
+    _MARK_WAITING
+    + """
+if tonumber(ARGV[7]) > 0 then redis.call('HINCRBY', KEYS[4], ARGV[6], ARGV[7]) end
+if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then
+  if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[4], ARGV[8], ARGV[5]) end
+  return -1
+end
 redis.call('RPUSH', KEYS[1], ARGV[1])
+mark_waiting(KEYS[3])
+if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[4], ARGV[4], ARGV[5]) end
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[3])) then return 1 end
 return 0
 """
+)
 
 # Move up to ARGV[1] bodies from the inbox to the drain's own list; return all that list holds.
+# Once nothing waits, nothing has waited since any time: the mark goes.
 _TAKE = """
 redis.call('SADD', KEYS[3], ARGV[2])
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
@@ -84,6 +109,7 @@ if #items > 0 then
   redis.call('LTRIM', KEYS[1], #items, -1)
   redis.call('RPUSH', KEYS[2], unpack(items))
 end
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
 return redis.call('LRANGE', KEYS[2], 0, -1)
 """
 
@@ -110,31 +136,65 @@ return 0
 """
 
 # Put an orphaned taken list back at the head of the inbox, oldest first, and forget it.
-_RECOVER = """
+_RECOVER = (
+    _MARK_WAITING
+    + """
 local items = redis.call('LRANGE', KEYS[2], 0, -1)
 for i = #items, 1, -1 do redis.call('LPUSH', KEYS[1], items[i]) end
+if #items > 0 then mark_waiting(KEYS[4]) end
 redis.call('DEL', KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[1])
 return #items
 """
+)
 
 # Move deferred bodies that are due back to the inbox.
-_RELEASE_DUE = """
+_RELEASE_DUE = (
+    _MARK_WAITING
+    + """
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 for _, body in ipairs(due) do
   redis.call('RPUSH', KEYS[1], body)
   redis.call('ZREM', KEYS[2], body)
 end
+if #due > 0 then mark_waiting(KEYS[3]) end
 return #due
 """
+)
 
 
-async def append(body: bytes) -> Appended:
-    """Append one body, unless the inbox is full; say whether a drain must be requested."""
+@cache
+def _counter_fields(kind: str) -> tuple[str, str, str]:
+    """Return the counters an append moves for ``kind``: accepted, untrusted, inbox full."""
+    return (
+        NOTIFICATIONS_ACCEPTED.field(kind),
+        NOTIFICATIONS_REFUSED.field(kind, Refused.UNTRUSTED),
+        NOTIFICATIONS_REFUSED.field(kind, Refused.INBOX_FULL),
+    )
+
+
+async def append(
+    body: bytes, *, kind: str = counters.UNKNOWN_KIND, accepted: int = 0, untrusted: int = 0
+) -> Appended:
+    """Append one body, unless the inbox is full; say whether a drain must be requested.
+
+    ``accepted`` and ``untrusted`` are how many of the body's notifications are ours and
+    not: they are counted (for ``kind``) in the same round trip.
+    """
+    accepted_field, untrusted_field, full_field = _counter_fields(kind)
     script = get_async_redis().register_script(_APPEND)
     answer = await script(
-        keys=[INBOX_KEY, DRAIN_PENDING_KEY],
-        args=[body, settings.NOTIFICATION_INBOX_MAX_BODIES, DRAIN_PENDING_SECONDS],
+        keys=[INBOX_KEY, DRAIN_PENDING_KEY, WAITING_SINCE_KEY, counters.NOTIFICATIONS_KEY],
+        args=[
+            body,
+            settings.NOTIFICATION_INBOX_MAX_BODIES,
+            DRAIN_PENDING_SECONDS,
+            accepted_field,
+            accepted,
+            untrusted_field,
+            untrusted,
+            full_field,
+        ],
     )
     if answer == -1:
         return Appended.FULL
@@ -188,7 +248,8 @@ def recover_orphans(active_id: str) -> int:
             continue
         count = int(
             recover(
-                keys=[INBOX_KEY, TAKEN_KEY_PREFIX + drainer_id, DRAINERS_KEY], args=[drainer_id]
+                keys=[INBOX_KEY, TAKEN_KEY_PREFIX + drainer_id, DRAINERS_KEY, WAITING_SINCE_KEY],
+                args=[drainer_id],
             )
         )
         if count:
@@ -284,15 +345,21 @@ def _drain_locked(
     started = time.monotonic()
     handled = 0
     while True:
-        release_due(keys=[INBOX_KEY, DEFERRED_KEY], args=[time.time()])
+        release_due(keys=[INBOX_KEY, DEFERRED_KEY, WAITING_SINCE_KEY], args=[time.time()])
         # Leftovers of a drain that died under this id come first; then fresh bodies.
-        batch = take(keys=[INBOX_KEY, taken_key, DRAINERS_KEY], args=[BATCH_SIZE, drainer_id])
+        batch = take(
+            keys=[INBOX_KEY, taken_key, DRAINERS_KEY, WAITING_SINCE_KEY],
+            args=[BATCH_SIZE, drainer_id],
+        )
         if batch:
             handle([raw.decode("utf-8", "replace") for raw in batch])
             # The flag stays up as long as drains follow one another, however long that is.
-            redis.pipeline(transaction=False).delete(taken_key).srem(
-                DRAINERS_KEY, drainer_id
-            ).expire(DRAIN_PENDING_KEY, DRAIN_PENDING_SECONDS).execute()
+            pipeline = redis.pipeline(transaction=False)
+            pipeline.delete(taken_key).srem(DRAINERS_KEY, drainer_id)
+            pipeline.expire(DRAIN_PENDING_KEY, DRAIN_PENDING_SECONDS)
+            # What the batch counted (its drops, Graph calls, publishes) goes in the same trip.
+            counters.flush_into(pipeline)
+            pipeline.execute()
             handled += len(batch)
             if time.monotonic() - started > turn:
                 hand_over()

@@ -29,6 +29,8 @@ from comms_portal.graph import (
     InvalidNotification,
     parse_notifications,
 )
+from comms_portal.metrics import counters
+from comms_portal.metrics.counters import NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_REFUSED, Refused
 from comms_portal.notifications import inbox, pending, tasks, trust
 from comms_portal.notifications.trust import Known, known_subscriptions, split_trusted
 from comms_portal.redis_client import get_async_redis
@@ -145,12 +147,23 @@ async def accept(
             unknown[:5],
         )
     if not ours:
+        # No Redis write of ours to ride on: counted in memory, sent within seconds.
+        counters.count(
+            NOTIFICATIONS_REFUSED, endpoint.label, Refused.UNTRUSTED, amount=len(refused)
+        )
         return Intake(accepted=0, refused=len(refused))
     if endpoint.kind is None:
         # Rare, and each may lead to Graph calls: a task of its own.
         await _enqueue(tasks.process_lifecycle.delay, body.decode("utf-8", "replace"))
+        counters.count(NOTIFICATIONS_ACCEPTED, endpoint.label, amount=len(ours))
+        counters.count(
+            NOTIFICATIONS_REFUSED, endpoint.label, Refused.UNTRUSTED, amount=len(refused)
+        )
         return Intake(accepted=len(ours), refused=len(refused))
-    appended = await inbox.append(body)
+    # Counted by the append script itself, in the same round trip.
+    appended = await inbox.append(
+        body, kind=endpoint.kind, accepted=len(ours), untrusted=len(refused)
+    )
     if appended is inbox.Appended.FULL:
         raise InboxFull
     if appended is inbox.Appended.DRAIN_NEEDED:
@@ -190,22 +203,29 @@ def validation_echo(token: str) -> Answer:
     return Answer(200, token, (("X-Content-Type-Options", "nosniff"),))
 
 
-def declared_length_refused(declared: str | None) -> Answer | None:
+def too_large(endpoint: Endpoint) -> Answer:
+    """Refuse a body beyond ``WEBHOOK_MAX_BODY_BYTES`` (counted, as every refusal is)."""
+    counters.count(NOTIFICATIONS_REFUSED, endpoint.label, Refused.TOO_LARGE)
+    return Answer(413, "body too large")
+
+
+def declared_length_refused(declared: str | None, endpoint: Endpoint) -> Answer | None:
     """Refuse a body whose declared length is missing a number or beyond the limit."""
     text = declared or "0"
     if not text.isdigit() or int(text) > settings.WEBHOOK_MAX_BODY_BYTES:
-        return Answer(413, "body too large")
+        return too_large(endpoint)
     return None
 
 
 async def answer_body(body: bytes, endpoint: Endpoint) -> Answer:
     """Check a posted body, enqueue the notifications of ours, and say what to answer."""
     if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:
-        return Answer(413, "body too large")
+        return too_large(endpoint)
     try:
         collection = parse_notifications(body)
     except InvalidNotification as error:
         logger.warning("notification intake: malformed %s body refused: %s", endpoint.label, error)
+        counters.count(NOTIFICATIONS_REFUSED, endpoint.label, Refused.MALFORMED)
         return Answer(400, str(error))
     # Notifications that are not ours still get 202: Graph would otherwise retry them for
     # hours, and a forger learns nothing. They are logged and dropped.

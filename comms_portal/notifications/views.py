@@ -24,7 +24,7 @@ async def _receive(request: HttpRequest, endpoint: Endpoint) -> HttpResponse:
     token = request.GET.get("validationToken")
     if token is not None:
         return _response(intake.validation_echo(token))
-    refused = intake.declared_length_refused(request.META.get("CONTENT_LENGTH"))
+    refused = intake.declared_length_refused(request.META.get("CONTENT_LENGTH"), endpoint)
     if refused is not None:
         return _response(refused)
     body = request.read(settings.WEBHOOK_MAX_BODY_BYTES + 1)

@@ -28,6 +28,31 @@ def test_urls_with_another_scheme_are_refused() -> None:
         Env({"GRAPH": "ftp://graph"}).url("GRAPH", "https://x", schemes=("https",))
 
 
+def test_networks_are_read_as_cidrs_and_none_means_none() -> None:
+    env = Env({"NETS": "10.0.0.0/8, 2001:db8::/32,192.0.2.7", "OFF": "None"})
+    assert [str(n) for n in env.networks("NETS", [])] == [
+        "10.0.0.0/8",
+        "2001:db8::/32",
+        "192.0.2.7/32",
+    ]
+    assert env.networks("OFF", ["127.0.0.1/32"]) == []
+    assert [str(n) for n in env.networks("UNSET", ["::1/128"])] == ["::1/128"]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("10.0.0.1/8", "has host bits set"),
+        ("localhost", "does not appear to be an IPv4 or IPv6 network"),
+        ("10.0.0.0/33", "does not appear"),
+        ("none,10.0.0.0/8", "'none' does not appear"),
+    ],
+)
+def test_networks_that_are_no_networks_are_refused_with_the_reason(value: str, why: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=f"NETS must be comma-separated networks.*{why}"):
+        Env({"NETS": value}).networks("NETS", [])
+
+
 def test_postgres_url_becomes_django_settings() -> None:
     settings = database_from_url("postgres://app:s%40cret@db.internal:6543/portal")
     assert settings["ENGINE"] == "django.db.backends.postgresql"

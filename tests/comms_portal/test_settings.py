@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 
 PROJECT = Path(__file__).resolve().parents[2]
 ENV_READ = re.compile(
-    r"""env\.(?:text|flag|number|items|url|path)\(\s*["']([A-Z_][A-Z0-9_]*)["']"""
+    r"""env\.(?:text|flag|number|items|url|path|networks)\(\s*["']([A-Z_][A-Z0-9_]*)["']"""
 )
 
 
@@ -73,6 +73,8 @@ def run_django(
         ("CSRF_TRUSTED_ORIGINS", "portal.example.org"),
         ("PUBLIC_BASE_URL", "https://:8443"),
         ("HEALTHZ_CACHE_SECONDS", "-1"),
+        ("METRICS_ALLOWED_NETWORKS", "10.0.0.1/8"),
+        ("METRICS_ALLOWED_NETWORKS", "monitoring.example.org"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable(variable: str, value: str) -> None:
