@@ -1,6 +1,14 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: these load models, which need a ready registry.
+        from accounts.sessions import end_session, start_session
+
+        user_logged_in.connect(start_session, dispatch_uid="accounts-start-session")
+        user_logged_out.connect(end_session, dispatch_uid="accounts-end-session")

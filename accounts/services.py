@@ -200,7 +200,11 @@ def upsert_person(*, claims: dict[str, Any], granted_scopes: str) -> User:
         user.granted_scopes = " ".join(
             dict.fromkeys([*user.granted_scopes.split(), *granted_scopes.split()])
         )
-        user.set_unusable_password()
+        if user.has_usable_password():
+            # Sign-in is Microsoft's alone. Set once only: the password field seeds every
+            # session's auth hash, so a new value would sign the person out of their other
+            # browsers at each sign-in.
+            user.set_unusable_password()
         user.save()
     if created:
         logger.info("first sign-in of %s (tenant %s)", object_id, tenant_id)
