@@ -39,10 +39,19 @@ ADMIN_ROLE = "Portal.Admin"
 class SignInFailed(Exception):
     """A sign-in ended without a signed-in person; ``message`` is for that person."""
 
-    def __init__(self, message: str, *, detail: str = "") -> None:
+    def __init__(self, message: str, *, detail: str = "", status: int = 400) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        # 400 for a sign-in that went wrong; 403 for a person the portal will not let in.
+        self.status = status
+
+
+ACCOUNT_DISABLED = (
+    "Your account is disabled in your organisation's directory, so you cannot use the portal. "
+    "If it has just been enabled again, try again in a few minutes, once the portal has "
+    "caught up with the directory; otherwise ask your IT administrator."
+)
 
 
 def redirect_uri() -> str:
@@ -173,6 +182,17 @@ def complete_sign_in(*, params: dict[str, str], browser_binding: str | None) -> 
     except AuthorityUnreachable as exc:
         raise SignInFailed("Microsoft sign-in could not be reached.", detail=str(exc)) from exc
 
+    kept_out = User.objects.filter(
+        tenant_id=str(claims["tid"]), object_id=str(claims["oid"]), is_active=False
+    ).first()
+    if kept_out is not None:
+        # Disabled or removed in the tenant, as the directory sync last saw (accounts.leavers):
+        # nothing of this sign-in is kept, tokens included.
+        raise SignInFailed(
+            ACCOUNT_DISABLED,
+            detail=f"portal user {kept_out.pk} is inactive: disabled or removed in the tenant",
+            status=403,
+        )
     user = upsert_person(claims=claims, granted_scopes=normalise_scopes(result.get("scope")))
     save_sign_in(user, token_cache)
     return CompletedSignIn(user=user, next_url=str(stored["next"]))
@@ -246,5 +266,7 @@ def refresh_profile(*, user_id: int) -> bool:
 def people_to_refresh() -> list[int]:
     """Return the ids of people whose profile background work may refresh."""
     return list(
-        User.objects.filter(needs_reauth=False).exclude(object_id="").values_list("pk", flat=True)
+        User.objects.filter(needs_reauth=False, is_active=True)
+        .exclude(object_id="")
+        .values_list("pk", flat=True)
     )

@@ -113,7 +113,7 @@ def save_sign_in(user: User, cache: msal.SerializableTokenCache) -> None:
 
 
 def forget_user_tokens(user: User) -> None:
-    """Delete a person's tokens (at sign-out)."""
+    """Delete a person's tokens (at sign-out, and when the tenant disables or removes them)."""
     with _locked(user_cache_key(user.pk)):
         TokenCache.objects.filter(key=user_cache_key(user.pk)).delete()
 
@@ -148,6 +148,8 @@ def acquire_user_token(
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise ReauthRequired(f"there is no person {user_id}")
+    if not user.is_active:
+        raise ReauthRequired("the person's account is disabled in the tenant")
     if user.needs_reauth:
         raise ReauthRequired(user.needs_reauth_reason or "the person must sign in again")
     home_account_id = f"{user.object_id}.{user.tenant_id}"
