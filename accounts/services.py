@@ -22,10 +22,16 @@ from accounts.identity import (
     IdTokenRejected,
     authority_metadata,
     build_msal_app,
+    holds_admin_role,
     verify_id_token,
 )
 from accounts.models import User
-from accounts.token_store import ReauthRequired, forget_user_tokens, save_sign_in
+from accounts.token_store import (
+    ReauthRequired,
+    acquire_user_token,
+    forget_user_tokens,
+    save_sign_in,
+)
 from comms_portal.graph import users
 
 logger = logging.getLogger(__name__)
@@ -33,7 +39,6 @@ logger = logging.getLogger(__name__)
 # A started sign-in may take this long before its answer is refused as expired.
 FLOW_TTL_SECONDS = 600
 GRAPH_RESOURCE_PREFIX = "https://graph.microsoft.com/"
-ADMIN_ROLE = "Portal.Admin"
 
 
 class SignInFailed(Exception):
@@ -203,7 +208,6 @@ def upsert_person(*, claims: dict[str, Any], granted_scopes: str) -> User:
     tenant_id, object_id = str(claims["tid"]), str(claims["oid"])
     name = str(claims.get("name") or claims.get("preferred_username") or object_id)
     email = str(claims.get("email") or claims.get("preferred_username") or "")
-    roles = claims.get("roles") or []
     with transaction.atomic():
         user, created = User.objects.select_for_update().get_or_create(
             tenant_id=tenant_id,
@@ -213,7 +217,7 @@ def upsert_person(*, claims: dict[str, Any], granted_scopes: str) -> User:
         user.display_name = name
         user.first_name, _, user.last_name = name.partition(" ")
         user.email = email if "@" in email else ""
-        user.is_portal_admin = ADMIN_ROLE in roles
+        user.is_portal_admin = holds_admin_role(claims)
         user.needs_reauth = False
         user.needs_reauth_reason = ""
         # Consent only grows: keep scopes granted earlier for other features.
@@ -246,8 +250,11 @@ def sign_out_url(*, user: User | None) -> str:
 
 
 def refresh_profile(*, user_id: int) -> bool:
-    """Bring a person's name and e-mail up to date from Graph; False if they must sign in."""
+    """Bring a person's name, e-mail and admin role up to date; False if they must sign in."""
     try:
+        # A refresh brings a new id_token, whose roles the token store applies: an app role
+        # removed in the tenant is gone here within a day even for someone never signing out.
+        acquire_user_token(user_id, force_refresh=True)
         me = users.get_me(graph_for_user(user_id))
     except ReauthRequired:
         # Flagged by the token store; the banner asks them to sign in, nothing retries.

@@ -22,6 +22,7 @@ from django.db import transaction
 
 from accounts.identity import APP_SCOPES, SIGN_IN_SCOPES, build_msal_app
 from accounts.models import TokenCache, User
+from accounts.roles import reread_admin_role
 from comms_portal.redis_client import get_redis
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,10 @@ def acquire_user_token(
         )
         _save(cache_key, cache, user)
     if result and "access_token" in result:
+        # Only a refresh brings an id_token (one from the cache has none): its roles are
+        # the tenant's current word on the admin role.
+        if isinstance(result.get("id_token"), str):
+            reread_admin_role(user, result["id_token"])
         return _token_from(result)
     error = (result or {}).get("error", "no_refresh_token")
     description = (result or {}).get("error_description", "")
