@@ -54,6 +54,7 @@ class SocketSlots:
         """Hold a slot of ``user_id`` for ``socket_id``; False when all ``limit`` are taken."""
         key = sockets_key(user_id)
         now = time.time()
+        count = 0
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zremrangebyscore(key, "-inf", now - STALE_AFTER_SECONDS)
@@ -61,12 +62,13 @@ class SocketSlots:
                 pipe.zcard(key)
                 pipe.expire(key, int(STALE_AFTER_SECONDS * 2))
                 _, _, count, _ = await pipe.execute()
-            if count > limit:
-                await self._redis.zrem(key, socket_id)
-                return False
         except (redis.RedisError, OSError) as error:
             # Without Redis nothing reaches the socket anyway; a guard must not lock people out.
             logger.warning("live sockets of user %s not counted: %s", user_id, error)
+        if count > limit:
+            with contextlib.suppress(redis.RedisError, OSError):
+                await self._redis.zrem(key, socket_id)
+            return False
         self._held[socket_id] = user_id
         self._ensure_heartbeat()
         return True
