@@ -26,6 +26,9 @@ FEATURE_SCOPES: dict[str, list[str]] = {
 # Application permissions the app's own (client credentials) token is asked for.
 APP_SCOPES = ["https://graph.microsoft.com/.default"]
 
+# The app role that makes a portal admin, from the ``roles`` claim of the person's id_token.
+ADMIN_ROLE = "Portal.Admin"
+
 # Clock skew tolerated between this server and the authority.
 CLOCK_SKEW_SECONDS = 120
 # Do not refetch the signing keys more often than this when a token names an unknown key.
@@ -165,10 +168,12 @@ def forget_cached_metadata() -> None:
     _msal_http_cache.clear()
 
 
-def verify_id_token(id_token: str) -> dict[str, Any]:
+def verify_id_token(id_token: str, *, check_lifetime: bool = True) -> dict[str, Any]:
     """Check an id_token's signature, issuer, audience, lifetime and tenant; return its claims.
 
     MSAL checks only the nonce (bound to the sign-in flow), so everything else is done here.
+    ``check_lifetime=False`` skips the times, for a token the token endpoint has just issued
+    (a refresh): it is current by definition, and clock skew must not decide what it says.
     """
     try:
         header = jwt.get_unverified_header(id_token)
@@ -187,7 +192,12 @@ def verify_id_token(id_token: str) -> dict[str, Any]:
             algorithms=["RS256"],
             audience=settings.MICROSOFT_CLIENT_ID,
             leeway=CLOCK_SKEW_SECONDS,
-            options={"require": ["exp", "iat", "iss", "aud", "tid", "oid"]},
+            options={
+                "require": ["exp", "iat", "iss", "aud", "tid", "oid"],
+                "verify_exp": check_lifetime,
+                "verify_iat": check_lifetime,
+                "verify_nbf": check_lifetime,
+            },
         )
     except jwt.ExpiredSignatureError as exc:
         raise IdTokenRejected("the id_token has expired") from exc
@@ -208,3 +218,9 @@ def verify_id_token(id_token: str) -> dict[str, Any]:
     if claims["iss"] != expected_issuer:
         raise IdTokenRejected("the id_token comes from an unexpected issuer")
     return claims
+
+
+def holds_admin_role(claims: dict[str, Any]) -> bool:
+    """Tell whether verified id_token ``claims`` grant the portal's admin app role."""
+    roles = claims.get("roles")
+    return isinstance(roles, list) and ADMIN_ROLE in roles

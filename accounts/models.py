@@ -53,3 +53,21 @@ class TokenCache(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SignedInSession(models.Model):
+    """A session a person signed in with, so that every one of them can be ended at once.
+
+    Django's sessions cannot be searched by person (the user id is inside the encoded data),
+    so each sign-in is noted here. A table rather than a Redis set: the record must last as
+    long as the sessions it finds, which live in the database; a set lost with a Redis restart
+    would leave a leaver's sessions working.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    signed_in_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"session of user {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -22,10 +22,16 @@ from accounts.identity import (
     IdTokenRejected,
     authority_metadata,
     build_msal_app,
+    holds_admin_role,
     verify_id_token,
 )
 from accounts.models import User
-from accounts.token_store import ReauthRequired, forget_user_tokens, save_sign_in
+from accounts.token_store import (
+    ReauthRequired,
+    acquire_user_token,
+    forget_user_tokens,
+    save_sign_in,
+)
 from comms_portal.graph import users
 
 logger = logging.getLogger(__name__)
@@ -33,16 +39,24 @@ logger = logging.getLogger(__name__)
 # A started sign-in may take this long before its answer is refused as expired.
 FLOW_TTL_SECONDS = 600
 GRAPH_RESOURCE_PREFIX = "https://graph.microsoft.com/"
-ADMIN_ROLE = "Portal.Admin"
 
 
 class SignInFailed(Exception):
     """A sign-in ended without a signed-in person; ``message`` is for that person."""
 
-    def __init__(self, message: str, *, detail: str = "") -> None:
+    def __init__(self, message: str, *, detail: str = "", status: int = 400) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        # 400 for a sign-in that went wrong; 403 for a person the portal will not let in.
+        self.status = status
+
+
+ACCOUNT_DISABLED = (
+    "Your account is disabled in your organisation's directory, so you cannot use the portal. "
+    "If it has just been enabled again, try again in a few minutes, once the portal has "
+    "caught up with the directory; otherwise ask your IT administrator."
+)
 
 
 def redirect_uri() -> str:
@@ -173,6 +187,17 @@ def complete_sign_in(*, params: dict[str, str], browser_binding: str | None) -> 
     except AuthorityUnreachable as exc:
         raise SignInFailed("Microsoft sign-in could not be reached.", detail=str(exc)) from exc
 
+    kept_out = User.objects.filter(
+        tenant_id=str(claims["tid"]), object_id=str(claims["oid"]), is_active=False
+    ).first()
+    if kept_out is not None:
+        # Disabled or removed in the tenant, as the directory sync last saw (accounts.leavers):
+        # nothing of this sign-in is kept, tokens included.
+        raise SignInFailed(
+            ACCOUNT_DISABLED,
+            detail=f"portal user {kept_out.pk} is inactive: disabled or removed in the tenant",
+            status=403,
+        )
     user = upsert_person(claims=claims, granted_scopes=normalise_scopes(result.get("scope")))
     save_sign_in(user, token_cache)
     return CompletedSignIn(user=user, next_url=str(stored["next"]))
@@ -183,7 +208,6 @@ def upsert_person(*, claims: dict[str, Any], granted_scopes: str) -> User:
     tenant_id, object_id = str(claims["tid"]), str(claims["oid"])
     name = str(claims.get("name") or claims.get("preferred_username") or object_id)
     email = str(claims.get("email") or claims.get("preferred_username") or "")
-    roles = claims.get("roles") or []
     with transaction.atomic():
         user, created = User.objects.select_for_update().get_or_create(
             tenant_id=tenant_id,
@@ -193,14 +217,18 @@ def upsert_person(*, claims: dict[str, Any], granted_scopes: str) -> User:
         user.display_name = name
         user.first_name, _, user.last_name = name.partition(" ")
         user.email = email if "@" in email else ""
-        user.is_portal_admin = ADMIN_ROLE in roles
+        user.is_portal_admin = holds_admin_role(claims)
         user.needs_reauth = False
         user.needs_reauth_reason = ""
         # Consent only grows: keep scopes granted earlier for other features.
         user.granted_scopes = " ".join(
             dict.fromkeys([*user.granted_scopes.split(), *granted_scopes.split()])
         )
-        user.set_unusable_password()
+        if user.has_usable_password():
+            # Sign-in is Microsoft's alone. Set once only: the password field seeds every
+            # session's auth hash, so a new value would sign the person out of their other
+            # browsers at each sign-in.
+            user.set_unusable_password()
         user.save()
     if created:
         logger.info("first sign-in of %s (tenant %s)", object_id, tenant_id)
@@ -222,8 +250,11 @@ def sign_out_url(*, user: User | None) -> str:
 
 
 def refresh_profile(*, user_id: int) -> bool:
-    """Bring a person's name and e-mail up to date from Graph; False if they must sign in."""
+    """Bring a person's name, e-mail and admin role up to date; False if they must sign in."""
     try:
+        # A refresh brings a new id_token, whose roles the token store applies: an app role
+        # removed in the tenant is gone here within a day even for someone never signing out.
+        acquire_user_token(user_id, force_refresh=True)
         me = users.get_me(graph_for_user(user_id))
     except ReauthRequired:
         # Flagged by the token store; the banner asks them to sign in, nothing retries.
@@ -242,5 +273,7 @@ def refresh_profile(*, user_id: int) -> bool:
 def people_to_refresh() -> list[int]:
     """Return the ids of people whose profile background work may refresh."""
     return list(
-        User.objects.filter(needs_reauth=False).exclude(object_id="").values_list("pk", flat=True)
+        User.objects.filter(needs_reauth=False, is_active=True)
+        .exclude(object_id="")
+        .values_list("pk", flat=True)
     )

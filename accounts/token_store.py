@@ -22,6 +22,7 @@ from django.db import transaction
 
 from accounts.identity import APP_SCOPES, SIGN_IN_SCOPES, build_msal_app
 from accounts.models import TokenCache, User
+from accounts.roles import reread_admin_role
 from comms_portal.redis_client import get_redis
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def save_sign_in(user: User, cache: msal.SerializableTokenCache) -> None:
 
 
 def forget_user_tokens(user: User) -> None:
-    """Delete a person's tokens (at sign-out)."""
+    """Delete a person's tokens (at sign-out, and when the tenant disables or removes them)."""
     with _locked(user_cache_key(user.pk)):
         TokenCache.objects.filter(key=user_cache_key(user.pk)).delete()
 
@@ -148,6 +149,8 @@ def acquire_user_token(
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise ReauthRequired(f"there is no person {user_id}")
+    if not user.is_active:
+        raise ReauthRequired("the person's account is disabled in the tenant")
     if user.needs_reauth:
         raise ReauthRequired(user.needs_reauth_reason or "the person must sign in again")
     home_account_id = f"{user.object_id}.{user.tenant_id}"
@@ -166,6 +169,10 @@ def acquire_user_token(
         )
         _save(cache_key, cache, user)
     if result and "access_token" in result:
+        # Only a refresh brings an id_token (one from the cache has none): its roles are
+        # the tenant's current word on the admin role.
+        if isinstance(result.get("id_token"), str):
+            reread_admin_role(user, result["id_token"])
         return _token_from(result)
     error = (result or {}).get("error", "no_refresh_token")
     description = (result or {}).get("error_description", "")

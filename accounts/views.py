@@ -44,7 +44,7 @@ def _error_page(
         request,
         "accounts/signin_error.html",
         {"message": failure.message, "detail": failure.detail, "next_url": next_url},
-        status=400,
+        status=failure.status,
     )
 
 

@@ -135,8 +135,15 @@ LIVE_FANOUT = env.text("LIVE_FANOUT", "channels")
 if LIVE_FANOUT not in {"portal", "channels"}:
     raise ImproperlyConfigured(f"LIVE_FANOUT must be portal or channels, not {LIVE_FANOUT!r}.")
 CHANNEL_LAYERS: dict[str, Any] = {}
+# Open live sockets one person may hold at once, counted across every ASGI process.
+LIVE_MAX_SOCKETS_PER_PERSON = env.number("LIVE_MAX_SOCKETS_PER_PERSON", 20, minimum=1)
+# Watch messages one socket may send in any minute; a socket that keeps flooding is closed.
+LIVE_WATCH_MESSAGES_PER_MINUTE = env.number("LIVE_WATCH_MESSAGES_PER_MINUTE", 30, minimum=1)
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are kept in the database with a copy in the Redis cache, so the live socket can
+# check at every watch message that its session still exists without a database query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# A sign-in lasts this long from the moment it is made (accounts sets a fixed expiry).
 SESSION_COOKIE_AGE = env.number("SESSION_COOKIE_AGE", 60 * 60 * 12, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

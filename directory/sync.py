@@ -27,7 +27,7 @@ from comms_portal.graph.users import users_delta
 from comms_portal.redis_client import get_redis
 from directory.models import DirectorySync, Person
 from directory.rules import HideRule, is_hidden_by, parse_hide_rules
-from directory.signals import people_removed
+from directory.signals import people_disabled, people_enabled, people_removed
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +86,20 @@ def _apply_user(person: Person, user: User, *, hidden: bool, now: datetime) -> N
     person.synced_at = now
 
 
-def _store_changed(users: list[User], rules: Sequence[HideRule], now: datetime) -> tuple[int, int]:
-    """Create or update a Person per user in bulk; return (created, updated)."""
+@dataclass(frozen=True)
+class StoredChanges:
+    """What storing one round's changed people did, and whose access changed with it."""
+
+    created: int
+    updated: int
+    # Read as disabled this round (new, newly or still disabled).
+    disabled_ids: list[str]
+    # Enabled this round after being disabled or removed before.
+    enabled_ids: list[str]
+
+
+def _store_changed(users: list[User], rules: Sequence[HideRule], now: datetime) -> StoredChanges:
+    """Create or update a Person per user in bulk; say who was disabled and who is back."""
     # The last entry for an id wins: a delta round may list a person more than once.
     latest = {user.id: user for user in users}
     ids = list(latest)
@@ -96,6 +108,8 @@ def _store_changed(users: list[User], rules: Sequence[HideRule], now: datetime) 
         existing.update((p.graph_id, p) for p in Person.objects.filter(graph_id__in=chunk))
     to_create: list[Person] = []
     to_update: list[Person] = []
+    disabled: list[str] = []
+    enabled: list[str] = []
     for graph_id, user in latest.items():
         person = existing.get(graph_id)
         if person is None:
@@ -103,10 +117,16 @@ def _store_changed(users: list[User], rules: Sequence[HideRule], now: datetime) 
             to_create.append(person)
         else:
             to_update.append(person)
+            if user.account_enabled is not False and (
+                not person.account_enabled or person.removed_at is not None
+            ):
+                enabled.append(graph_id)
+        if user.account_enabled is False:
+            disabled.append(graph_id)
         _apply_user(person, user, hidden=is_hidden_by(rules, user), now=now)
     Person.objects.bulk_create(to_create, batch_size=BULK_SIZE)
     Person.objects.bulk_update(to_update, _SYNCED_FIELDS, batch_size=BULK_SIZE)
-    return len(to_create), len(to_update)
+    return StoredChanges(len(to_create), len(to_update), disabled, enabled)
 
 
 def _mark_removed(graph_ids: Sequence[str], now: datetime) -> int:
@@ -196,7 +216,8 @@ def _sync_locked(*, full: bool, client: GraphClient) -> SyncResult:
         removed_ids = list(delta.removed_ids)
         managers = fetch_manager_ids(client, [user.id for user in changed])
         with transaction.atomic():
-            created, updated = _store_changed(changed, rules, started)
+            stored = _store_changed(changed, rules, started)
+            created, updated = stored.created, stored.updated
             removed = _mark_removed(removed_ids, started)
             if was_full:
                 # A full round lists everyone alive: whoever it left out is gone.
@@ -216,9 +237,15 @@ def _sync_locked(*, full: bool, client: GraphClient) -> SyncResult:
             record.last_finished_at = timezone.now()
             record.last_error = ""
             record.save()
+        # After commit: whoever keeps state about people (presence) lets go of the leavers,
+        # and accounts keeps leavers and disabled people out.
+        tenant_id = settings.MICROSOFT_TENANT_ID
         if removed_ids:
-            # After commit: whoever keeps state about people (presence) lets go of the leavers.
-            people_removed.send(sender=Person, graph_ids=removed_ids)
+            people_removed.send(sender=Person, graph_ids=removed_ids, tenant_id=tenant_id)
+        if stored.disabled_ids:
+            people_disabled.send(sender=Person, graph_ids=stored.disabled_ids, tenant_id=tenant_id)
+        if stored.enabled_ids:
+            people_enabled.send(sender=Person, graph_ids=stored.enabled_ids, tenant_id=tenant_id)
     except Exception as error:
         DirectorySync.objects.filter(pk=record.pk).update(
             last_error=f"{type(error).__name__}: {error}"[:2000], last_error_at=timezone.now()

@@ -1,4 +1,4 @@
-"""The control API under ``/_sandbox/``: clock, faults, throttling, tokens, directory changes.
+"""The control API under ``/_sandbox/``: clock, faults, throttling, tokens, directory, app roles.
 
 Only loopback clients may call it, and only by a loopback name with the port they reached: a
 web page elsewhere could otherwise drive it from a browser on the same machine (through DNS
@@ -264,6 +264,34 @@ async def change_user(request: Request) -> Response:
     return JSONResponse(user.to_graph())
 
 
+async def app_roles(request: Request) -> Response:
+    """Read or replace a user's app-role assignments, as an admin does in Enterprise apps."""
+    state = state_of(request)
+    user = state.tenant.find_user(request.path_params["user_id"])
+    if user is None:
+        return JSONResponse({"error": "No such user."}, 404)
+    if request.method == "POST":
+        body = await json_object(request)
+        roles = body.get("roles")
+        if (
+            set(body) != {"roles"}
+            or not isinstance(roles, list)
+            or not all(isinstance(role, str) for role in roles)
+        ):
+            raise ControlError('Send {"roles": [...]}: the app role names, such as "Portal.Admin".')
+        defined = {role for app in state.tenant.apps.values() for role in app.app_roles}
+        undefined = sorted(set(roles) - defined)
+        if undefined:
+            raise ControlError(
+                f"No app defines the roles {', '.join(undefined)}; "
+                f"defined are {', '.join(sorted(defined)) or 'none'}."
+            )
+        with state.lock:
+            # Tokens already issued keep their roles; the next id_token carries these.
+            user.roles = tuple(dict.fromkeys(roles))
+    return JSONResponse({"user_id": user.id, "roles": list(user.roles)})
+
+
 async def settings(request: Request) -> Response:
     """Read or change runtime settings (``access_token_lifetime`` in seconds)."""
     state = state_of(request)
@@ -300,6 +328,7 @@ add_control_route("/throttling", throttling, ["GET", "POST", "DELETE"])
 add_control_route("/tokens/revoke", revoke_tokens, ["POST"])
 add_control_route("/consents/withdraw", withdraw_consent, ["POST"])
 add_control_route("/users/{user_id}", change_user, ["POST", "DELETE"])
+add_control_route("/users/{user_id}/app-roles", app_roles, ["GET", "POST"])
 add_control_route("/settings", settings, ["GET", "POST"])
 
 

@@ -240,11 +240,18 @@ class Fanout:
     async def _heartbeat(self) -> None:
         """Ping an idle connection; drop one that stays silent (a half-open TCP connection)."""
         while True:
+            asleep_since = time.monotonic()
             await asyncio.sleep(HEARTBEAT_SECONDS)
             connection = self._connection
             if connection is None:
                 return
-            if time.monotonic() - self._last_heard > 2 * HEARTBEAT_SECONDS:
+            now = time.monotonic()
+            if now - asleep_since > 2 * HEARTBEAT_SECONDS:
+                # This process was not running meanwhile (stopped, or its loop blocked): the
+                # silence says nothing of Redis, and the answers may be waiting unread. The
+                # ping below is judged from now on.
+                self._last_heard = now
+            elif now - self._last_heard > 2 * HEARTBEAT_SECONDS:
                 logger.warning("fan-out: Redis stopped answering; reconnecting")
                 await connection.disconnect(nowait=True)
                 return

@@ -7,7 +7,8 @@
  *  - on every (re)connect, every minute, and whenever the server asks, it tells the server
  *    whom it shows and, once the server confirms, re-reads them from the JSON snapshot (read
  *    any earlier, a change arriving in between would be lost);
- *  - a dropped socket reconnects with exponential backoff and jitter, and says so.
+ *  - a dropped socket reconnects with exponential backoff and jitter, and says so; one closed
+ *    because its session ended (signed out, expired, account disabled) stops and says why.
  * Notices and alerts are shown by presence-alerts.js; the wall's list behaviour (filter,
  * scrolling, stars) is in people-list.js. No dependencies.
  */
@@ -27,6 +28,17 @@
   const SNAPSHOT_CHUNK = 200;
   const MAX_WATCHED = 1000;
   const CLOSE_UNAUTHENTICATED = 4401;
+  const CLOSE_TOO_MANY_SOCKETS = 4429;
+  const SIGN_IN_URL = "/accounts/signin/";
+  // What the server says when it closes the socket of a session that ended (its reason).
+  const SESSION_ENDED = {
+    "signed-out": "You signed out of the portal in this browser: live presence has stopped.",
+    expired: "Your sign-in has expired: live presence has stopped.",
+    disabled: "Your account has been disabled: live presence has stopped.",
+  };
+  const SIGNED_OUT_TEXT = "You are signed out: live presence has stopped.";
+  const TOO_MANY_SOCKETS_TEXT =
+    "Live updates are paused: too many portal pages are open. Close some, and this one resumes.";
   const HIGHLIGHT_MS = 1600;
 
   let labels = { availability: {}, activity: {}, workLocation: {} };
@@ -36,6 +48,9 @@
   let watchTimer = null;
   let leaving = false;
   let signedOut = false;
+  // When the server asked for a pause between watch messages, until when, and the pending one.
+  let watchHeldUntil = 0;
+  let heldWatchTimer = null;
   const onScreen = new Set();
   const lastAvailability = new Map();
   const shownVersion = new Map();
@@ -87,6 +102,22 @@
     }
     statusElement.dataset.state = state;
     statusElement.textContent = text;
+  }
+
+  function showSignedOut(reason) {
+    if (!statusElement) {
+      return;
+    }
+    statusElement.dataset.state = "signed-out";
+    statusElement.textContent = (SESSION_ENDED[reason] || SIGNED_OUT_TEXT) + " ";
+    if (reason !== "disabled") {
+      // A disabled account cannot sign in again, so it is offered no way to.
+      const link = document.createElement("a");
+      const next = window.location.pathname + window.location.search;
+      link.href = SIGN_IN_URL + "?next=" + encodeURIComponent(next);
+      link.textContent = "Sign in again";
+      statusElement.append(link);
+    }
   }
 
   /* ---------- Drawing a person's presence ---------- */
@@ -251,12 +282,29 @@
     snapshotIds.forEach(function (personId) {
       snapshotAfterWatch.add(personId);
     });
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      const topics = watchedIds().map(function (personId) {
-        return PRESENCE_TOPIC + personId;
-      });
-      socket.send(JSON.stringify({ type: "watch", topics: topics }));
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      return;
     }
+    const wait = watchHeldUntil - Date.now();
+    if (wait > 0) {
+      // The server allows so many watch messages a minute: send the latest once it may.
+      if (heldWatchTimer === null) {
+        heldWatchTimer = setTimeout(function () {
+          heldWatchTimer = null;
+          sendWatch([]);
+        }, wait);
+      }
+      return;
+    }
+    const topics = watchedIds().map(function (personId) {
+      return PRESENCE_TOPIC + personId;
+    });
+    socket.send(JSON.stringify({ type: "watch", topics: topics }));
+  }
+
+  function holdWatches(seconds) {
+    watchHeldUntil = Date.now() + seconds * 1000;
+    sendWatch([]);
   }
 
   function watchConfirmed() {
@@ -366,6 +414,9 @@
       } else if (message.type === "unavailable") {
         // The server cannot reach Redis for now; it sends "resync" once it can again.
         setStatus("reconnecting", "Reconnecting…");
+      } else if (message.type === "error" && message.retry_after) {
+        // Too many watch messages: this one was ignored, so send it again when allowed.
+        holdWatches(Number(message.retry_after) || 1);
       }
     });
     current.addEventListener("close", function (event) {
@@ -378,14 +429,20 @@
       }
       if (event.code === CLOSE_UNAUTHENTICATED) {
         signedOut = true;
-        setStatus("signed-out", "You are signed out: sign in again to see live presence.");
+        showSignedOut(event.reason);
+        return;
+      }
+      if (event.code === CLOSE_TOO_MANY_SOCKETS) {
+        // Nothing changes until another page closes: try again, but slowly.
+        attempt = Math.max(attempt, 5);
+        scheduleReconnect(TOO_MANY_SOCKETS_TEXT);
         return;
       }
       scheduleReconnect();
     });
   }
 
-  function scheduleReconnect() {
+  function scheduleReconnect(statusText) {
     if (reconnectTimer !== null || leaving || signedOut) {
       return;
     }
@@ -393,7 +450,7 @@
     // Jitter spreads many pages reconnecting after a server restart.
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);
     attempt += 1;
-    setStatus("reconnecting", "Reconnecting…");
+    setStatus("reconnecting", statusText || "Reconnecting…");
     reconnectTimer = setTimeout(connect, delay);
   }
 

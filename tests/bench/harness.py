@@ -219,6 +219,7 @@ class BenchEnvironment:
             "SECURE_COOKIES": "false",
             **self._secrets,
             "LOG_LEVEL": "WARNING",
+            "LIVE_MAX_SOCKETS_PER_PERSON": "20000",  # thousands of clients share a few sign-ins
             # One access-log line per request would be a benchmark of the log file.
             "UVICORN_ACCESS_LOG": "false",
         }

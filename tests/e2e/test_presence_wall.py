@@ -203,6 +203,47 @@ def test_two_people_side_by_side_see_each_other_live(
     assert tomas_watch.outside_requests == []
 
 
+def test_signing_out_stops_that_browsers_live_pages_and_no_others(
+    page: Page,
+    watch: PageWatch,
+    colleague_page: tuple[Page, PageWatch],
+    live_stack: Stack,
+    directory_synced: None,
+) -> None:
+    phone, phone_watch = colleague_page
+    # Tomas has the wall open in two browsers.
+    sign_in(page, live_stack.base_url, TOMAS, next_path="/people/")
+    sign_in(phone, live_stack.base_url, TOMAS, next_path="/people/")
+    for wall in (page, phone):
+        expect(wall.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+
+    # He signs out in another tab of the first browser.
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{live_stack.base_url}/")
+    other_tab.get_by_role("button", name="Sign out").click()
+    other_tab.wait_for_url(f"{live_stack.base_url}/")
+
+    # The first browser's wall says so at once and offers to sign in again, back to the wall.
+    status = page.locator("[data-live-status]")
+    expect(status).to_have_text(
+        "You signed out of the portal in this browser: live presence has stopped. Sign in again",
+        timeout=PUSH_TIMEOUT_MS,
+    )
+    expect(status.get_by_role("link", name="Sign in again")).to_have_attribute(
+        "href", "/accounts/signin/?next=%2Fpeople%2F"
+    )
+    # The other browser's session goes on, live.
+    expect(phone.locator("[data-live-status]")).to_have_text("Live")
+    phone.reload()
+    expect(phone.locator(".account-name")).to_contain_text("Tomas Lindqvist")
+    expect(phone.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+
+    for errors in (watch.console_errors, phone_watch.console_errors):
+        assert errors == []
+    assert watch.outside_requests == []
+    assert phone_watch.outside_requests == []
+
+
 def test_a_dropped_connection_says_reconnecting_and_resyncs(
     page: Page,
     watch: PageWatch,

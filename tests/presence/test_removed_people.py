@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
 from directory.models import Person
 from directory.signals import people_removed
@@ -20,7 +21,9 @@ def test_a_person_the_directory_removes_loses_their_stored_presence(directory: D
         ]
     )
 
-    people_removed.send(sender=Person, graph_ids=[directory.alan.graph_id])
+    people_removed.send(
+        sender=Person, graph_ids=[directory.alan.graph_id], tenant_id=settings.MICROSOFT_TENANT_ID
+    )
 
     assert store.get_one(directory.alan.graph_id) is None
     hedy = store.get_one(directory.hedy.graph_id)

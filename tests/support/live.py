@@ -61,10 +61,20 @@ application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
 def session_cookie(username: str, **fields: Any) -> bytes:
     """Create portal user ``username``, sign them in, and return their session cookie header."""
     user = User.objects.create(username=username, display_name=username.title(), **fields)
+    return signed_in_browser(user)[1]
+
+
+def signed_in_browser(user: User) -> tuple[Client, bytes]:
+    """Sign ``user`` in from a browser of their own; return it and its session cookie header."""
     client = Client()
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    return f"{settings.SESSION_COOKIE_NAME}={session}".encode()
+    return client, f"{settings.SESSION_COOKIE_NAME}={session}".encode()
+
+
+def session_key_of(cookie: bytes) -> str:
+    """Return the session key in a session cookie header."""
+    return cookie.decode().split("=", 1)[1]
 
 
 async def open_socket(cookie: bytes | None) -> WebsocketCommunicator:

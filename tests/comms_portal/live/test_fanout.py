@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -118,6 +119,27 @@ async def test_a_cut_connection_is_restored_and_every_page_told_to_resync(
         assert await page.next_text() == "after the cut"
     await publisher.publish("t.cut-2", "only the third")
     assert await pages[2].next_text() == "only the third"
+
+
+async def test_a_process_that_stood_still_does_not_take_redis_for_dead(
+    hub: Fanout,
+    publisher: redis.asyncio.Redis,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fanout, "HEARTBEAT_SECONDS", 0.2)
+    page = Page("ada")
+    await hub.follow(page, {"t.still"})
+    await asyncio.sleep(0.5)  # a few heartbeats, answered
+
+    # The process itself stops for longer than two heartbeats (a stopped or blocked loop, or
+    # a test suite running other tests): Redis was not silent, nobody was listening.
+    time.sleep(1.0)
+    await asyncio.sleep(0.5)
+
+    assert hub.reconnections == 0
+    assert page.resyncs == 0
+    await publisher.publish("t.still", "still here")
+    assert await page.next_text() == "still here"
 
 
 async def test_follow_says_so_when_redis_cannot_be_reached(
