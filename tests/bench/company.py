@@ -22,10 +22,9 @@ from typing import Any
 import httpx
 import uvloop
 
-from comms_portal.celery import app as celery_app
 from comms_portal.stack import Stack
+from directory.models import Person
 from presence.forms import MAX_SNAPSHOT_IDS
-from presence.models import Person
 from tests.bench.harness import BenchEnvironment, portal_running
 from tests.bench.latency import (
     COLUMNS,
@@ -120,7 +119,7 @@ def measure(bench: BenchEnvironment, fanout: str) -> tuple[LatencyRun, Memory, i
             for index, watched in enumerate(lists)
         ]
         mark_pool_watched(stack, sessions[0], pool)
-        subscriptions = wait_for_coverage(celery_app, pool, timeout=COVERAGE_SECONDS * 3)
+        subscriptions = wait_for_coverage(pool, timeout=COVERAGE_SECONDS * 3)
         wait_for_empty_queue(timeout=COVERAGE_SECONDS * 3)
         stack.supervisor.say("bench", f"{len(subscriptions)} presence subscriptions cover the pool")
         memory.before = asgi_rss_bytes(stack)
