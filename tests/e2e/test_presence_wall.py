@@ -162,7 +162,7 @@ def test_two_people_side_by_side_see_each_other_live(
     assert tomas.evaluate("window.__sameDocument === true")
 
     # Tomas asks to be told when Samuel is free; the alert fires when he becomes Available.
-    samuel_card.get_by_role("link", name="Samuel Ortega").click()
+    samuel_card.get_by_role("link", name="Samuel Ortega, Head of Finance", exact=True).click()
     tomas.get_by_role("button", name="Tell me when available").click()
     expect(tomas.get_by_role("button", name="Tell me when available")).to_have_attribute(
         "aria-pressed", "true"
