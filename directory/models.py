@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Value
+from django.db.models.functions import Concat, Lower
 
 # Longest search text the directory accepts; names and addresses are shorter than this.
 MAX_SEARCH_LENGTH = 100
@@ -41,53 +42,6 @@ class PersonQuerySet(models.QuerySet["Person"]):
         """The people whose manager is ``person``."""
         return self.filter(manager_id=person.pk)
 
-    def matching(self, text: str) -> PersonQuerySet:
-        """People whose name, e-mail, title or department contains ``text``."""
-        text = text.strip()
-        if not text:
-            return self
-        return self.filter(
-            Q(display_name__icontains=text)
-            | Q(user_principal_name__icontains=text)
-            | Q(job_title__icontains=text)
-            | Q(department__icontains=text)
-        )
-
-    def search(self, text: str) -> PersonQuerySet:
-        """People matching every word of ``text``, best matches first.
-
-        Names starting with the text come first, then names with a word starting with it,
-        then sign-in names or e-mail addresses starting with it, then any other match (in
-        a name, address, job title or department); by name within each.
-        """
-        words = search_words(text)
-        if not words:
-            return self.none()
-        people = self
-        for word in words:
-            people = people.filter(
-                Q(display_name__icontains=word)
-                | Q(user_principal_name__icontains=word)
-                | Q(mail__icontains=word)
-                | Q(job_title__icontains=word)
-                | Q(department__icontains=word)
-            )
-        phrase = " ".join(words)
-        rank = Case(
-            When(display_name__istartswith=phrase, then=Value(0)),
-            When(
-                Q(display_name__icontains=f" {phrase}") | Q(display_name__icontains=f"-{phrase}"),
-                then=Value(1),
-            ),
-            When(
-                Q(user_principal_name__istartswith=phrase) | Q(mail__istartswith=phrase),
-                then=Value(2),
-            ),
-            default=Value(3),
-            output_field=IntegerField(),
-        )
-        return people.annotate(search_rank=rank).order_by("search_rank", "display_name", "pk")
-
 
 class Person(models.Model):
     """Someone in the organisation's directory, whether or not they ever sign in."""
@@ -110,6 +64,26 @@ class Person(models.Model):
     # Set when the directory reports the person removed; kept for history, never shown.
     removed_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
+    # Everything a search looks in, lower-cased and space-separated, kept by the database
+    # itself (so bulk writes keep it too); PostgreSQL indexes it for trigram searches.
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "display_name",
+                Value(" "),
+                "job_title",
+                Value(" "),
+                "department",
+                Value(" "),
+                "user_principal_name",
+                Value(" "),
+                "mail",
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     objects = PersonQuerySet.as_manager()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from presence.store import PresenceState
 
@@ -120,3 +121,33 @@ def label_tables() -> dict[str, dict[str, str]]:
         "activity": ACTIVITY_LABELS,
         "workLocation": WORK_LOCATION_LABELS,
     }
+
+
+# https://learn.microsoft.com/microsoftteams/platform/concepts/build-and-test/deep-link-workflow
+# ("Deep link to start a new chat", "Deep link to start an audio-video call"): Teams takes
+# people by their user principal name.
+TEAMS_CHAT_URL = "https://teams.microsoft.com/l/chat/0/0?users={upn}"
+TEAMS_CALL_URL = "https://teams.microsoft.com/l/call/0/0?users={upn}"
+TEAMS_VIDEO_CALL_URL = "https://teams.microsoft.com/l/call/0/0?users={upn}&withVideo=true"
+
+
+def teams_link(template: str, upn: str) -> str:
+    """Return a Teams deep link for one person (``template`` is one of the TEAMS_* URLs)."""
+    # "@" stays readable; anything that would end the value (&, #, spaces) is escaped.
+    return template.format(upn=quote(upn, safe="@"))
+
+
+def count_text(count: int, *, text: str, close: bool) -> str:
+    """Describe how many people a wall shows or a search found, for the live count."""
+    people = "1 person" if count == 1 else f"{count:,} people"
+    if not text:
+        return f"{people} shown." if count else "No one to show."
+    if not count:
+        return (
+            f"No one matches “{text}”. Check the spelling, or search for a job title, "
+            "department or e-mail address."
+        )
+    if close:
+        match = "is a close match" if count == 1 else "are close matches"
+        return f"No exact match for “{text}”; {people} {match}."
+    return f"{people} {'matches' if count == 1 else 'match'}."

@@ -22,7 +22,7 @@ def _choices(table: dict[str, Any]) -> list[tuple[str, str]]:
 class WallFilterForm(forms.Form):
     """What the wall shows: search text, department, availability, view and order."""
 
-    q = forms.CharField(required=False, max_length=100, strip=True, label="Search by name")
+    q = forms.CharField(required=False, max_length=100, strip=True, label="Search people")
     department = forms.CharField(required=False, max_length=256, label="Department")
     available = forms.BooleanField(required=False, label="Available now")
     view = forms.ChoiceField(
@@ -45,7 +45,7 @@ class WallFilterForm(forms.Form):
             department=data.get("department") or "",
             available_only=bool(data.get("available")),
             view=data.get("view") or "all",
-            order=data.get("order") or "name",
+            order=data.get("order") or "",
             page=data.get("page") or 1,
         )
 

@@ -46,3 +46,30 @@ class AvailabilityAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} waits for {self.person}"
+
+
+class WallPreference(models.Model):
+    """How someone likes the wall shown: cards or a list, its order and grouping."""
+
+    LAYOUTS = [("cards", "Cards"), ("list", "List")]
+    SORTS = [
+        ("name", "Name"),
+        ("availability", "Available first"),
+        ("since", "Recently changed"),
+        ("activity", "Activity"),
+        ("department", "Department"),
+        ("job_title", "Job title"),
+    ]
+    GROUPS = [("none", "No grouping"), ("department", "Department"), ("manager", "Team (manager)")]
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wall_preference"
+    )
+    layout = models.CharField(max_length=16, choices=LAYOUTS, default="cards")
+    sort = models.CharField(max_length=16, choices=SORTS, default="name")
+    descending = models.BooleanField(default=False)
+    group = models.CharField(max_length=16, choices=GROUPS, default="none")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.layout} by {self.sort}"

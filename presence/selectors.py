@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Window
 
 from accounts.models import User
 from directory.models import Person, PersonQuerySet
+from directory.selectors import search_people, search_ranking
 from presence import store
+from presence.display import activity_label
 from presence.models import AvailabilityAlert, Favourite
 from presence.store import PresenceState
 
 PAGE_SIZE = 60
 VIEWS = ("all", "favourites", "team")
-ORDERS = ("name", "available")
 
 # "Available first" sorts by how reachable someone is right now.
 _AVAILABILITY_RANK = {
@@ -39,8 +42,20 @@ class WallQuery:
     department: str = ""
     available_only: bool = False
     view: str = "all"
-    order: str = "name"
+    # "available" (an address of the older wall) sorts by availability for this page only;
+    # otherwise the person's remembered display decides.
+    order: str = ""
     page: int = 1
+
+
+@dataclass(frozen=True)
+class WallDisplay:
+    """How the wall is shown: cards or list, sort order and direction, grouping."""
+
+    layout: str = "cards"
+    sort: str = "name"
+    descending: bool = False
+    group: str = "none"
 
 
 @dataclass(frozen=True)
@@ -51,15 +66,22 @@ class PersonCard:
     presence: PresenceState | None
     is_favourite: bool
     alert_waiting: bool
+    # The heading of the person's group when the wall is grouped ("" otherwise), and
+    # whether the person is the first of that group (the heading goes before them).
+    group: str = ""
+    group_start: bool = False
 
 
 @dataclass(frozen=True)
 class WallPage:
-    """One page of cards and whether more follow."""
+    """One page of cards, whether more follow, and how many people match in all."""
 
     cards: list[PersonCard]
     page: int
     has_next: bool
+    count: int = 0
+    # The search matched no one exactly; these people match it allowing typos.
+    close: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,8 +113,6 @@ def _marked(people: PersonQuerySet, user: User) -> PersonQuerySet:
 
 def _filtered(user: User, query: WallQuery) -> PersonQuerySet:
     people = Person.objects.visible()
-    if query.text:
-        people = people.matching(query.text)
     if query.department:
         people = people.in_department(query.department)
     if query.view == "favourites":
@@ -107,17 +127,36 @@ def _filtered(user: User, query: WallQuery) -> PersonQuerySet:
     return people
 
 
-def _cards(people: list[Person]) -> list[PersonCard]:
+_NO_GROUP = {"department": "No department", "manager": "No manager"}
+
+
+def _group_of(person: Person, group: str) -> str:
+    if group == "department":
+        return person.department or _NO_GROUP[group]
+    if group == "manager":
+        manager = getattr(person, "manager_name", None)
+        return f"Team of {manager}" if manager else _NO_GROUP[group]
+    return ""
+
+
+def _cards(people: list[Person], group: str = "none", previous: str = "") -> list[PersonCard]:
+    """Return the cards of ``people``; ``previous`` is the group of whoever came before them."""
     states = store.get_many(person.graph_id for person in people)
-    return [
-        PersonCard(
-            person=person,
-            presence=states.get(person.graph_id),
-            is_favourite=bool(getattr(person, "is_favourite", False)),
-            alert_waiting=bool(getattr(person, "alert_waiting", False)),
+    cards = []
+    for person in people:
+        heading = _group_of(person, group)
+        cards.append(
+            PersonCard(
+                person=person,
+                presence=states.get(person.graph_id),
+                is_favourite=bool(getattr(person, "is_favourite", False)),
+                alert_waiting=bool(getattr(person, "alert_waiting", False)),
+                group=heading,
+                group_start=bool(heading) and heading != previous,
+            )
         )
-        for person in people
-    ]
+        previous = heading
+    return cards
 
 
 def departments() -> list[str]:
@@ -132,35 +171,145 @@ def departments() -> list[str]:
     return list(names)
 
 
-def wall_page(user: User, query: WallQuery) -> WallPage:
-    """Return one page of the wall for ``user``: favourites first, then the chosen order."""
-    people = _marked(_filtered(user, query), user).order_by("-is_favourite", "display_name", "pk")
-    start = (query.page - 1) * PAGE_SIZE
-    if not query.available_only and query.order == "name":
-        chosen = list(people[start : start + PAGE_SIZE + 1])
-        has_next = len(chosen) > PAGE_SIZE
-        return WallPage(cards=_cards(chosen[:PAGE_SIZE]), page=query.page, has_next=has_next)
+def effective_display(query: WallQuery, shown: WallDisplay) -> WallDisplay:
+    """Return how the wall is shown for ``query``: an older address's order wins for its page."""
+    if query.order == "available":
+        return replace(shown, sort="availability", descending=False)
+    if query.order == "name":
+        return replace(shown, sort="name", descending=False)
+    return shown
 
-    # Presence lives in Redis, so filtering or sorting by it reads the ids of every match
-    # (one query, one MGET) and loads full rows only for the page shown.
-    # "is_favourite" is the annotation of _marked, which the type stubs cannot follow.
-    rows = list(people.values_list("pk", "graph_id", "is_favourite"))  # type: ignore[misc]
-    availability = store.availabilities(graph_id for _, graph_id, _ in rows)
+
+def wall_page(user: User, query: WallQuery, shown: WallDisplay | None = None) -> WallPage:
+    """Return one page of the wall for ``user``, matching ``query``, shown as ``shown`` asks.
+
+    Without search text favourites come first; with it, sorting by name lists the best
+    matches first (the search's own order).
+    """
+    shown = effective_display(query, shown or WallDisplay())
+    people = _marked(_filtered(user, query), user)
+    start = (query.page - 1) * PAGE_SIZE
+    plain = not query.available_only and shown.group == "none" and shown.sort == "name"
+    if plain and not shown.descending and query.text:
+        found = search_people(text=query.text, limit=PAGE_SIZE, offset=start, people=people)
+        return WallPage(
+            cards=_cards(found.people),
+            page=query.page,
+            has_next=found.count > start + PAGE_SIZE,
+            count=found.count,
+            close=found.close,
+        )
+    if plain and not query.text:
+        name = "-display_name" if shown.descending else "display_name"
+        chosen = list(
+            people.annotate(total=Window(Count("pk"))).order_by("-is_favourite", name, "pk")[
+                start : start + PAGE_SIZE
+            ]
+        )
+        count = int(getattr(chosen[0], "total", 0)) if chosen else _count_past_end(people, start)
+        return WallPage(
+            cards=_cards(chosen), page=query.page, has_next=count > start + PAGE_SIZE, count=count
+        )
+    return _sorted_page(people, query, shown)
+
+
+def _count_past_end(people: PersonQuerySet, start: int) -> int:
+    # Only a page past the last person gets here: the first page of no one costs nothing.
+    return people.count() if start else 0
+
+
+_ROW_FIELDS = ("pk", "graph_id", "is_favourite", "display_name", "department", "job_title")
+
+
+def _sorted_page(people: PersonQuerySet, query: WallQuery, shown: WallDisplay) -> WallPage:
+    # Presence lives in Redis, so sorting by it (or grouping, or "available now") reads the
+    # rows of every match (one query, one MGET) and loads full people only for the page.
+    close = False
+    position: dict[int, int] = {}
+    if query.text:
+        ranked, close = search_ranking(text=query.text, people=people)
+        position = {pk: index for index, pk in enumerate(ranked)}
+        people = people.filter(pk__in=ranked)
+    rows = list(
+        people.annotate(manager_name=F("manager__display_name")).values_list(
+            *_ROW_FIELDS, "manager_name"
+        )
+    )
+    needs_states = shown.sort in ("since", "activity")
+    ids = [row[1] for row in rows]
+    states = store.get_many(ids) if needs_states else {}
+    availability = (
+        {pid: state.availability for pid, state in states.items()}
+        if needs_states
+        else store.availabilities(ids)
+    )
 
     def rank(graph_id: str) -> int:
         return _AVAILABILITY_RANK.get(availability.get(graph_id, ""), _UNKNOWN_RANK)
 
     if query.available_only:
         rows = [row for row in rows if rank(row[1]) == 0]
-    if query.order == "available":
-        # Stable sort: within a rank the name order from the database stays.
-        rows.sort(key=lambda row: (not row[2], rank(row[1])))
+    rows.sort(key=lambda row: (position.get(row[0], 0), row[3].casefold(), row[0]))
+    rows = _sort_rows(rows, _sort_key(shown.sort, rank, states), descending=shown.descending)
+    group_at = 4 if shown.group == "department" else 6
+    if shown.group != "none":
+        # Stable: within a group the chosen order stays; people without one come last.
+        rows.sort(key=lambda row: (not row[group_at], (row[group_at] or "").casefold()))
+    elif not query.text:
+        rows.sort(key=lambda row: not row[2])
+    start = (query.page - 1) * PAGE_SIZE
     window = rows[start : start + PAGE_SIZE]
-    by_pk = _marked(Person.objects.filter(pk__in=[pk for pk, _, _ in window]), user).in_bulk()
-    chosen_people = [by_pk[pk] for pk, _, _ in window if pk in by_pk]
+    before = rows[start - 1] if 0 < start <= len(rows) else None
+    marked = people.annotate(manager_name=F("manager__display_name"))
+    by_pk = marked.in_bulk([row[0] for row in window])
+    chosen = [by_pk[row[0]] for row in window if row[0] in by_pk]
     return WallPage(
-        cards=_cards(chosen_people), page=query.page, has_next=len(rows) > start + PAGE_SIZE
+        cards=_cards(chosen, shown.group, _row_group(before, shown.group, group_at)),
+        page=query.page,
+        has_next=len(rows) > start + PAGE_SIZE,
+        count=len(rows),
+        close=close,
     )
+
+
+def _row_group(row: tuple[Any, ...] | None, group: str, at: int) -> str:
+    if row is None or group == "none":
+        return ""
+    if group == "department":
+        return str(row[at]) or _NO_GROUP[group]
+    return f"Team of {row[at]}" if row[at] else _NO_GROUP[group]
+
+
+def _sort_key(
+    sort: str, rank: Callable[[str], int], states: dict[str, PresenceState]
+) -> Callable[[tuple[Any, ...]], Any]:
+    """Return the key of one sort over wall rows; a row without the value gives None."""
+    if sort == "availability":
+        return lambda row: None if rank(row[1]) == _UNKNOWN_RANK else rank(row[1])
+    if sort == "since":
+        return lambda row: getattr(states.get(row[1]), "changed_at", None) or None
+    if sort == "activity":
+
+        def activity(row: tuple[Any, ...]) -> str | None:
+            state = states.get(row[1])
+            words = activity_label(state.availability, state.activity) if state else ""
+            return words.casefold() or None
+
+        return activity
+    if sort in ("department", "job_title"):
+        at = 4 if sort == "department" else 5
+        return lambda row: row[at].casefold() or None
+    return lambda row: row[3].casefold()
+
+
+def _sort_rows(
+    rows: list[tuple[Any, ...]], key: Callable[[tuple[Any, ...]], Any], *, descending: bool
+) -> list[tuple[Any, ...]]:
+    """Sort ``rows`` stably by ``key``; rows without a value come last in either direction."""
+    keyed = [(key(row), row) for row in rows]
+    present = [pair for pair in keyed if pair[0] is not None]
+    present.sort(key=lambda pair: pair[0], reverse=descending)
+    return [row for _, row in present] + [row for value, row in keyed if value is None]
 
 
 def person_detail(user: User, graph_id: str) -> PersonDetail | None:
@@ -186,3 +335,26 @@ def visible_graph_ids(candidates: list[str]) -> list[str]:
         Person.objects.visible().filter(graph_id__in=candidates).values_list("graph_id", flat=True)
     )
     return [graph_id for graph_id in candidates if graph_id in found]
+
+
+# Alerts the header's inbox keeps showing after they fired.
+INBOX_SIZE = 10
+
+
+@dataclass(frozen=True)
+class AlertsInbox:
+    """A person's alerts: the last that fired (newest first) and those still waiting."""
+
+    fired: list[AvailabilityAlert]
+    waiting: list[AvailabilityAlert]
+
+
+def alerts_inbox(user: User) -> AlertsInbox:
+    """Return the last alerts that fired for ``user`` and the ones still waiting."""
+    mine = AvailabilityAlert.objects.filter(
+        user=user, person__in=Person.objects.visible()
+    ).select_related("person")
+    return AlertsInbox(
+        fired=list(mine.filter(fired_at__isnull=False).order_by("-fired_at", "-pk")[:INBOX_SIZE]),
+        waiting=list(mine.filter(fired_at__isnull=True).order_by("person__display_name")),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.contrib import messages
@@ -31,14 +32,37 @@ from presence.forms import (
     WallFilterForm,
     WorkLocationForm,
 )
+from presence.models import WallPreference
+from presence.preferences import save_wall_preference, wall_preference
 from presence.services import watch_people
 from presence.store import get_many, get_one
+from presence.wall_forms import WallDisplayForm
+
+# The list's sortable columns, in the order they show.
+SORT_COLUMNS = [
+    ("name", "Name"),
+    ("availability", "Availability"),
+    ("activity", "Activity"),
+    ("since", "Since"),
+    ("department", "Department"),
+    ("job_title", "Job title"),
+]
 
 
 def _user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # guaranteed by the sign-in decorators
     return user
+
+
+def _shown(user: User) -> selectors.WallDisplay:
+    preference = wall_preference(user)
+    return selectors.WallDisplay(
+        layout=preference.layout,
+        sort=preference.sort,
+        descending=preference.descending,
+        group=preference.group,
+    )
 
 
 def _wall_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
@@ -53,13 +77,16 @@ def _wall_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
             department=form.cleaned_data.get("department") or "",
         )
         code = 400
-    wall = selectors.wall_page(_user(request), query)
+    shown = selectors.effective_display(query, _shown(_user(request)))
+    wall = selectors.wall_page(_user(request), query, shown)
     params = request.GET.copy()
     params["page"] = str(wall.page + 1)
     return {
         "form": form,
         "query": query,
         "wall": wall,
+        "shown": shown,
+        "count_text": display.count_text(wall.count, text=query.text, close=wall.close),
         "next_query": params.urlencode(),
     }, code
 
@@ -74,6 +101,9 @@ def wall(request: HttpRequest) -> HttpResponse:
         active_nav="people",
         departments=selectors.departments(),
         labels=display.label_tables(),
+        sort_choices=WallPreference.SORTS,
+        group_choices=WallPreference.GROUPS,
+        sort_columns=SORT_COLUMNS,
     )
     return render(request, "presence/wall.html", context, status=code)
 
@@ -82,9 +112,59 @@ def wall(request: HttpRequest) -> HttpResponse:
 @signed_in
 @require_GET
 def wall_cards(request: HttpRequest) -> HttpResponse:
-    """Return the next page of cards as an HTML fragment, for the wall's scrolling."""
+    """Return people as an HTML fragment: the whole result for page 1, else the next cards.
+
+    The wall's search asks for page 1 as one types; its scrolling asks for the pages after.
+    """
     context, code = _wall_context(request)
-    return render(request, "presence/_cards.html", context, status=code)
+    context["sort_columns"] = SORT_COLUMNS
+    template = "presence/_results.html" if context["wall"].page == 1 else "presence/_cards.html"
+    return render(request, template, context, status=code)
+
+
+@signed_in
+@require_POST
+def wall_display(request: HttpRequest) -> HttpResponse:
+    """Remember how the wall is shown: cards or list, sort order, grouping."""
+    user = _user(request)
+    form = WallDisplayForm(request.POST)
+    if not form.is_valid():
+        if _wants_json(request):
+            return JsonResponse({"error": form.error_text()}, status=400)
+        return HttpResponse(form.error_text(), status=400, content_type="text/plain")
+    chosen = form.display(wall_preference(user))
+    save_wall_preference(
+        user=user,
+        layout=chosen.layout,
+        sort=chosen.sort,
+        descending=chosen.descending,
+        group=chosen.group,
+    )
+    if _wants_json(request):
+        return JsonResponse(asdict(chosen))
+    return _back(request, reverse("presence:wall"))
+
+
+@never_cache
+@signed_in
+@require_GET
+def alerts_page(request: HttpRequest) -> HttpResponse:
+    """Show my alerts: who became available lately, and whom I am still waiting for."""
+    return render(
+        request,
+        "presence/alerts.html",
+        {"inbox": selectors.alerts_inbox(_user(request)), "active_nav": "people"},
+    )
+
+
+@never_cache
+@signed_in
+@require_GET
+def alerts_recent(request: HttpRequest) -> HttpResponse:
+    """Return my alerts as an HTML fragment, for the header's alerts panel."""
+    return render(
+        request, "presence/_alerts.html", {"inbox": selectors.alerts_inbox(_user(request))}
+    )
 
 
 @never_cache
@@ -185,7 +265,7 @@ def availability_alert(request: HttpRequest, graph_id: str) -> HttpResponse:
         text = f"You will be told when {person.display_name} is available."
     else:
         alerts.cancel_alert(user=_user(request), person=person)
-        text = f"You will not be told when {person.display_name} is available."
+        text = f"You stopped waiting for {person.display_name}."
     if _wants_json(request):
         return JsonResponse({"person_id": graph_id, "alert": wanted, "message": text})
     messages.success(request, text)

@@ -118,6 +118,11 @@ HTTP_ROUTES: dict[str, Expect] = {
     # Forms of the wall and the person page: done, they go back where they came from.
     "presence:favourite": page_action(Redirect("presence:wall"), data={"favourite": "1"}),
     "presence:alert": page_action(Redirect("presence:person"), data={"alert": "0"}),
+    # How the wall is shown, remembered per person: done, it goes back to the wall.
+    "presence:wall_display": page_action(Redirect("presence:wall"), data={"layout": "list"}),
+    "presence:alerts": page(),
+    # The header's alerts panel, an HTML fragment fetched by a page of a signed-in person.
+    "presence:alerts_recent": page(),
     "meetings:home": page(),
     "events:home": page(),
 }

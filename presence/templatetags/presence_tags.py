@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from urllib.parse import quote
 
 from django import template
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone
 
 from accounts.context_processors import initials_of
 from comms_portal.routing import LIVE_SOCKET_PATH
+from directory.models import Person
 from presence import display
 from presence.store import PresenceState
 
@@ -85,3 +88,50 @@ def since_iso(state: PresenceState | None) -> str:
 def initials(name: str) -> str:
     """Render up to two initials of a name."""
     return initials_of(name)
+
+
+@register.filter
+def since_clock(state: PresenceState | None) -> str:
+    """Render the clock time a person's availability last changed ("14:05"), in the page's zone."""
+    if state is None or not state.changed_at:
+        return ""
+    moment = datetime.fromtimestamp(float(state.changed_at), UTC)
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+@register.simple_tag
+def current_time_zone() -> str:
+    """Render the name of the time zone the page shows times in."""
+    return str(timezone.get_current_timezone_name())
+
+
+@register.filter
+def person_label(person: Person) -> str:
+    """Render a name that tells same-named colleagues apart: with the job title when known."""
+    if person.job_title:
+        return f"{person.display_name}, {person.job_title}"
+    return person.display_name
+
+
+@register.filter
+def teams_chat(person: Person) -> str:
+    """Render the Teams link that opens a chat with ``person``."""
+    return display.teams_link(display.TEAMS_CHAT_URL, person.user_principal_name)
+
+
+@register.filter
+def teams_call(person: Person) -> str:
+    """Render the Teams link that calls ``person``."""
+    return display.teams_link(display.TEAMS_CALL_URL, person.user_principal_name)
+
+
+@register.filter
+def teams_video_call(person: Person) -> str:
+    """Render the Teams link that video-calls ``person``."""
+    return display.teams_link(display.TEAMS_VIDEO_CALL_URL, person.user_principal_name)
+
+
+@register.filter
+def email_of(person: Person) -> str:
+    """Render the address to copy for ``person``: their mail, else their sign-in name."""
+    return person.mail or person.user_principal_name

@@ -1,30 +1,189 @@
 /*
- * The people wall's list: instant filtering of the loaded cards by name, endless scrolling
- * (the next page of cards loads as the end comes into view, or by the "Show more people"
- * button), and favourite stars saved without leaving the page. Live presence of the cards
- * is presence-wall.js's job; cards added here are handed to it. Loaded with `defer`.
+ * The people wall's list, cards or rows alike: endless scrolling (the next page loads as the
+ * end comes into view, or by the "Show more people" button), each person's actions (favourite
+ * star and availability bell saved without leaving the page, focus kept on the button;
+ * e-mail copied to the clipboard) and their toolbar, one Tab stop that the arrow keys move
+ * through. Live presence is presence-wall.js's job: people added here are handed to it.
+ * window.CommsPortalWall.replaceResults lets the search (wall-search.js) swap the whole
+ * result. Loaded with `defer`.
  */
 (function () {
   "use strict";
 
-  function applyInstantFilter() {
-    const input = document.querySelector("[data-instant-filter]");
-    const empty = document.querySelector("[data-filter-empty]");
-    if (!input) {
-      return;
+  function toast(message, level) {
+    window.CommsPortal.toast(message, { level: level || "info" });
+  }
+
+  function postForm(form) {
+    return fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  /* ---------- Actions ---------- */
+
+  function initFavouriteForm(form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const button = form.querySelector("button");
+      const flag = form.querySelector('input[name="favourite"]');
+      // Not disabled while saving: a disabled button loses the keyboard focus.
+      if (button.getAttribute("aria-busy") === "true") {
+        return;
+      }
+      button.setAttribute("aria-busy", "true");
+      postForm(form)
+        .then(function (body) {
+          const on = Boolean(body.favourite);
+          button.setAttribute("aria-pressed", on ? "true" : "false");
+          button.title = on ? "Remove from favourites" : "Add to favourites";
+          flag.value = on ? "0" : "1";
+          const card = form.closest("[data-person-card]");
+          if (card) {
+            card.classList.toggle("is-favourite", on);
+          }
+        })
+        .catch(function () {
+          toast("The favourite could not be saved. Try again.", "error");
+        })
+        .finally(function () {
+          button.removeAttribute("aria-busy");
+        });
+    });
+  }
+
+  function showWaiting(form, waiting) {
+    const button = form.querySelector("[data-alert-button]");
+    const state = form.querySelector("[data-alert-state]");
+    button.setAttribute("aria-pressed", waiting ? "true" : "false");
+    button.title = waiting ? "Waiting: you will be told when available" : "Tell me when available";
+    form.querySelector('input[name="alert"]').value = waiting ? "0" : "1";
+    if (state) {
+      state.hidden = !waiting;
     }
-    const text = input.value.trim().toLowerCase();
-    let shown = 0;
-    document.querySelectorAll("[data-person-card]").forEach(function (card) {
-      const match = text === "" || (card.dataset.name || "").indexOf(text) !== -1;
-      card.hidden = !match;
-      if (match) {
-        shown += 1;
+  }
+
+  function initAlertForm(form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const button = form.querySelector("[data-alert-button]");
+      if (button.getAttribute("aria-busy") === "true") {
+        return;
+      }
+      button.setAttribute("aria-busy", "true");
+      postForm(form)
+        .then(function (body) {
+          showWaiting(form, Boolean(body.alert));
+          toast(body.message, "success");
+        })
+        .catch(function () {
+          toast("The alert could not be saved. Try again.", "error");
+        })
+        .finally(function () {
+          button.removeAttribute("aria-busy");
+        });
+    });
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    // Older browsers and pages served over plain http: the selection way.
+    return new Promise(function (resolve, reject) {
+      const field = document.createElement("textarea");
+      field.value = text;
+      field.setAttribute("readonly", "");
+      field.className = "visually-hidden";
+      document.body.append(field);
+      field.select();
+      const done = document.execCommand("copy");
+      field.remove();
+      if (done) {
+        resolve();
+      } else {
+        reject(new Error("copy refused"));
       }
     });
-    if (empty) {
-      empty.hidden = shown > 0 || text === "";
-    }
+  }
+
+  function initCopyButton(button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      const address = button.dataset.copyEmail;
+      copyText(address)
+        .then(function () {
+          toast("Copied " + address + ".", "success");
+        })
+        .catch(function () {
+          toast("The address could not be copied; it is " + address + ".", "warning");
+        });
+    });
+  }
+
+  /* ---------- Toolbars: one Tab stop each, arrows move inside ---------- */
+
+  function toolbarItems(toolbar) {
+    return Array.from(toolbar.querySelectorAll("a, button")).filter(function (item) {
+      return !item.hidden;
+    });
+  }
+
+  function initToolbar(toolbar) {
+    const items = toolbarItems(toolbar);
+    items.forEach(function (item, index) {
+      item.tabIndex = index === 0 ? 0 : -1;
+    });
+    toolbar.addEventListener("focusin", function (event) {
+      // Tab comes back to the action used last.
+      toolbarItems(toolbar).forEach(function (item) {
+        item.tabIndex = item === event.target ? 0 : -1;
+      });
+    });
+    toolbar.addEventListener("keydown", function (event) {
+      const current = toolbarItems(toolbar);
+      const at = current.indexOf(document.activeElement);
+      if (at === -1) {
+        return;
+      }
+      let next = -1;
+      if (event.key === "ArrowRight" || event.key === "ArrowDown") {
+        next = (at + 1) % current.length;
+      } else if (event.key === "ArrowLeft" || event.key === "ArrowUp") {
+        next = (at - 1 + current.length) % current.length;
+      } else if (event.key === "Home") {
+        next = 0;
+      } else if (event.key === "End") {
+        next = current.length - 1;
+      }
+      if (next !== -1) {
+        event.preventDefault();
+        current[next].focus();
+      }
+    });
+  }
+
+  function initPeople(root) {
+    root.querySelectorAll("[data-favourite-form]").forEach(initFavouriteForm);
+    root.querySelectorAll("[data-alert-form]").forEach(initAlertForm);
+    root.querySelectorAll("[data-copy-email]").forEach(initCopyButton);
+    // After the copy buttons show, so the toolbar counts them.
+    root.querySelectorAll("[data-actions]").forEach(initToolbar);
+  }
+
+  /* ---------- Scrolling ---------- */
+
+  function lastGroup() {
+    const groups = document.querySelectorAll("[data-wall-items] [data-group]");
+    return groups.length ? groups[groups.length - 1].dataset.group : "";
   }
 
   function loadMore(sentinel) {
@@ -43,27 +202,27 @@
         const template = document.createElement("template");
         template.innerHTML = html;
         const fragment = template.content;
-        initFavouriteForms(fragment);
+        // A group running on from the page before keeps its one heading.
+        const heading = fragment.querySelector(".wall-group");
+        if (heading && heading.dataset.group === lastGroup()) {
+          heading.remove();
+        }
+        initPeople(fragment);
         const nextSentinel = fragment.querySelector("[data-wall-more]");
-        const added = document.createElement("div");
-        added.append(fragment);
-        const nodes = Array.from(added.childNodes);
+        const nodes = Array.from(fragment.childNodes);
         sentinel.replaceWith.apply(sentinel, nodes);
         nodes.forEach(function (node) {
           if (node.nodeType === Node.ELEMENT_NODE && node.dataset.presenceId) {
             window.CommsPortalPresence.observe(node);
           }
         });
-        applyInstantFilter();
         if (nextSentinel) {
           initLoadMore(nextSentinel);
         }
       })
       .catch(function () {
         sentinel.dataset.loading = "false";
-        window.CommsPortal.toast("More people could not be loaded. Try again.", {
-          level: "warning",
-        });
+        toast("More people could not be loaded. Try again.", "warning");
       });
   }
 
@@ -81,7 +240,11 @@
     if ("IntersectionObserver" in window) {
       const observer = new IntersectionObserver(
         function (entries) {
-          if (entries.some((entry) => entry.isIntersecting)) {
+          if (
+            entries.some(function (entry) {
+              return entry.isIntersecting;
+            })
+          ) {
             observer.disconnect();
             loadMore(sentinel);
           }
@@ -92,55 +255,30 @@
     }
   }
 
-  function initFavouriteForms(root) {
-    root.querySelectorAll("[data-favourite-form]").forEach(function (form) {
-      form.addEventListener("submit", function (event) {
-        event.preventDefault();
-        const button = form.querySelector("button");
-        const flag = form.querySelector('input[name="favourite"]');
-        button.disabled = true;
-        fetch(form.action, {
-          method: "POST",
-          body: new FormData(form),
-          headers: { Accept: "application/json" },
-          credentials: "same-origin",
-        })
-          .then(function (response) {
-            if (!response.ok) {
-              throw new Error("HTTP " + response.status);
-            }
-            return response.json();
-          })
-          .then(function (body) {
-            const on = Boolean(body.favourite);
-            button.setAttribute("aria-pressed", on ? "true" : "false");
-            button.title = on ? "Remove from favourites" : "Add to favourites";
-            flag.value = on ? "0" : "1";
-            const card = form.closest("[data-person-card]");
-            if (card) {
-              card.classList.toggle("is-favourite", on);
-            }
-          })
-          .catch(function () {
-            window.CommsPortal.toast("The favourite could not be saved. Try again.", {
-              level: "error",
-            });
-          })
-          .finally(function () {
-            button.disabled = false;
-          });
-      });
-    });
+  /** Put a new result (the HTML of the wall's results section) in place of the shown one. */
+  function replaceResults(html) {
+    const current = document.querySelector("[data-wall-results]");
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const fresh = template.content.querySelector("[data-wall-results]");
+    if (!current || !fresh) {
+      return null;
+    }
+    initPeople(fresh);
+    current.replaceWith(fresh);
+    if (window.CommsPortalPresence) {
+      window.CommsPortalPresence.observe(fresh);
+    }
+    initLoadMore(fresh.querySelector("[data-wall-more]"));
+    return fresh;
   }
 
   function init() {
-    initFavouriteForms(document);
+    initPeople(document);
     initLoadMore(document.querySelector("[data-wall-more]"));
-    const filter = document.querySelector("[data-instant-filter]");
-    if (filter) {
-      filter.addEventListener("input", applyInstantFilter);
-    }
   }
+
+  window.CommsPortalWall = Object.freeze({ replaceResults: replaceResults, showWaiting: showWaiting });
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);

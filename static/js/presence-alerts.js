@@ -46,17 +46,20 @@
     window.CommsPortal.toast(notice.message, { level: "success", timeout: 10000 });
     desktopNotification("Comms Portal", notice.message, notice.url);
     if (notice.kind === "available" && notice.person_id) {
-      // The one-shot alert is spent: the page's button offers to ask again.
+      // The one-shot alert is spent: every bell for that person offers to ask again.
       document.querySelectorAll("[data-alert-button]").forEach(function (button) {
         const form = button.closest("form");
         const url = personUrl(notice.person_id);
         if (form && url && form.action.indexOf(url) !== -1) {
           button.setAttribute("aria-pressed", "false");
-          button.textContent = "Tell me when available";
           form.querySelector('input[name="alert"]').value = "1";
+          form.querySelectorAll("[data-alert-state]").forEach(function (state) {
+            state.hidden = true;
+          });
         }
       });
     }
+    document.dispatchEvent(new CustomEvent("commsportal:notice", { detail: notice }));
   }
 
   function pageAlerts() {

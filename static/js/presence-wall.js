@@ -197,6 +197,19 @@
     setField(root, "out-of-office-detail", oofDetail, false);
     setField(root, "work-location", location, true);
     setField(root, "work-location-detail", location || "—", false);
+    root.querySelectorAll('[data-field="since-clock"]').forEach(function (clock) {
+      // The list's clock time of the change, in the zone the server rendered it in.
+      const changed = Number(presence.changed_at) || 0;
+      clock.hidden = !changed;
+      clock.textContent = changed
+        ? new Date(changed * 1000).toLocaleTimeString([], {
+            hour: "2-digit",
+            minute: "2-digit",
+            hourCycle: "h23",
+            timeZone: clock.dataset.timeZone || undefined,
+          })
+        : "";
+    });
     root.dataset.availability = availability;
   }
 

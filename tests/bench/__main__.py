@@ -22,6 +22,7 @@ from tests.bench.report import RESULTS_DIR, Section, format_section, write_resul
 BENCHMARKS = {
     "graph": "tests.bench.graph_requests",
     "wall": "tests.bench.wall",
+    "search": "tests.bench.search",
     "latency": "tests.bench.latency",
     "company": "tests.bench.company",
     "webhook": "tests.bench.webhook",

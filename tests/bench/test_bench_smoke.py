@@ -11,7 +11,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 WALL_COLUMNS = {"view", "people", "cards", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"}
 
 
-def test_quick_wall_benchmark_writes_its_results(tmp_path: Path) -> None:
+def test_quick_wall_and_search_benchmarks_write_their_results(tmp_path: Path) -> None:
     done = subprocess.run(
         [
             sys.executable,
@@ -20,6 +20,8 @@ def test_quick_wall_benchmark_writes_its_results(tmp_path: Path) -> None:
             "--quick",
             "--only",
             "wall",
+            "--only",
+            "search",
             "--database",
             "sqlite",
             "--output-dir",
@@ -39,7 +41,7 @@ def test_quick_wall_benchmark_writes_its_results(tmp_path: Path) -> None:
     assert len(written) == 2, written
     document = json.loads((tmp_path / "latest.json").read_text())
     assert document["quick"] is True
-    assert document["benchmarks"] == ["wall"]
+    assert document["benchmarks"] == ["wall", "search"]
     assert document["setup"]["database"] == "sqlite"
     assert document["setup"]["visible_people"] > 0
     wall = document["results"]["wall"]
@@ -51,3 +53,10 @@ def test_quick_wall_benchmark_writes_its_results(tmp_path: Path) -> None:
     assert 0 < first["p50 ms"] <= first["p95 ms"] <= first["max ms"]
     weight = wall["details"]["page_weight"]
     assert 0 < weight["html_bytes"] < weight["total_bytes"]
+
+    search = document["results"]["search"]
+    kinds = {row["query"] for row in search["rows"]}
+    assert kinds == {"exact name", "job title", "misspelled name", "e-mail prefix"}
+    # Every query finds its person, the typo included, through the picker and the wall.
+    assert all(row["found"] >= 1 for row in search["rows"]), search["rows"]
+    assert all(0 < row["p50 ms"] <= row["p95 ms"] for row in search["rows"])

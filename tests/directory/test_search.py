@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import User
 from directory.models import Person
-from directory.selectors import search_people
+from directory.search import forget_extension_check, similarity, trigram_extension_installed
+from directory.selectors import search_people, search_ranking
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +211,123 @@ def test_ten_thousand_people_are_searched_in_one_bounded_query(
     assert found.count == 11
     # The database ranks and cuts the list; no more than the page leaves it.
     assert "LIMIT 25" in captured.captured_queries[0]["sql"]
+
+
+@pytest.fixture
+def company(cast: Cast) -> Cast:
+    """Add colleagues with the titles, departments and names the typo tests look for."""
+    make_person(
+        20,
+        "Priya Natarajan",
+        "priya.natarajan@picker.example",
+        mail="priya.natarajan@picker.example",
+        job_title="Head of Finance",
+        department="Finance",
+    )
+    make_person(21, "Tomas Lindqvist", "tomas.lindqvist@picker.example", job_title="Accountant")
+    make_person(22, "Samuel Ortega", "samuel.ortega@picker.example", department="Platform")
+    return cast
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Natarjan", ["Priya Natarajan"]),  # a letter left out
+        ("Natrajan", ["Priya Natarajan"]),  # another one
+        ("priya natarjan", ["Priya Natarajan"]),  # one word right, one with a typo
+        ("Lindkvist", ["Tomas Lindqvist"]),  # a letter changed
+        ("accountnat", ["Tomas Lindqvist"]),  # in a job title
+        ("Platfrom", ["Ada Lovelace", "Samuel Ortega"]),  # in a department
+        ("samuel.ortgea", ["Samuel Ortega"]),  # in an e-mail address
+    ],
+)
+def test_a_typo_still_finds_the_person_as_a_close_match(
+    client: Client, company: Cast, text: str, expected: list[str]
+) -> None:
+    found = search_people(text=text, limit=10)
+    assert [p.display_name for p in found.people] == expected
+    assert found.count == len(expected)
+    assert found.close
+    # The picker gets them the same way.
+    assert names(search(client, company, q=text)) == expected
+
+
+def test_close_matches_are_only_looked_for_when_nothing_matches_exactly(company: Cast) -> None:
+    # "Finance" is Priya's department and Adam's: the exact matches, and nothing more.
+    found = search_people(text="finance", limit=10)
+    assert [p.display_name for p in found.people] == ["Adam Smith", "Priya Natarajan"]
+    assert not found.close
+    # Short words are not corrected: three letters match too much by accident.
+    assert search_people(text="adx", limit=10).count == 0
+    assert search_people(text="zzzzzzzz", limit=10).count == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("head of", "Priya Natarajan"),  # job title, two words
+        ("head of finance", "Priya Natarajan"),
+        ("priya.nat", "Priya Natarajan"),  # e-mail prefix
+        ("samuel.ortega@picker", "Samuel Ortega"),
+    ],
+)
+def test_titles_departments_and_addresses_match_exactly(
+    company: Cast, text: str, first: str
+) -> None:
+    found = search_people(text=text, limit=10)
+    assert [p.display_name for p in found.people] == [first]
+    assert not found.close
+
+
+def test_search_pages_through_exact_matches_with_the_same_total(company: Cast) -> None:
+    everyone = search_people(text="ada", limit=25)
+    assert everyone.count == 6
+    second = search_people(text="ada", limit=4, offset=4)
+    assert [p.display_name for p in second.people] == [p.display_name for p in everyone.people[4:]]
+    assert second.count == 6
+    past_the_end = search_people(text="ada", limit=4, offset=8)
+    assert (past_the_end.people, past_the_end.count) == ([], 6)
+
+
+def test_search_ranking_gives_every_match_in_the_order_of_the_search(company: Cast) -> None:
+    ranked, close = search_ranking(text="ada")
+    assert [Person.objects.get(pk=pk).display_name for pk in ranked] == names(
+        {"results": [{"name": p.display_name} for p in search_people(text="ada", limit=25).people]}
+    )
+    assert not close
+    ranked, close = search_ranking(text="Natarjan")
+    assert [Person.objects.get(pk=pk).display_name for pk in ranked] == ["Priya Natarajan"]
+    assert close
+
+
+def test_similarity_compares_with_whole_words_and_word_starts() -> None:
+    assert similarity("natarjan", "priya natarajan head of finance") > 0.9
+    assert similarity("natarj", "priya natarajan") > 0.8  # still typing
+    assert similarity("finance", "head of finance") == 1.0
+    assert similarity("zebra", "priya natarajan") < 0.5
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is a PostgreSQL extension")
+def test_postgresql_searches_with_pg_trgm_and_falls_back_without_it(company: Cast) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'directory_person_search_trgm'"
+        )
+        row = cursor.fetchone()
+    assert row is not None and "gin_trgm_ops" in row[0]
+    forget_extension_check()
+    assert trigram_extension_installed()
+    assert [p.display_name for p in search_people(text="Natarjan", limit=5).people] == [
+        "Priya Natarajan"
+    ]
+    # A database without the extension (the test's transaction puts it back afterwards).
+    with connection.cursor() as cursor:
+        cursor.execute("DROP EXTENSION pg_trgm CASCADE")
+    forget_extension_check()
+    try:
+        assert not trigram_extension_installed()
+        found = search_people(text="Natarjan", limit=5)
+        assert [p.display_name for p in found.people] == ["Priya Natarajan"]
+        assert found.close
+    finally:
+        forget_extension_check()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from playwright.sync_api import Browser, Page, Route
 from comms_portal.processes import free_port
 from comms_portal.stack import Stack, StackConfig
 
+REPO = Path(__file__).resolve().parents[2]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
@@ -56,6 +59,19 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack.start()
     yield stack
     stack.stop()
+
+
+@pytest.fixture
+def directory_synced(live_stack: Stack) -> None:
+    """Sync the stack's people directory from the sandbox tenant."""
+    subprocess.run(
+        [sys.executable, "manage.py", "sync_directory"],
+        cwd=REPO,
+        env=live_stack.env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 @dataclass

@@ -159,9 +159,10 @@ def test_favourites_are_pinned_first_and_have_their_own_view(
 
     html = client.get("/people/").content.decode()
     assert card_names(html)[0] == "Katherine Johnson"
-    star = next(e for e in card_of(html, "Katherine Johnson") if e.tag == "button")
+    star = next(e for e in card_of(html, "Katherine Johnson") if "favourite-button" in e.classes)
     assert star.attrs["aria-pressed"] == "true"
-    assert star.attrs["aria-label"] == "Favourite Katherine Johnson"
+    # The job title tells same-named colleagues' stars apart.
+    assert star.attrs["aria-label"] == "Favourite Katherine Johnson, Analyst"
 
     assert card_names(client.get("/people/?view=favourites").content.decode()) == [
         "Katherine Johnson"

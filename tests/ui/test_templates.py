@@ -163,6 +163,7 @@ def test_page_skeleton_has_landmarks_skip_link_and_local_assets() -> None:
     assert [script.attrs["src"] for script in scripts] == [
         "/static/js/portal.js",
         "/static/js/people-picker.js",
+        "/static/js/alerts-inbox.js",
     ]
     assert all("defer" in script.attrs for script in scripts)
     # No inline script or style: the pages' content security policy will forbid them.
