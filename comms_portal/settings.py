@@ -8,6 +8,7 @@ production sets ``DEBUG=false`` and real secrets, and the portal refuses to star
 from __future__ import annotations
 
 import json
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -103,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.portal_user",
+                "accounts.context_processors.time_zone",
             ],
         },
     },
@@ -156,7 +159,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 LANGUAGE_CODE = "en-us"
+# Each person's own zone (stored, first taken from their browser) wins; this one is for
+# pages shown before it is known.
 TIME_ZONE = env.text("TIME_ZONE", "UTC")
+if TIME_ZONE not in zoneinfo.available_timezones() | {"UTC"}:
+    raise ImproperlyConfigured(f"TIME_ZONE must be an IANA time zone name, not {TIME_ZONE!r}.")
 USE_I18N = True
 USE_TZ = True
 

@@ -91,6 +91,8 @@ HTTP_ROUTES: dict[str, Expect] = {
     "accounts:consent": public(AUTHORITY, query={"feature": "presence"}),
     "accounts:callback": public(400),
     "accounts:signout": public(AUTHORITY, method="POST"),
+    # A person chooses the zone their times are shown in; done, back to where they were.
+    "accounts:time_zone": page_action(Redirect("home"), data={"time_zone": "Asia/Tokyo"}),
     "admin_portal": admin_page(),
     "admin_grant_consent": admin_page(AUTHORITY),
     "admin_consent_done": admin_page(Redirect("admin_portal")),
