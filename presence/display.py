@@ -6,9 +6,10 @@ label tables rendered into the page) describe presence the same way.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from comms_portal import times
 from presence.store import PresenceState
 
 # https://learn.microsoft.com/graph/api/resources/presence (availability values)
@@ -81,22 +82,14 @@ def work_location_label(work_location: str | None) -> str:
     return WORK_LOCATION_LABELS.get(work_location or "", "")
 
 
-def since_text(epoch_seconds: float | None, now: datetime | None = None) -> str:
-    """Describe how long ago ``epoch_seconds`` was, in the words a status line uses."""
+def since_text(epoch_seconds: float | None, zone: tzinfo, now: datetime | None = None) -> str:
+    """Say when a status began, on the clock of ``zone``, and how long ago: "14:05 (25 min)"."""
     if not epoch_seconds:
         return ""
     current = now or datetime.now(UTC)
-    elapsed = int(current.timestamp() - float(epoch_seconds))
-    if elapsed < 60:
-        return "just now"
-    minutes = elapsed // 60
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours = minutes // 60
-    if hours < 24:
-        return f"{hours} h ago"
-    days = hours // 24
-    return "yesterday" if days == 1 else f"{days} days ago"
+    moment = datetime.fromtimestamp(float(epoch_seconds), UTC)
+    elapsed = times.elapsed_words(max(0.0, (current - moment).total_seconds()))
+    return f"{times.clock_words(moment, zone, current)} ({elapsed})"
 
 
 def epoch_to_iso(epoch_seconds: float | None) -> str:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from django import template
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone
 
 from accounts.context_processors import initials_of
 from comms_portal.routing import LIVE_SOCKET_PATH
@@ -71,8 +72,11 @@ def work_location_words(state: PresenceState | None) -> str:
 
 @register.filter
 def since_words(state: PresenceState | None) -> str:
-    """Render how long a person has had their availability ("12 min ago")."""
-    return display.since_text(state.changed_at if state else None)
+    """Render since when a person has had their availability, in the reader's zone.
+
+    "14:05 (25 min)"; the page names the zone.
+    """
+    return display.since_text(state.changed_at if state else None, timezone.get_current_timezone())
 
 
 @register.filter

@@ -5,6 +5,7 @@ from __future__ import annotations
 DEMO_PASSWORD = "Sandbox-Demo-2024!"
 
 MEGAN = "megan.reyes@lumenhall.example"  # holds the Portal.Admin app role
+DANIEL = "daniel.okafor@lumenhall.example"  # holds the Portal.Admin app role too
 PRIYA = "priya.natarajan@lumenhall.example"
 TOMAS = "tomas.lindqvist@lumenhall.example"
 GRACE = "grace.whitfield@lumenhall.example"
