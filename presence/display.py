@@ -1,4 +1,4 @@
-"""Words and small facts shown for a presence: labels, activity text, relative times.
+"""Words and small facts shown for a presence: labels, activity text, icons, "since" times.
 
 Plain functions, so templates (through ``presence_tags``) and the wall's script (through the
 label tables rendered into the page) describe presence the same way.
@@ -53,6 +53,10 @@ WORK_LOCATION_LABELS: dict[str, str] = {
 
 UNKNOWN = "PresenceUnknown"
 
+# Activities drawn with an icon of their own whatever the availability beside them (a call,
+# a presentation, out of office), so the icon tells them apart from plain Busy or Away.
+SHAPED_ACTIVITIES = ("InACall", "InAConferenceCall", "Presenting", "OutOfOffice")
+
 
 def availability_label(availability: str | None) -> str:
     """Return the words for a Graph availability value."""
@@ -75,6 +79,14 @@ def activity_label(availability: str | None, activity: str | None) -> str:
 def availability_class(availability: str | None) -> str:
     """Return the CSS modifier of the presence badge for an availability."""
     return "presence-" + (availability or UNKNOWN).lower()
+
+
+def presence_classes(availability: str | None, activity: str | None) -> str:
+    """Return the CSS modifiers of a badge or icon: the availability's, and a shaped activity's."""
+    classes = availability_class(availability)
+    if activity in SHAPED_ACTIVITIES and activity != availability:
+        classes += f" presence-{activity.lower()}"
+    return classes
 
 
 def work_location_label(work_location: str | None) -> str:
@@ -112,4 +124,5 @@ def label_tables() -> dict[str, dict[str, str]]:
         "availability": AVAILABILITY_LABELS,
         "activity": ACTIVITY_LABELS,
         "workLocation": WORK_LOCATION_LABELS,
+        "shapedActivities": {activity: activity.lower() for activity in SHAPED_ACTIVITIES},
     }

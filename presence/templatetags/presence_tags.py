@@ -60,8 +60,10 @@ def activity_words(state: PresenceState | None) -> str:
 
 @register.filter
 def availability_class(state: PresenceState | None) -> str:
-    """Render the badge modifier class for a person's availability."""
-    return display.availability_class(state.availability if state else None)
+    """Render the badge and icon modifier classes for a person's availability and activity."""
+    if state is None:
+        return display.availability_class(None)
+    return display.presence_classes(state.availability, state.activity)
 
 
 @register.filter

@@ -148,12 +148,17 @@
     return document.querySelectorAll('[data-presence-id="' + CSS.escape(personId) + '"]');
   }
 
-  function setPresenceClass(element, availability) {
+  function setPresenceClass(element, availability, activity) {
     const keep = Array.from(element.classList).filter(function (name) {
       return !name.startsWith("presence-") || name === "presence-badge" || name === "presence-icon";
     });
     element.className = keep.join(" ");
     element.classList.add("presence-" + String(availability || "PresenceUnknown").toLowerCase());
+    // A call, a presentation or out of office has an icon of its own (presence/display.py).
+    const shaped = (labels.shapedActivities || {})[activity];
+    if (shaped && activity !== availability) {
+      element.classList.add("presence-" + shaped);
+    }
   }
 
   function setField(root, name, text, hideWhenEmpty) {
@@ -179,7 +184,7 @@
     const activity = activityLabel(availability, presence.activity);
     const location = labels.workLocation[presence.work_location] || "";
     root.querySelectorAll('[data-field="availability"]').forEach(function (badge) {
-      setPresenceClass(badge, availability);
+      setPresenceClass(badge, availability, presence.activity);
       badge.textContent = availabilityLabel(availability);
     });
     root.querySelectorAll('[data-field="icon"]').forEach(function (icon) {

@@ -271,6 +271,10 @@ def test_the_zone_chosen_in_the_header_wins_over_the_browsers(
     expect(card.locator("[data-field=activity]")).to_have_text(
         "Presenting", timeout=ENGINE_TIMEOUT_MS
     )
+    # Drawn with Presenting's own icon.
+    expect(card.locator("[data-field=icon]")).to_have_class(
+        "presence-icon presence-donotdisturb presence-presenting"
+    )
     began, words = since_shown(since)
     assert clock_of(began, TOKYO) != clock_of(began, NEW_YORK)
     assert re.fullmatch(rf"since {clock_of(began, TOKYO)} \(.+\)", words), words

@@ -79,6 +79,24 @@ def test_since_of_an_unknown_time_is_empty() -> None:
     assert display.since_text(None, UTC, NOW) == ""
 
 
+@pytest.mark.parametrize(
+    ("availability", "activity", "classes"),
+    [
+        ("Busy", "InACall", "presence-busy presence-inacall"),
+        ("Busy", "InAConferenceCall", "presence-busy presence-inaconferencecall"),
+        ("DoNotDisturb", "Presenting", "presence-donotdisturb presence-presenting"),
+        ("Away", "OutOfOffice", "presence-away presence-outofoffice"),
+        ("Busy", "InAMeeting", "presence-busy"),
+        ("BeRightBack", "BeRightBack", "presence-berightback"),
+        (None, None, "presence-presenceunknown"),
+    ],
+)
+def test_calls_presenting_and_out_of_office_get_an_icon_of_their_own(
+    availability: str | None, activity: str | None, classes: str
+) -> None:
+    assert display.presence_classes(availability, activity) == classes
+
+
 def test_work_location_words() -> None:
     assert display.work_location_label("office") == "In the office"
     assert display.work_location_label("remote") == "Working remotely"
@@ -95,7 +113,7 @@ def test_template_filters_render_a_presence() -> None:
         "{{ s|availability_class }}|{{ s|work_location_words }}|{{ name|initials }}"
     )
     text = template.render(Context({"s": state, "name": "Ada Lovelace"}))
-    assert text == "Busy|In a call|presence-busy|Working remotely|AL"
+    assert text == "Busy|In a call|presence-busy presence-inacall|Working remotely|AL"
 
 
 def test_template_filters_render_an_unknown_presence() -> None:
