@@ -52,7 +52,9 @@
         const url = personUrl(notice.person_id);
         if (form && url && form.action.indexOf(url) !== -1) {
           button.setAttribute("aria-pressed", "false");
-          button.textContent = "Tell me when available";
+          // The label only: the rest of the button's name says whom it is about.
+          const label = button.querySelector("[data-alert-label]") || button;
+          label.textContent = "Tell me when available";
           form.querySelector('input[name="alert"]').value = "1";
         }
       });

@@ -164,7 +164,8 @@ def test_favourites_are_pinned_first_and_have_their_own_view(
     assert card_names(html)[0] == "Katherine Johnson"
     star = next(e for e in card_of(html, "Katherine Johnson") if e.tag == "button")
     assert star.attrs["aria-pressed"] == "true"
-    assert star.attrs["aria-label"] == "Favourite Katherine Johnson"
+    # Named with the job title too, so two people of the same name are told apart.
+    assert star.attrs["aria-label"] == "Favourite Katherine Johnson, Analyst"
 
     assert card_names(client.get("/people/?view=favourites").content.decode()) == [
         "Katherine Johnson"
