@@ -9,6 +9,7 @@ from comms_portal import views
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("status/", views.system_status, name="status"),
     path("accounts/", include("accounts.urls")),
     path("admin-portal/", include("accounts.admin_urls")),
     path("directory/", include("directory.urls")),

@@ -85,6 +85,8 @@ HTTP_ROUTES: dict[str, Expect] = {
     "home": public(200),
     # Load balancers and monitors call it; what it shows depends on who asks (test_healthz).
     "healthz": public(200),
+    # The same checks in words, for people; details only for admins (test_status_page).
+    "status": public(200),
     # Sign-in starts anywhere and the authority answers the callback: public by design; a
     # callback without the flow's state is refused.
     "accounts:signin": public(AUTHORITY),
