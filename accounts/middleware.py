@@ -40,6 +40,19 @@ def _from_browser(request: HttpRequest) -> str:
     return name if times.is_zone(name) else ""
 
 
+def _reader_zone(request: HttpRequest, user: AbstractBaseUser | AnonymousUser) -> ReaderZone | None:
+    """Return the reader's zone, or None when a signed-in person's browser zone is to be kept."""
+    stored = _stored(user)
+    if stored:
+        return ReaderZone(stored, "person")
+    browser = _from_browser(request)
+    if browser and user.is_authenticated:
+        return None
+    if browser:
+        return ReaderZone(browser, "browser")
+    return ReaderZone(str(settings.TIME_ZONE), "default")
+
+
 def _activate(request: HttpRequest, zone: ReaderZone) -> None:
     timezone.activate(zone.name)
     request.reader_zone = zone  # type: ignore[attr-defined]
@@ -61,16 +74,20 @@ class TimeZoneMiddleware:
         if self.is_async:
             return self.__acall__(request)
         user = request.user
-        zone = self._zone(request, user)
+        zone = _reader_zone(request, user)
         if zone is None:
             assert isinstance(user, User)
             adopt_browser_zone(user=user, name=_from_browser(request))
             zone = ReaderZone(user.time_zone, "person")
-        return self._respond(request, zone, self.get_response)
+        try:
+            _activate(request, zone)
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         user = await request.auser()
-        zone = self._zone(request, user)
+        zone = _reader_zone(request, user)
         if zone is None:
             assert isinstance(user, User)
             await sync_to_async(adopt_browser_zone)(user=user, name=_from_browser(request))
@@ -81,26 +98,3 @@ class TimeZoneMiddleware:
         finally:
             timezone.deactivate()
         return response
-
-    @staticmethod
-    def _zone(request: HttpRequest, user: AbstractBaseUser | AnonymousUser) -> ReaderZone | None:
-        """Return the reader's zone, or None when a signed-in person's browser zone is to keep."""
-        stored = _stored(user)
-        if stored:
-            return ReaderZone(stored, "person")
-        browser = _from_browser(request)
-        if browser and user.is_authenticated:
-            return None
-        if browser:
-            return ReaderZone(browser, "browser")
-        return ReaderZone(str(settings.TIME_ZONE), "default")
-
-    @staticmethod
-    def _respond(
-        request: HttpRequest, zone: ReaderZone, get_response: Callable[[HttpRequest], Any]
-    ) -> Any:
-        try:
-            _activate(request, zone)
-            return get_response(request)
-        finally:
-            timezone.deactivate()

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from accounts.models import User
 from comms_portal import times
 
 # The browser's zone (Intl.DateTimeFormat().resolvedOptions().timeZone), set by portal.js.
 BROWSER_ZONE_COOKIE = "portal_browser_zone"
-
-
-def zone_of(user: User) -> str:
-    """Return the zone a person's times are shown in (the portal's default until known)."""
-    if user.time_zone and times.is_zone(user.time_zone):
-        return user.time_zone
-    return str(settings.TIME_ZONE)
 
 
 def set_time_zone(*, user: User, name: str) -> str:
