@@ -8,7 +8,6 @@ production sets ``DEBUG=false`` and real secrets, and the portal refuses to star
 from __future__ import annotations
 
 import json
-import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from comms_portal.env import Env, database_from_url
 from comms_portal.origins import origin_of, portal_origins, websocket_origins
+from comms_portal.times import is_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -162,7 +162,7 @@ LANGUAGE_CODE = "en-us"
 # Each person's own zone (stored, first taken from their browser) wins; this one is for
 # pages shown before it is known.
 TIME_ZONE = env.text("TIME_ZONE", "UTC")
-if TIME_ZONE not in zoneinfo.available_timezones() | {"UTC"}:
+if not is_zone(TIME_ZONE):
     raise ImproperlyConfigured(f"TIME_ZONE must be an IANA time zone name, not {TIME_ZONE!r}.")
 USE_I18N = True
 USE_TZ = True

@@ -73,6 +73,7 @@ def run_django(
         ("CSRF_TRUSTED_ORIGINS", "portal.example.org"),
         ("PUBLIC_BASE_URL", "https://:8443"),
         ("HEALTHZ_CACHE_SECONDS", "-1"),
+        ("TIME_ZONE", "Mars/Olympus_Mons"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable(variable: str, value: str) -> None:
