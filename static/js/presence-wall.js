@@ -61,7 +61,9 @@
 
   // Times are shown on the clock of the zone the server names (the person's own, which may
   // not be the browser's), as presence/display.py and comms_portal/times.py write them.
-  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const MONTHS = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+  ];
   let clockFormat = null;
 
   function pageZone() {
@@ -79,7 +81,8 @@
         hourCycle: "h23",
       };
       try {
-        clockFormat = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: pageZone() }, options));
+        const zoned = Object.assign({ timeZone: pageZone() }, options);
+        clockFormat = new Intl.DateTimeFormat("en-GB", zoned);
       } catch (error) {
         // A zone this browser does not know: its own clock is the best left.
         clockFormat = new Intl.DateTimeFormat("en-GB", options);
