@@ -1,10 +1,13 @@
-"""Template context about the signed-in person."""
+"""Template context about the signed-in person and the time zone pages are shown in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+from django.utils import timezone
+
+from comms_portal import times
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,29 @@ def portal_user(request: HttpRequest) -> dict[str, PortalUser | None]:
             needs_reauth=bool(getattr(user, "needs_reauth", False)),
         )
     }
+
+
+@dataclass(frozen=True)
+class ReaderTimeZone:
+    """The zone a page is shown in, as the page names it, and what its script should do."""
+
+    name: str
+    label: str
+    # "reload": a signed-in person's zone is not known yet and this GET may be shown again
+    # once the browser said it; "remember": tell the server for later pages; "": known.
+    detect: str
+
+
+def time_zone(request: HttpRequest) -> dict[str, ReaderTimeZone]:
+    """Expose ``time_zone``, the zone every time on the page is shown in, to every template."""
+    name = timezone.get_current_timezone_name()
+    zone = getattr(request, "reader_zone", None)
+    source = zone.source if zone is not None else "default"
+    signed_in = bool(getattr(getattr(request, "user", None), "is_authenticated", False))
+    if source == "person":
+        detect = ""
+    elif signed_in and request.method == "GET":
+        detect = "reload"
+    else:
+        detect = "remember"
+    return {"time_zone": ReaderTimeZone(name=name, label=times.zone_label(name), detect=detect)}

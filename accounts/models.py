@@ -20,6 +20,9 @@ class User(AbstractUser):
     needs_reauth_reason = models.CharField(max_length=500, blank=True)
     # Delegated scopes the person has consented to, space-separated, as the authority said.
     granted_scopes = models.TextField(blank=True)
+    # IANA zone every time is shown in; blank until the person's browser says it (first visit).
+    # The database default lets code of the previous release add people during an upgrade.
+    time_zone = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     def has_scopes(self, scopes: list[str]) -> bool:
         """Tell whether the person has consented to every one of ``scopes``."""

@@ -20,12 +20,20 @@ class Permission:
 
 
 @dataclass(frozen=True)
+class DocLink:
+    """A page of Graph's documentation, by its title."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Feature:
     """A portal feature, the Graph pages that state its permissions, and the permissions."""
 
     key: str
     title: str
-    docs: tuple[str, ...]
+    docs: tuple[DocLink, ...]
     permissions: tuple[Permission, ...]
 
 
@@ -41,11 +49,9 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         key="directory",
         title="Sign-in and directory",
-        # https://learn.microsoft.com/graph/api/user-get
-        # https://learn.microsoft.com/graph/api/user-delta
         docs=(
-            "https://learn.microsoft.com/graph/api/user-get",
-            "https://learn.microsoft.com/graph/api/user-delta",
+            DocLink("Get user", "https://learn.microsoft.com/graph/api/user-get"),
+            DocLink("user: delta", "https://learn.microsoft.com/graph/api/user-delta"),
         ),
         permissions=(
             _delegated("User.Read", "Sign people in and read their own profile"),
@@ -55,15 +61,17 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         key="presence",
         title="Presence",
-        # https://learn.microsoft.com/graph/api/presence-get
-        # https://learn.microsoft.com/graph/api/cloudcommunications-getpresencesbyuserid
-        # https://learn.microsoft.com/graph/api/presence-setpresence
-        # https://learn.microsoft.com/graph/api/user-list
         docs=(
-            "https://learn.microsoft.com/graph/api/presence-get",
-            "https://learn.microsoft.com/graph/api/cloudcommunications-getpresencesbyuserid",
-            "https://learn.microsoft.com/graph/api/presence-setpresence",
-            "https://learn.microsoft.com/graph/api/user-list",
+            DocLink("Get presence", "https://learn.microsoft.com/graph/api/presence-get"),
+            DocLink(
+                "cloudCommunications: getPresencesByUserId",
+                "https://learn.microsoft.com/graph/api/cloudcommunications-getpresencesbyuserid",
+            ),
+            DocLink(
+                "presence: setPresence",
+                "https://learn.microsoft.com/graph/api/presence-setpresence",
+            ),
+            DocLink("List users", "https://learn.microsoft.com/graph/api/user-list"),
         ),
         permissions=(
             _delegated("Presence.Read.All", "See and subscribe to colleagues' presence"),
@@ -76,11 +84,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         key="meetings",
         title="Online meetings",
-        # https://learn.microsoft.com/graph/api/application-post-onlinemeetings
-        # https://learn.microsoft.com/graph/api/onlinemeeting-get
         docs=(
-            "https://learn.microsoft.com/graph/api/application-post-onlinemeetings",
-            "https://learn.microsoft.com/graph/api/onlinemeeting-get",
+            DocLink(
+                "Create onlineMeeting",
+                "https://learn.microsoft.com/graph/api/application-post-onlinemeetings",
+            ),
+            DocLink("Get onlineMeeting", "https://learn.microsoft.com/graph/api/onlinemeeting-get"),
         ),
         permissions=(
             _delegated("OnlineMeetings.ReadWrite", "Create, change and cancel a person's meetings"),
@@ -92,8 +101,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         key="attendance",
         title="Attendance reports",
-        # https://learn.microsoft.com/graph/api/meetingattendancereport-list
-        docs=("https://learn.microsoft.com/graph/api/meetingattendancereport-list",),
+        docs=(
+            DocLink(
+                "List meetingAttendanceReports",
+                "https://learn.microsoft.com/graph/api/meetingattendancereport-list",
+            ),
+        ),
         permissions=(
             _delegated("OnlineMeetingArtifact.Read.All", "Show organisers who attended"),
             _application(
@@ -105,11 +118,15 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         key="events",
         title="Webinars and town halls",
-        # https://learn.microsoft.com/graph/api/virtualeventsroot-post-webinars
-        # https://learn.microsoft.com/graph/api/virtualeventsroot-list-webinars
         docs=(
-            "https://learn.microsoft.com/graph/api/virtualeventsroot-post-webinars",
-            "https://learn.microsoft.com/graph/api/virtualeventsroot-list-webinars",
+            DocLink(
+                "Create virtualEventWebinar",
+                "https://learn.microsoft.com/graph/api/virtualeventsroot-post-webinars",
+            ),
+            DocLink(
+                "List webinars",
+                "https://learn.microsoft.com/graph/api/virtualeventsroot-list-webinars",
+            ),
         ),
         permissions=(
             _delegated("VirtualEvent.ReadWrite", "Plan, publish and cancel events"),
@@ -119,19 +136,23 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         key="callrecords",
         title="Call records",
-        # https://learn.microsoft.com/graph/api/callrecords-callrecord-get
-        # https://learn.microsoft.com/graph/api/callrecords-cloudcommunications-list-callrecords
         docs=(
-            "https://learn.microsoft.com/graph/api/callrecords-callrecord-get",
-            "https://learn.microsoft.com/graph/api/callrecords-cloudcommunications-list-callrecords",
+            DocLink(
+                "Get callRecord", "https://learn.microsoft.com/graph/api/callrecords-callrecord-get"
+            ),
+            DocLink(
+                "List callRecords",
+                "https://learn.microsoft.com/graph/api/callrecords-cloudcommunications-list-callrecords",
+            ),
         ),
         permissions=(_application("CallRecords.Read.All", "Read call quality and history"),),
     ),
     Feature(
         key="calls",
         title="Calls",
-        # https://learn.microsoft.com/graph/api/application-post-calls
-        docs=("https://learn.microsoft.com/graph/api/application-post-calls",),
+        docs=(
+            DocLink("Create call", "https://learn.microsoft.com/graph/api/application-post-calls"),
+        ),
         permissions=(
             _application("Calls.Initiate.All", "Place one-to-one calls"),
             _application("Calls.JoinGroupCall.All", "Join meetings and group calls"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from accounts import views
+from accounts import time_zone_views, views
 
 app_name = "accounts"
 
@@ -13,4 +13,5 @@ urlpatterns: list[URLPattern] = [
     path("consent/", views.consent, name="consent"),
     path("callback", views.callback, name="callback"),
     path("signout/", views.sign_out, name="signout"),
+    path("time-zone/", time_zone_views.time_zone, name="time_zone"),
 ]

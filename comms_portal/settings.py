@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from comms_portal.env import Env, database_from_url
 from comms_portal.origins import origin_of, portal_origins, websocket_origins
+from comms_portal.times import is_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -85,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -103,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.portal_user",
+                "accounts.context_processors.time_zone",
             ],
         },
     },
@@ -168,7 +171,11 @@ X_FRAME_OPTIONS = "DENY"
 METRICS_ALLOWED_NETWORKS = env.networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
 
 LANGUAGE_CODE = "en-us"
+# Each person's own zone (stored, first taken from their browser) wins; this one is for
+# pages shown before it is known.
 TIME_ZONE = env.text("TIME_ZONE", "UTC")
+if not is_zone(TIME_ZONE):
+    raise ImproperlyConfigured(f"TIME_ZONE must be an IANA time zone name, not {TIME_ZONE!r}.")
 USE_I18N = True
 USE_TZ = True
 

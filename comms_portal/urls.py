@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics_views.metrics, name="metrics"),
+    path("status/", views.system_status, name="status"),
     path("accounts/", include("accounts.urls")),
     path("admin-portal/", include("accounts.admin_urls")),
     path("directory/", include("directory.urls")),

@@ -1,4 +1,4 @@
-"""Words and small facts shown for a presence: labels, activity text, relative times.
+"""Words and small facts shown for a presence: labels, activity text, icons, "since" times.
 
 Plain functions, so templates (through ``presence_tags``) and the wall's script (through the
 label tables rendered into the page) describe presence the same way.
@@ -6,10 +6,11 @@ label tables rendered into the page) describe presence the same way.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote
 
+from comms_portal import times
 from presence.store import PresenceState
 
 # https://learn.microsoft.com/graph/api/resources/presence (availability values)
@@ -53,6 +54,10 @@ WORK_LOCATION_LABELS: dict[str, str] = {
 
 UNKNOWN = "PresenceUnknown"
 
+# Activities drawn with an icon of their own whatever the availability beside them (a call,
+# a presentation, out of office), so the icon tells them apart from plain Busy or Away.
+SHAPED_ACTIVITIES = ("InACall", "InAConferenceCall", "Presenting", "OutOfOffice")
+
 
 def availability_label(availability: str | None) -> str:
     """Return the words for a Graph availability value."""
@@ -77,27 +82,27 @@ def availability_class(availability: str | None) -> str:
     return "presence-" + (availability or UNKNOWN).lower()
 
 
+def presence_classes(availability: str | None, activity: str | None) -> str:
+    """Return the CSS modifiers of a badge or icon: the availability's, and a shaped activity's."""
+    classes = availability_class(availability)
+    if activity in SHAPED_ACTIVITIES and activity != availability:
+        classes += f" presence-{activity.lower()}"
+    return classes
+
+
 def work_location_label(work_location: str | None) -> str:
     """Return the words for Graph's workLocationType ("" when unknown or unspecified)."""
     return WORK_LOCATION_LABELS.get(work_location or "", "")
 
 
-def since_text(epoch_seconds: float | None, now: datetime | None = None) -> str:
-    """Describe how long ago ``epoch_seconds`` was, in the words a status line uses."""
+def since_text(epoch_seconds: float | None, zone: tzinfo, now: datetime | None = None) -> str:
+    """Say when a status began, on the clock of ``zone``, and how long ago: "14:05 (25 min)"."""
     if not epoch_seconds:
         return ""
     current = now or datetime.now(UTC)
-    elapsed = int(current.timestamp() - float(epoch_seconds))
-    if elapsed < 60:
-        return "just now"
-    minutes = elapsed // 60
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours = minutes // 60
-    if hours < 24:
-        return f"{hours} h ago"
-    days = hours // 24
-    return "yesterday" if days == 1 else f"{days} days ago"
+    moment = datetime.fromtimestamp(float(epoch_seconds), UTC)
+    elapsed = times.elapsed_words(max(0.0, (current - moment).total_seconds()))
+    return f"{times.clock_words(moment, zone, current)} ({elapsed})"
 
 
 def epoch_to_iso(epoch_seconds: float | None) -> str:
@@ -120,6 +125,7 @@ def label_tables() -> dict[str, dict[str, str]]:
         "availability": AVAILABILITY_LABELS,
         "activity": ACTIVITY_LABELS,
         "workLocation": WORK_LOCATION_LABELS,
+        "shapedActivities": {activity: activity.lower() for activity in SHAPED_ACTIVITIES},
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django import forms
@@ -65,8 +65,19 @@ class AvailabilityForm(forms.Form):
     )
 
 
+class LocalDateTimeField(forms.DateTimeField):
+    """A date and time as read on the clock of ``zone`` (the person's), made timezone-aware."""
+
+    zone: tzinfo = UTC
+
+    def to_python(self, value: Any) -> datetime | None:
+        # Django reads a typed time in the active zone; make it the person's, whatever is active.
+        with timezone.override(self.zone):
+            return super().to_python(value)
+
+
 class StatusMessageForm(forms.Form):
-    """Set my status message and when it clears."""
+    """Set my status message and when it clears; times are on the clock of ``zone``."""
 
     message = forms.CharField(
         max_length=status.STATUS_MESSAGE_MAX_LENGTH,
@@ -86,7 +97,7 @@ class StatusMessageForm(forms.Form):
         label="Clear after",
         error_messages={"invalid_choice": "Choose when the message clears from the list."},
     )
-    expires_at = forms.DateTimeField(
+    expires_at = LocalDateTimeField(
         required=False,
         label="Clear at",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -94,9 +105,15 @@ class StatusMessageForm(forms.Form):
         error_messages={"invalid": "Enter a date and time such as 2026-05-04T17:30."},
     )
 
-    def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, now: datetime | None = None, zone: tzinfo = UTC, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.now = now or timezone.now()
+        self.zone = zone
+        field = self.fields["expires_at"]
+        assert isinstance(field, LocalDateTimeField)
+        field.zone = zone
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -117,7 +134,7 @@ class StatusMessageForm(forms.Form):
         if choice == "custom":
             expires_at: datetime = self.cleaned_data["expires_at"]
             return expires_at
-        return status.until(choice, self.now)
+        return status.until(choice, self.now, self.zone)
 
 
 class WorkLocationForm(forms.Form):

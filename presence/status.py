@@ -11,6 +11,9 @@ session last: the chosen duration, at least 5 minutes and at most 4 hours. Reset
 status ends that session too, so the person's presence is again what their clients say.
 A choice longer than 4 hours ("today", "this week") is kept as a hold, and a periodic task
 renews the session until the hold runs out.
+
+"Today", "This week" and a chosen "clear at" time are read on the person's own clock (their
+time zone): Graph takes durations and UTC times, computed here from that clock.
 """
 
 from __future__ import annotations
@@ -19,10 +22,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from django.conf import settings
-from django.utils import timezone
 
 from accounts.graph_clients import graph_for_user
 from accounts.models import User
@@ -30,6 +32,7 @@ from accounts.token_store import ReauthRequired, TokenUnavailable
 from comms_portal.graph import Forbidden, GraphClient, GraphError, NotFound, Throttled
 from comms_portal.graph import presence as graph_presence
 from comms_portal.redis_client import get_redis
+from presence import chosen
 from presence.services import presence_from_graph, record_presence
 
 logger = logging.getLogger(__name__)
@@ -84,25 +87,28 @@ class StatusChangeFailed(Exception):
     """Graph did not take the change; the message says why in words a person understands."""
 
 
-def end_of_today(now: datetime) -> datetime:
-    """Return the last moment of ``now``'s day, in the portal's time zone."""
-    local = timezone.localtime(now)
-    return local.replace(hour=23, minute=59, second=59, microsecond=0)
+def end_of_today(now: datetime, zone: tzinfo) -> datetime:
+    """Return the last minute of ``now``'s day on the clock of ``zone`` (23:59:59 there)."""
+    local = now.astimezone(zone).replace(hour=23, minute=59, second=59, microsecond=0)
+    # Read back through UTC, so a day that changes its offset still ends at 23:59:59 there.
+    return local.astimezone(UTC)
 
 
-def end_of_week(now: datetime) -> datetime:
-    """Return the last moment of ``now``'s week (weeks end on Sunday)."""
-    return end_of_today(now) + timedelta(days=6 - timezone.localtime(now).weekday())
+def end_of_week(now: datetime, zone: tzinfo) -> datetime:
+    """Return the last minute of ``now``'s week on the clock of ``zone`` (weeks end on Sunday)."""
+    local = now.astimezone(zone)
+    sunday = local + timedelta(days=6 - local.weekday())
+    return end_of_today(sunday, zone)
 
 
-def until(choice: str, now: datetime) -> datetime:
-    """Return when a duration choice ("1h", "today", "week", ...) runs out."""
+def until(choice: str, now: datetime, zone: tzinfo) -> datetime:
+    """Return when a duration choice ("1h", "today", "week", ...) runs out on ``zone``'s clock."""
     if choice in _FIXED_DURATIONS:
         return now + _FIXED_DURATIONS[choice]
     if choice == "today":
-        return end_of_today(now)
+        return end_of_today(now, zone)
     if choice == "week":
-        return end_of_week(now)
+        return end_of_week(now, zone)
     raise ValueError(f"unknown duration {choice!r}")
 
 
@@ -151,10 +157,16 @@ def _run(user: User, change: str, operation: Callable[[GraphClient], None]) -> N
     _publish_own_presence(client)
 
 
-def set_availability(*, user: User, choice: str, duration: str, now: datetime) -> None:
-    """Show ``choice`` (a key of AVAILABILITY_CHOICES) for ``duration``, as Teams does."""
+def set_availability(
+    *, user: User, choice: str, duration: str, now: datetime, zone: tzinfo
+) -> datetime:
+    """Show ``choice`` (a key of AVAILABILITY_CHOICES) for ``duration``, as Teams does.
+
+    "Today" and "This week" end on the clock of ``zone``, the person's. Return when it ends.
+    """
     _, availability, activity = AVAILABILITY_CHOICES[choice]
-    expires_in = until(duration, now) - now
+    ends_at = until(duration, now, zone)
+    expires_in = ends_at - now
     session = min(max(expires_in, SESSION_MIN), SESSION_MAX)
 
     def operation(client: GraphClient) -> None:
@@ -177,10 +189,14 @@ def set_availability(*, user: User, choice: str, duration: str, now: datetime) -
         )
 
     _run(user, "set availability", operation)
+    chosen.remember_availability(
+        user.pk, chosen.ChosenAvailability(choice, duration, ends_at.timestamp())
+    )
     if expires_in > SESSION_MAX:
         get_redis().hset(HOLDS_KEY, str(user.pk), str((now + expires_in).timestamp()))
     else:
         get_redis().hdel(HOLDS_KEY, str(user.pk))
+    return ends_at
 
 
 def reset_availability(*, user: User) -> None:
@@ -197,6 +213,7 @@ def reset_availability(*, user: User) -> None:
             )
 
     _run(user, "reset availability", operation)
+    chosen.forget_availability(user.pk)
     get_redis().hdel(HOLDS_KEY, str(user.pk))
 
 
@@ -236,16 +253,28 @@ def renew_held_sessions(*, now: datetime) -> int:
     return renewed
 
 
-def set_status_message(*, user: User, message: str, expires_at: datetime | None) -> None:
-    """Set the person's status message, cleared by Graph at ``expires_at`` when given."""
+def set_status_message(
+    *, user: User, message: str, expires_at: datetime | None, clear_after: str = "never"
+) -> None:
+    """Set the person's status message, cleared by Graph at ``expires_at`` when given.
+
+    ``clear_after`` (a key of CLEAR_AFTER_CHOICES) is what the person chose, kept to show it.
+    """
 
     def operation(client: GraphClient) -> None:
         # https://learn.microsoft.com/graph/api/presence-setstatusmessage
+        # The expiry goes as UTC, which dateTimeTimeZone takes everywhere; the person's zone
+        # only decided which moment it is.
         graph_presence.set_status_message(
             client, user.object_id, message=message, expiry=expires_at
         )
 
     _run(user, "set status message", operation)
+    if message:
+        expiry = expires_at.timestamp() if expires_at is not None else None
+        chosen.remember_message(user.pk, chosen.ChosenMessage(message, clear_after, expiry))
+    else:
+        chosen.forget_message(user.pk)
 
 
 def clear_status_message(*, user: User) -> None:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.guards import signed_in, signed_in_api
 from accounts.models import User
+from comms_portal import times
 from directory.models import Person
 from directory.selectors import visible_person
 from presence import alerts, display, favourites, selectors, status, tasks
@@ -33,9 +34,10 @@ from presence.forms import (
     WorkLocationForm,
 )
 from presence.models import WallPreference
+from presence.my_status import read_my_status
 from presence.preferences import save_wall_preference, wall_preference
 from presence.services import watch_people
-from presence.store import get_many, get_one
+from presence.store import get_many
 from presence.wall_forms import WallDisplayForm
 
 # The list's sortable columns, in the order they show.
@@ -283,20 +285,28 @@ def _status_page(
     request: HttpRequest, bound: dict[str, Any] | None = None, error: str = "", code: int = 200
 ) -> HttpResponse:
     user = _user(request)
+    zone = timezone.get_current_timezone()
+    now = timezone.now()
+    shown = read_my_status(user=user, now=now, zone=zone)
     forms = {
-        "availability_form": AvailabilityForm(initial={"duration": "1h"}),
-        "message_form": StatusMessageForm(initial={"clear_after": "never"}),
-        "location_form": WorkLocationForm(),
+        "availability_form": AvailabilityForm(initial=shown.availability_initial),
+        "message_form": StatusMessageForm(initial=shown.message_initial, now=now, zone=zone),
+        "location_form": WorkLocationForm(initial=shown.location_initial),
     }
     forms.update(bound or {})
     context = {
         **forms,
         "active_nav": "people",
-        "presence": get_one(user.object_id) if user.object_id else None,
+        "shown": shown,
+        "presence": shown.presence,
         "own_id": user.object_id,
         "error": error,
         "labels": display.label_tables(),
         "message_help": f"At most {status.STATUS_MESSAGE_MAX_LENGTH} characters.",
+        "clear_at_help": (
+            f"On your clock ({times.zone_label(timezone.get_current_timezone_name())}). "
+            "Only used with “At a date and time”."
+        ),
     }
     return render(request, "presence/my_status.html", context, status=code)
 
@@ -304,6 +314,8 @@ def _status_page(
 def _change_status(request: HttpRequest, action: str) -> HttpResponse:
     user = _user(request)
     now = timezone.now()
+    zone = timezone.get_current_timezone()
+    in_zone = times.zone_label(timezone.get_current_timezone_name())
     form: AvailabilityForm | StatusMessageForm | WorkLocationForm | None = None
     try:
         if action == "reset":
@@ -316,23 +328,32 @@ def _change_status(request: HttpRequest, action: str) -> HttpResponse:
             form = AvailabilityForm(request.POST)
             if not form.is_valid():
                 return _status_page(request, {"availability_form": form}, code=400)
-            status.set_availability(
+            ends_at = status.set_availability(
                 user=user,
                 choice=form.cleaned_data["availability"],
                 duration=form.cleaned_data["duration"],
                 now=now,
+                zone=zone,
             )
             label = status.AVAILABILITY_CHOICES[form.cleaned_data["availability"]][0]
             period = status.DURATION_CHOICES[form.cleaned_data["duration"]].lower()
-            done = f"You show as {label} for {period}."
+            ends = times.until_words(ends_at, zone, now)
+            done = f"You show as {label} for {period}, until {ends} {in_zone}."
         elif action == "message":
-            form = StatusMessageForm(request.POST, now=now)
+            form = StatusMessageForm(request.POST, now=now, zone=zone)
             if not form.is_valid():
                 return _status_page(request, {"message_form": form}, code=400)
+            expires_at = form.expiry()
             status.set_status_message(
-                user=user, message=form.cleaned_data["message"], expires_at=form.expiry()
+                user=user,
+                message=form.cleaned_data["message"],
+                expires_at=expires_at,
+                clear_after=form.cleaned_data["clear_after"],
             )
-            done = "Your status message is set."
+            done = "Your status message is set"
+            if expires_at is not None:
+                done += f"; it clears at {times.until_words(expires_at, zone, now)} {in_zone}"
+            done += "."
         elif action == "location":
             form = WorkLocationForm(request.POST)
             if not form.is_valid():

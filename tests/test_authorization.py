@@ -90,12 +90,16 @@ HTTP_ROUTES: dict[str, Expect] = {
     # Prometheus scrapes it from METRICS_ALLOWED_NETWORKS (loopback by default; see
     # tests/comms_portal/metrics): from anywhere else only admins, and others find nothing.
     "metrics": Expect(anonymous=404, employee=404, admin=200, remote_addr="203.0.113.9"),
+    # The same checks in words, for people; details only for admins (test_status_page).
+    "status": public(200),
     # Sign-in starts anywhere and the authority answers the callback: public by design; a
     # callback without the flow's state is refused.
     "accounts:signin": public(AUTHORITY),
     "accounts:consent": public(AUTHORITY, query={"feature": "presence"}),
     "accounts:callback": public(400),
     "accounts:signout": public(AUTHORITY, method="POST"),
+    # A person chooses the zone their times are shown in; done, back to where they were.
+    "accounts:time_zone": page_action(Redirect("home"), data={"time_zone": "Asia/Tokyo"}),
     "admin_portal": admin_page(),
     "admin_grant_consent": admin_page(AUTHORITY),
     "admin_consent_done": admin_page(Redirect("admin_portal")),

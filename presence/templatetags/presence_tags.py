@@ -62,8 +62,10 @@ def activity_words(state: PresenceState | None) -> str:
 
 @register.filter
 def availability_class(state: PresenceState | None) -> str:
-    """Render the badge modifier class for a person's availability."""
-    return display.availability_class(state.availability if state else None)
+    """Render the badge and icon modifier classes for a person's availability and activity."""
+    if state is None:
+        return display.availability_class(None)
+    return display.presence_classes(state.availability, state.activity)
 
 
 @register.filter
@@ -74,8 +76,11 @@ def work_location_words(state: PresenceState | None) -> str:
 
 @register.filter
 def since_words(state: PresenceState | None) -> str:
-    """Render how long a person has had their availability ("12 min ago")."""
-    return display.since_text(state.changed_at if state else None)
+    """Render since when a person has had their availability, in the reader's zone.
+
+    "14:05 (25 min)"; the page names the zone.
+    """
+    return display.since_text(state.changed_at if state else None, timezone.get_current_timezone())
 
 
 @register.filter

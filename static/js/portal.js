@@ -1,6 +1,7 @@
 /*
- * Comms Portal shell behaviour: dismissible flash messages, the phone-width menu toggle and
- * the window.CommsPortal helpers (toast) that page scripts use. Loaded with `defer`.
+ * Comms Portal shell behaviour: dismissible flash messages, the phone-width menu toggle, the
+ * time-zone control, telling the server the browser's time zone, and the window.CommsPortal
+ * helpers (toast) that page scripts use. Loaded with `defer`.
  */
 (function () {
   "use strict";
@@ -9,6 +10,9 @@
   // Levels that need attention say so in words, so colour is never the only signal.
   const LEVEL_PREFIXES = { warning: "Warning: ", error: "Error: " };
   const DEFAULT_TOAST_MS = 6000;
+  // The server reads the browser's zone from this cookie (accounts/time_zones.py).
+  const ZONE_COOKIE = "portal_browser_zone";
+  const ZONE_COOKIE_SECONDS = 365 * 24 * 3600;
   const CLOSE_ICON =
     '<svg viewBox="0 0 16 16" aria-hidden="true" focusable="false">' +
     '<path d="M4 4l8 8M12 4l-8 8" stroke="currentColor" stroke-width="1.8" ' +
@@ -76,6 +80,60 @@
       }
       setOpen(false);
       toggle.focus();
+    });
+  }
+
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function cookieValue(name) {
+    const prefix = name + "=";
+    const found = document.cookie.split("; ").find(function (part) {
+      return part.indexOf(prefix) === 0;
+    });
+    return found ? decodeURIComponent(found.slice(prefix.length)) : "";
+  }
+
+  /** Tell the server the browser's time zone once, so later pages show times in it. */
+  function initTimeZone() {
+    const root = document.documentElement;
+    const detect = root.dataset.timeZoneDetect;
+    const zone = browserZone();
+    // Already told (or the server refused it): never ask again, so a page cannot loop.
+    if (!detect || !zone || cookieValue(ZONE_COOKIE) === zone) {
+      return;
+    }
+    document.cookie =
+      ZONE_COOKIE +
+      "=" +
+      encodeURIComponent(zone) +
+      "; path=/; max-age=" +
+      ZONE_COOKIE_SECONDS +
+      "; SameSite=Lax" +
+      (window.location.protocol === "https:" ? "; Secure" : "");
+    // This page was drawn in the portal's default zone: draw it again in the person's own.
+    if (detect === "reload" && zone !== root.dataset.timeZone) {
+      window.location.reload();
+    }
+  }
+
+  /** Escape closes the time-zone control and puts focus back on it. */
+  function initZoneMenu() {
+    document.querySelectorAll(".zone-menu").forEach(function (menu) {
+      menu.addEventListener("keydown", function (event) {
+        if (event.key !== "Escape" || !menu.open) {
+          return;
+        }
+        // The phone menu would close too; one Escape closes one thing.
+        event.stopPropagation();
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      });
     });
   }
 
@@ -182,8 +240,10 @@
   }
 
   function init() {
+    initTimeZone();
     initFlashMessages();
     initMenuToggle();
+    initZoneMenu();
   }
 
   window.CommsPortal = Object.freeze({ toast: toast });

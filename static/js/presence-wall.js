@@ -74,24 +74,75 @@
     return label === availabilityLabel(availability) ? "" : label;
   }
 
+  // Times are shown on the clock of the zone the server names (the person's own, which may
+  // not be the browser's), as presence/display.py and comms_portal/times.py write them.
+  const MONTHS = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+  ];
+  let clockFormat = null;
+
+  function pageZone() {
+    return document.documentElement.dataset.timeZone || "UTC";
+  }
+
+  function clockParts(date) {
+    if (clockFormat === null) {
+      const options = {
+        year: "numeric",
+        month: "numeric",
+        day: "numeric",
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23",
+      };
+      try {
+        const zoned = Object.assign({ timeZone: pageZone() }, options);
+        clockFormat = new Intl.DateTimeFormat("en-GB", zoned);
+      } catch (error) {
+        // A zone this browser does not know: its own clock is the best left.
+        clockFormat = new Intl.DateTimeFormat("en-GB", options);
+      }
+    }
+    const parts = {};
+    clockFormat.formatToParts(date).forEach(function (part) {
+      parts[part.type] = part.value;
+    });
+    return parts;
+  }
+
+  function elapsedText(seconds) {
+    if (seconds < 60) {
+      return "just now";
+    }
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) {
+      return minutes + " min";
+    }
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) {
+      return hours + " h";
+    }
+    const days = Math.floor(hours / 24);
+    return days === 1 ? "1 day" : days + " days";
+  }
+
+  function clockText(epochSeconds) {
+    const then = clockParts(new Date(epochSeconds * 1000));
+    const today = clockParts(new Date());
+    const time = then.hour + ":" + then.minute;
+    if (then.year === today.year && then.month === today.month && then.day === today.day) {
+      return time;
+    }
+    return Number(then.day) + " " + MONTHS[Number(then.month) - 1] + " " + time;
+  }
+
+  /** "14:05 (25 min)": when a status began on the page's clock, and how long ago. */
   function sinceText(epochSeconds) {
     if (!epochSeconds) {
       return "";
     }
-    const elapsed = Math.floor(Date.now() / 1000 - epochSeconds);
-    if (elapsed < 60) {
-      return "just now";
-    }
-    const minutes = Math.floor(elapsed / 60);
-    if (minutes < 60) {
-      return minutes + " min ago";
-    }
-    const hours = Math.floor(minutes / 60);
-    if (hours < 24) {
-      return hours + " h ago";
-    }
-    const days = Math.floor(hours / 24);
-    return days === 1 ? "yesterday" : days + " days ago";
+    const elapsed = Math.max(0, Math.floor(Date.now() / 1000 - epochSeconds));
+    return clockText(epochSeconds) + " (" + elapsedText(elapsed) + ")";
   }
 
   /* ---------- Connection status ---------- */
@@ -131,12 +182,17 @@
     return document.querySelectorAll('[data-presence-id="' + CSS.escape(personId) + '"]');
   }
 
-  function setPresenceClass(element, availability) {
+  function setPresenceClass(element, availability, activity) {
     const keep = Array.from(element.classList).filter(function (name) {
       return !name.startsWith("presence-") || name === "presence-badge" || name === "presence-icon";
     });
     element.className = keep.join(" ");
     element.classList.add("presence-" + String(availability || "PresenceUnknown").toLowerCase());
+    // A call, a presentation or out of office has an icon of its own (presence/display.py).
+    const shaped = (labels.shapedActivities || {})[activity];
+    if (shaped && activity !== availability) {
+      element.classList.add("presence-" + shaped);
+    }
   }
 
   function setField(root, name, text, hideWhenEmpty) {
@@ -162,11 +218,18 @@
     const activity = activityLabel(availability, presence.activity);
     const location = labels.workLocation[presence.work_location] || "";
     root.querySelectorAll('[data-field="availability"]').forEach(function (badge) {
-      setPresenceClass(badge, availability);
+      setPresenceClass(badge, availability, presence.activity);
       badge.textContent = availabilityLabel(availability);
     });
     root.querySelectorAll('[data-field="icon"]').forEach(function (icon) {
-      setPresenceClass(icon, availability);
+      setPresenceClass(icon, availability, presence.activity);
+    });
+    // What holds only while Graph still shows it ("Busy until 16:30" on My status).
+    root.querySelectorAll("[data-while-availability]").forEach(function (element) {
+      element.hidden = element.dataset.whileAvailability !== availability;
+    });
+    root.querySelectorAll("[data-while-message]").forEach(function (element) {
+      element.hidden = element.dataset.whileMessage !== (presence.status_message || "");
     });
     setField(root, "activity", activity, true);
     setField(root, "activity-detail", activity || "—", false);
@@ -174,7 +237,7 @@
       const changed = Number(presence.changed_at) || 0;
       time.dataset.epoch = String(changed);
       time.setAttribute("datetime", changed ? new Date(changed * 1000).toISOString() : "");
-      time.textContent = changed ? "since " + sinceText(changed) : "";
+      time.textContent = changed ? sincePrefix(time) + sinceText(changed) : "";
     });
     root.querySelectorAll('[data-field="status-message"]').forEach(function (note) {
       const message = presence.status_message || "";
@@ -243,6 +306,11 @@
     }
   }
 
+  // The person page's "Since" is a heading of its own; cards say "since 14:05 (25 min)".
+  function sincePrefix(time) {
+    return time.dataset.sincePrefix === undefined ? "since " : time.dataset.sincePrefix;
+  }
+
   function refreshSinceTimes() {
     document.querySelectorAll('[data-field="since"]').forEach(function (time) {
       let epoch = Number(time.dataset.epoch);
@@ -250,7 +318,7 @@
         epoch = Date.parse(time.getAttribute("datetime")) / 1000;
       }
       if (epoch) {
-        time.textContent = "since " + sinceText(epoch);
+        time.textContent = sincePrefix(time) + sinceText(epoch);
       }
     });
   }

@@ -75,6 +75,7 @@ def run_django(
         ("HEALTHZ_CACHE_SECONDS", "-1"),
         ("METRICS_ALLOWED_NETWORKS", "10.0.0.1/8"),
         ("METRICS_ALLOWED_NETWORKS", "monitoring.example.org"),
+        ("TIME_ZONE", "Mars/Olympus_Mons"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable(variable: str, value: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -17,6 +18,8 @@ from tests.ui.markup import elements
 pytestmark = pytest.mark.django_db
 
 URL = "/people/me/status/"
+NEW_YORK = ZoneInfo("America/New_York")
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture
@@ -73,8 +76,10 @@ def test_my_status_offers_what_teams_offers(signed_in: Client) -> None:
         "At a date and time",
     ]
     buttons = [e.text for e in elements(html) if e.tag == "button"]
-    assert {"Set availability", "Reset status", "Set message", "Clear message"} <= set(buttons)
+    assert {"Set availability", "Reset status", "Set message"} <= set(buttons)
     assert "Set work location" in buttons
+    # With no message set there is nothing to clear: no button for it, one tab stop fewer.
+    assert "Clear message" not in buttons
 
 
 @pytest.mark.parametrize(
@@ -179,13 +184,55 @@ def test_custom_expiry_in_the_future_is_accepted() -> None:
     assert form.expiry() == datetime(2026, 5, 4, 15, 30, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("typed", "utc"),
+    [
+        # New York is UTC-5 in winter and UTC-4 in summer: 18:00 there is 23:00Z or 22:00Z.
+        ("2027-01-15T18:00", datetime(2027, 1, 15, 23, 0, tzinfo=UTC)),
+        ("2027-07-15T18:00", datetime(2027, 7, 15, 22, 0, tzinfo=UTC)),
+    ],
+)
+def test_clear_at_is_read_on_the_persons_clock(typed: str, utc: datetime) -> None:
+    form = StatusMessageForm(
+        {"message": "Gone home", "clear_after": "custom", "expires_at": typed},
+        now=datetime(2026, 11, 30, 12, 0, tzinfo=UTC),
+        zone=NEW_YORK,
+    )
+    assert form.is_valid(), form.errors
+    assert form.expiry() == utc
+
+
+def test_a_clear_at_time_the_clock_skips_is_refused_clearly() -> None:
+    # 2027-03-14 02:30 never happens in New York: clocks go from 02:00 to 03:00.
+    form = StatusMessageForm(
+        {"message": "Night shift", "clear_after": "custom", "expires_at": "2027-03-14T02:30"},
+        now=datetime(2026, 11, 30, 12, 0, tzinfo=UTC),
+        zone=NEW_YORK,
+    )
+    assert not form.is_valid()
+    assert "may be ambiguous or it may not exist" in " ".join(form.errors["expires_at"])
+
+
 def test_durations_run_to_the_end_of_the_day_and_week() -> None:
     monday_noon = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-    assert until("30m", monday_noon) == monday_noon + timedelta(minutes=30)
-    assert until("2h", monday_noon) == monday_noon + timedelta(hours=2)
-    assert end_of_today(monday_noon) == datetime(2026, 5, 4, 23, 59, 59, tzinfo=UTC)
-    assert end_of_week(monday_noon) == datetime(2026, 5, 10, 23, 59, 59, tzinfo=UTC)
+    assert until("30m", monday_noon, UTC) == monday_noon + timedelta(minutes=30)
+    assert until("2h", monday_noon, UTC) == monday_noon + timedelta(hours=2)
+    assert end_of_today(monday_noon, UTC) == datetime(2026, 5, 4, 23, 59, 59, tzinfo=UTC)
+    assert end_of_week(monday_noon, UTC) == datetime(2026, 5, 10, 23, 59, 59, tzinfo=UTC)
     sunday = datetime(2026, 5, 10, 8, 0, tzinfo=UTC)
-    assert end_of_week(sunday) == datetime(2026, 5, 10, 23, 59, 59, tzinfo=UTC)
+    assert end_of_week(sunday, UTC) == datetime(2026, 5, 10, 23, 59, 59, tzinfo=UTC)
     with pytest.raises(ValueError, match="unknown duration"):
-        until("fortnight", monday_noon)
+        until("fortnight", monday_noon, UTC)
+
+
+def test_today_and_this_week_end_at_midnight_on_the_persons_clock() -> None:
+    # Monday 4 May 2026, 02:00 UTC: still Sunday evening in New York, Monday morning in Tokyo.
+    now = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
+    assert until("today", now, NEW_YORK) == datetime(2026, 5, 4, 3, 59, 59, tzinfo=UTC)
+    assert until("week", now, NEW_YORK) == datetime(2026, 5, 4, 3, 59, 59, tzinfo=UTC)
+    assert until("today", now, TOKYO) == datetime(2026, 5, 4, 14, 59, 59, tzinfo=UTC)
+    assert until("week", now, TOKYO) == datetime(2026, 5, 10, 14, 59, 59, tzinfo=UTC)
+    # A week that starts on summer time (UTC-4) ends on winter time (UTC-5) at 23:59:59
+    # there: New York's clocks go back on Sunday 1 November 2026.
+    summer_monday = datetime(2026, 10, 26, 12, 0, tzinfo=UTC)
+    assert until("week", summer_monday, NEW_YORK) == datetime(2026, 11, 2, 4, 59, 59, tzinfo=UTC)

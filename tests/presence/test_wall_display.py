@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
@@ -48,21 +49,52 @@ def test_availability_words_and_badge_classes_tell_do_not_disturb_from_busy() ->
 @pytest.mark.parametrize(
     ("seconds_ago", "words"),
     [
-        (5, "just now"),
-        (60, "1 min ago"),
-        (59 * 60, "59 min ago"),
-        (2 * 3600, "2 h ago"),
-        (30 * 3600, "yesterday"),
-        (3 * 86400, "3 days ago"),
+        (0, "12:00 (just now)"),
+        (5, "11:59 (just now)"),
+        (60, "11:59 (1 min)"),
+        (59 * 60, "11:01 (59 min)"),
+        (2 * 3600, "10:00 (2 h)"),
+        (30 * 3600, "3 May 06:00 (1 day)"),
+        (3 * 86400, "1 May 12:00 (3 days)"),
     ],
 )
-def test_since_is_relative_to_now(seconds_ago: int, words: str) -> None:
-    assert display.since_text(NOW.timestamp() - seconds_ago, NOW) == words
+def test_since_says_the_clock_time_and_how_long_ago(seconds_ago: int, words: str) -> None:
+    assert display.since_text(NOW.timestamp() - seconds_ago, UTC, NOW) == words
+
+
+def test_since_is_on_the_readers_clock() -> None:
+    began = NOW.timestamp() - 25 * 60
+    assert display.since_text(began, ZoneInfo("America/New_York"), NOW) == "07:35 (25 min)"
+    assert display.since_text(began, ZoneInfo("Asia/Tokyo"), NOW) == "20:35 (25 min)"
+    # Already tomorrow in Auckland (UTC+12): the date is said too.
+    evening = datetime(2026, 5, 4, 11, 50, tzinfo=UTC)
+    later = datetime(2026, 5, 4, 12, 10, tzinfo=UTC)
+    assert display.since_text(evening.timestamp(), ZoneInfo("Pacific/Auckland"), later) == (
+        "4 May 23:50 (20 min)"
+    )
 
 
 def test_since_of_an_unknown_time_is_empty() -> None:
-    assert display.since_text(0, NOW) == ""
-    assert display.since_text(None, NOW) == ""
+    assert display.since_text(0, UTC, NOW) == ""
+    assert display.since_text(None, UTC, NOW) == ""
+
+
+@pytest.mark.parametrize(
+    ("availability", "activity", "classes"),
+    [
+        ("Busy", "InACall", "presence-busy presence-inacall"),
+        ("Busy", "InAConferenceCall", "presence-busy presence-inaconferencecall"),
+        ("DoNotDisturb", "Presenting", "presence-donotdisturb presence-presenting"),
+        ("Away", "OutOfOffice", "presence-away presence-outofoffice"),
+        ("Busy", "InAMeeting", "presence-busy"),
+        ("BeRightBack", "BeRightBack", "presence-berightback"),
+        (None, None, "presence-presenceunknown"),
+    ],
+)
+def test_calls_presenting_and_out_of_office_get_an_icon_of_their_own(
+    availability: str | None, activity: str | None, classes: str
+) -> None:
+    assert display.presence_classes(availability, activity) == classes
 
 
 def test_work_location_words() -> None:
@@ -81,7 +113,7 @@ def test_template_filters_render_a_presence() -> None:
         "{{ s|availability_class }}|{{ s|work_location_words }}|{{ name|initials }}"
     )
     text = template.render(Context({"s": state, "name": "Ada Lovelace"}))
-    assert text == "Busy|In a call|presence-busy|Working remotely|AL"
+    assert text == "Busy|In a call|presence-busy presence-inacall|Working remotely|AL"
 
 
 def test_template_filters_render_an_unknown_presence() -> None:

@@ -164,8 +164,12 @@ def test_person_page_shows_presence_manager_reports_and_meet_now(
     assert links["Grace Hopper"] == f"/people/{directory.grace.graph_id}/"
     assert links["Ada Lovelace"] == f"/people/{directory.ada.graph_id}/"
     assert links["Katherine Johnson"] == f"/people/{directory.katherine.graph_id}/"
-    meet_now = next(e for e in parts if e.tag == "button" and e.text == "Meet now")
+    # Its name says whom it is for, so two people of the same name are told apart.
+    meet_now = next(e for e in parts if e.tag == "button" and e.text.startswith("Meet now"))
+    assert meet_now.text == "Meet now with Margaret Hamilton, Lead Engineer"
     assert "disabled" in meet_now.attrs
+    alert = next(e for e in parts if "data-alert-button" in e.attrs)
+    assert alert.text == "Tell me when available: Margaret Hamilton, Lead Engineer"
     assert "Available with Meetings" in html
 
 

@@ -171,16 +171,41 @@ def test_every_graph_presence_value_has_a_colour_and_a_shape() -> None:
     assert missing == []
 
 
-def test_do_not_disturb_differs_from_busy_by_shape() -> None:
+# The ten statuses the home page's legend lists, each promised a shape of its own.
+LEGEND = [
+    "available",
+    "away",
+    "berightback",
+    "busy",
+    "inacall",
+    "donotdisturb",
+    "presenting",
+    "outofoffice",
+    "offline",
+    "presenceunknown",
+]
+
+
+def test_each_of_the_ten_legend_statuses_has_a_shape_of_its_own() -> None:
     rules = presence_rules()
-    busy_shapes = {rules[f"presence-{value}"]["--presence-shape"] for value in ("busy", "inacall")}
-    dnd_shapes = {
-        rules[f"presence-{value}"]["--presence-shape"]
-        for value in ("donotdisturb", "presenting", "focusing")
-    }
-    assert len(busy_shapes) == 1
-    assert len(dnd_shapes) == 1
-    assert busy_shapes != dnd_shapes
+    shapes = {status: rules[f"presence-{status}"]["--presence-shape"] for status in LEGEND}
+    assert len(set(shapes.values())) == len(LEGEND), shapes
+    assert rules["presence-inaconferencecall"] == rules["presence-inacall"]
+    assert rules["presence-focusing"]["--presence-shape"] == shapes["donotdisturb"]
+
+
+def test_a_shaped_activity_wins_over_its_availability() -> None:
+    # A badge reads class="presence-busy presence-inacall": the activity's rule comes later.
+    order = [match.group(1) for match in re.finditer(r"\.presence-([a-z]+)\b", PRESENCE_CSS)]
+    for activity, availability in [
+        ("inacall", "busy"),
+        ("presenting", "donotdisturb"),
+        ("outofoffice", "away"),
+        ("outofoffice", "offline"),
+    ]:
+        assert max(i for i, n in enumerate(order) if n == activity) > max(
+            i for i, n in enumerate(order) if n == availability
+        )
 
 
 def test_each_presence_colour_group_has_its_own_shape() -> None:

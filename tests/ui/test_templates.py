@@ -148,7 +148,7 @@ def test_page_skeleton_has_landmarks_skip_link_and_local_assets() -> None:
     assert len(find_all(html, "main", id="main")) == 1
     assert len(find_all(html, "header")) == 1
     assert len(find_all(html, "footer")) == 1
-    assert [link.attrs["href"] for link in links_named(html, "System status")] == ["/healthz"]
+    assert [link.attrs["href"] for link in links_named(html, "System status")] == ["/status/"]
     (icon,) = find_all(html, "link", rel="icon")
     assert icon.attrs["href"] == "/static/img/favicon.svg"
     stylesheets = [link.attrs["href"] for link in find_all(html, "link", rel="stylesheet")]
