@@ -207,7 +207,7 @@ def test_tokyo_sees_tokyo_times_on_the_wall_the_person_page_and_my_status(
     began, words = since_shown(since)
     assert re.fullmatch(rf"since {clock_of(began, TOKYO)} \(.+\)", words), words
 
-    page.get_by_role("link", name="Samuel Ortega").click()
+    page.get_by_role("link", name="Samuel Ortega, Head of Finance", exact=True).click()
     detail = page.locator(".presence-detail time[data-field=since]")
     began, words = since_shown(detail)
     assert re.fullmatch(rf"{clock_of(began, TOKYO)} \(.+\)", words), words
