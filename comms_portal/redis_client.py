@@ -1,4 +1,9 @@
-"""The process's Redis connection pool, for locks, heartbeats and the presence store."""
+"""The process's Redis connection pools, for locks, heartbeats, the inbox and the presence store.
+
+Each pool is bounded (REDIS_POOL_SIZE connections per process, event loop and timeout):
+when every connection is busy a command waits for one rather than opening another, so
+thousands of sockets connecting at once cannot push Redis past its client limit.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,14 @@ def get_redis(*, timeout: float = 5) -> redis.Redis[bytes]:
     with _lock:
         client = _clients.get(key)
         if client is None:
-            client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=min(timeout, 2)
+            pool = redis.BlockingConnectionPool.from_url(
+                settings.REDIS_URL,
+                max_connections=settings.REDIS_POOL_SIZE,
+                timeout=timeout,
+                socket_timeout=timeout,
+                socket_connect_timeout=min(timeout, 2),
             )
+            client = redis.Redis(connection_pool=pool)
             _clients[key] = client
         return client
 
@@ -33,8 +43,15 @@ def get_async_redis() -> redis.asyncio.Redis[bytes]:
     key = (os.getpid(), id(asyncio.get_running_loop()), settings.REDIS_URL)
     client = _async_clients.get(key)
     if client is None:
-        client = redis.asyncio.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2
+        pool: redis.asyncio.BlockingConnectionPool[redis.asyncio.Connection] = (
+            redis.asyncio.BlockingConnectionPool.from_url(
+                settings.REDIS_URL,
+                max_connections=settings.REDIS_POOL_SIZE,
+                timeout=5,
+                socket_timeout=5,
+                socket_connect_timeout=2,
+            )
         )
+        client = redis.asyncio.Redis(connection_pool=pool)
         _async_clients[key] = client
     return client

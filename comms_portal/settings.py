@@ -123,11 +123,20 @@ LOGIN_URL = "accounts:signin"
 
 REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
 
+# Redis connections each process may hold per pool; commands beyond wait for a free one.
+REDIS_POOL_SIZE = env.number("REDIS_POOL_SIZE", 50, minimum=2)
+
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "comms_portal.cache.ProcessRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "portal",
+        # Bounded like every other pool: threads wait for a connection instead of opening more.
+        "OPTIONS": {
+            "pool_class": "redis.BlockingConnectionPool",
+            "max_connections": REDIS_POOL_SIZE,
+            "timeout": 5,
+        },
     }
 }
 

@@ -23,6 +23,7 @@ from collections import defaultdict, deque
 
 import redis
 import redis.asyncio
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +119,16 @@ def process_socket_slots(redis_url: str) -> SocketSlots:
     key = (os.getpid(), id(asyncio.get_running_loop()), redis_url)
     slots = _slots.get(key)
     if slots is None:
-        client = redis.asyncio.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
-        slots = _slots[key] = SocketSlots(client)
+        pool: redis.asyncio.BlockingConnectionPool[redis.asyncio.Connection] = (
+            redis.asyncio.BlockingConnectionPool.from_url(
+                redis_url,
+                max_connections=settings.REDIS_POOL_SIZE,
+                timeout=5,
+                socket_timeout=5,
+                socket_connect_timeout=2,
+            )
+        )
+        slots = _slots[key] = SocketSlots(redis.asyncio.Redis(connection_pool=pool))
     return slots
 
 

@@ -190,14 +190,8 @@ def renew(subscription: Subscription, *, now: datetime | None = None) -> Subscri
             if switch and certificate
             else None,
         )
-    except NotFound:
-        # Graph already deleted it (expired or removed); the kind's upkeep subscribes anew.
-        forget(subscription)
-        return None
-    except (ReauthRequired, Unauthorized) as error:
-        if subscription.owner_id is not None:
-            block_owner(subscription.kind, subscription.owner_id, f"token unusable: {error}")
-        drop(subscription)
+    except (NotFound, ReauthRequired, Unauthorized) as error:
+        _end_refused(subscription, error)
         return None
     subscription.expires_at = renewed.expiration_date_time
     subscription.renewed_at = moment
@@ -228,15 +222,21 @@ def reauthorize(subscription: Subscription, *, now: datetime | None = None) -> S
         return renew(subscription, now=moment)
     try:
         reauthorize_subscription(client_for(subscription.owner_id), subscription.graph_id)
-    except NotFound:
-        forget(subscription)
-        return None
-    except (ReauthRequired, Unauthorized) as error:
-        if subscription.owner_id is not None:
-            block_owner(subscription.kind, subscription.owner_id, f"token unusable: {error}")
-        drop(subscription)
+    except (NotFound, ReauthRequired, Unauthorized) as error:
+        _end_refused(subscription, error)
         return None
     return subscription
+
+
+def _end_refused(subscription: Subscription, error: Exception) -> None:
+    """End a subscription Graph no longer holds (404), or whose token it refuses."""
+    if isinstance(error, NotFound):
+        # Graph already deleted it (expired or removed); the kind's upkeep subscribes anew.
+        forget(subscription)
+        return
+    if subscription.owner_id is not None:
+        block_owner(subscription.kind, subscription.owner_id, f"token unusable: {error}")
+    drop(subscription)
 
 
 def still_exists(subscription: Subscription) -> bool:

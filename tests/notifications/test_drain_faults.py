@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,11 +16,12 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from comms_portal.notifications import drain, inbox, pending, registry
+from comms_portal.notifications import drain, inbox, pending
 from comms_portal.notifications.models import Subscription
-from comms_portal.notifications.registry import Change, Handled, ResourceKind
+from comms_portal.notifications.registry import Change
 from comms_portal.redis_client import get_redis
 from presence import handlers, store
+from tests.notifications.kinds import app_only_kind
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     clean_presence,
@@ -40,28 +41,8 @@ POISON = "widgets/poison"
 @pytest.fixture
 def widgets() -> Iterator[list[Change]]:
     """A basic (unencrypted) kind of the test's own, whose handler chokes on one resource."""
-    received: list[Change] = []
-
-    def handle(changes: Sequence[Change]) -> Handled:
-        if any(change.resource == POISON for change in changes):
-            raise ValueError("this widget cannot be handled")
-        received.extend(changes)
-        return Handled(changed=len(changes))
-
-    registry.register(
-        ResourceKind(
-            name=KIND,
-            handle_changes=handle,
-            maintain=lambda: None,
-            resync=lambda subscription: 0,
-            max_lifetime=timedelta(days=1),
-            renew_before=timedelta(hours=1),
-            acts_as="app",
-            include_resource_data=False,
-        )
-    )
-    yield received
-    registry.unregister(KIND)
+    with app_only_kind(KIND, rich=False, refuse=lambda change: change.resource == POISON) as got:
+        yield got
 
 
 def widget_subscription(graph_id: str = "widget-sub", client_state: str = "w1dget") -> None:
@@ -106,7 +87,7 @@ def test_a_body_that_breaks_its_handler_is_set_aside_and_the_others_go_through(
     assert sorted(change.resource for change in widgets) == ["widgets/1", "widgets/2"]
     [buried] = inbox.buried()
     assert POISON in buried["body"]
-    assert "ValueError: this widget cannot be handled" in buried["reason"]
+    assert "ValueError: this change cannot be handled" in buried["reason"]
     assert inbox.waiting() == 0
 
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from comms_portal.notifications import subscriptions as pipeline
 from comms_portal.notifications.models import Subscription
 from comms_portal.notifications.registry import Change, Handled, ResourceKind
 from presence import store
+from tests.notifications.kinds import app_only_kind
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     clean_presence,
@@ -39,25 +40,8 @@ KIND = "directory-users"
 @pytest.fixture
 def users_kind() -> Iterator[list[Change]]:
     """A kind of the test's own: directory users (app-only, rich), recording what it gets."""
-    received: list[Change] = []
-
-    def handle(changes: Sequence[Change]) -> Handled:
-        received.extend(changes)
-        return Handled(changed=len(changes))
-
-    registry.register(
-        ResourceKind(
-            name=KIND,
-            handle_changes=handle,
-            maintain=lambda: None,
-            resync=lambda subscription: 0,
-            max_lifetime=timedelta(days=2),
-            renew_before=timedelta(hours=1),
-            acts_as="app",
-        )
-    )
-    yield received
-    registry.unregister(KIND)
+    with app_only_kind(KIND, rich=True) as received:
+        yield received
 
 
 def subscribe_to_users() -> Subscription:
