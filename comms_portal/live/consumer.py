@@ -32,6 +32,10 @@ CLOSE_FLOODING = 1008
 MAX_WAITING_MESSAGES = 1000
 # What a page is told when messages may have been lost: re-read a snapshot.
 RESYNC_TEXT = json.dumps({"type": "resync"})
+# The page's heartbeat: a socket that stops answering pings is dead to it within seconds,
+# even when the network vanished without closing anything. Pings are not watch messages.
+PING = {"type": "ping"}
+PONG_TEXT = json.dumps({"type": "pong"})
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -87,6 +91,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.own_topic is None or self._closing:
+            return
+        if _is_ping(text_data):
+            await self.send(text_data=PONG_TEXT)
             return
         wait = self._budget.wait_needed()
         if wait:
@@ -208,3 +215,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 logger.debug("live socket: send failed: %s", error)
                 self._waiting.clear()
                 return
+
+
+def _is_ping(text_data: str | None) -> bool:
+    """Tell whether a frame is the page's heartbeat ping."""
+    if text_data is None or len(text_data) > 64:
+        return False
+    try:
+        return bool(json.loads(text_data) == PING)
+    except ValueError:
+        return False

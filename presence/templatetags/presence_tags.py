@@ -8,8 +8,10 @@ from urllib.parse import quote
 
 from django import template
 from django.conf import settings
+from django.forms import BoundField
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from accounts.context_processors import initials_of
 from comms_portal.routing import LIVE_SOCKET_PATH
@@ -140,3 +142,15 @@ def teams_video_call(person: Person) -> str:
 def email_of(person: Person) -> str:
     """Render the address to copy for ``person``: their mail, else their sign-in name."""
     return person.mail or person.user_principal_name
+
+
+@register.filter
+def described_field(field: BoundField, help_text: str = "") -> SafeString:
+    """Render a field's widget described by its help and its errors (ids as _field.html sets)."""
+    ids = []
+    if help_text:
+        ids.append(f"{field.auto_id}_helptext")
+    if field.errors:
+        ids.append(f"{field.auto_id}_error")
+    attrs: dict[str, str | bool] | None = {"aria-describedby": " ".join(ids)} if ids else None
+    return SafeString(field.as_widget(attrs=attrs))

@@ -8,7 +8,10 @@
  *    whom it shows and, once the server confirms, re-reads them from the JSON snapshot (read
  *    any earlier, a change arriving in between would be lost);
  *  - a dropped socket reconnects with exponential backoff and jitter, and says so; one closed
- *    because its session ended (signed out, expired, account disabled) stops and says why.
+ *    because its session ended (signed out, expired, account disabled) stops and says why;
+ *  - a socket that looks open may be dead (the network went away): the browser's offline
+ *    event and a heartbeat (a ping the server answers with a pong) find it within seconds, and
+ *    until the page has re-read everyone, each person shown is marked as maybe out of date.
  * Notices and alerts are shown by presence-alerts.js; the wall's list behaviour (filter,
  * scrolling, stars) is in people-list.js. No dependencies.
  */
@@ -40,6 +43,11 @@
   const TOO_MANY_SOCKETS_TEXT =
     "Live updates are paused: too many portal pages are open. Close some, and this one resumes.";
   const HIGHLIGHT_MS = 1600;
+  // A quiet socket is pinged; one that has said nothing for 3.5 s is dead. Checked every
+  // 1.5 s, so a dead connection is found within 5 s.
+  const PING_EVERY_MS = 1500;
+  const SILENCE_LIMIT_MS = 3500;
+  const STALE_TEXT = " (may be out of date)";
 
   let labels = { availability: {}, activity: {}, workLocation: {} };
   let socket = null;
@@ -56,6 +64,8 @@
   const shownVersion = new Map();
   let statusElement = null;
   let cardObserver = null;
+  let lastHeard = 0;
+  let stale = false;
 
   /* ---------- Words (mirrors presence/display.py, fed by its label tables) ---------- */
 
@@ -147,12 +157,48 @@
 
   /* ---------- Connection status ---------- */
 
+  // The element is a polite live region: rewriting it, even with the same words, is read out
+  // again, so it changes only when the state does (not at every retry or repeated watch).
   function setStatus(state, text) {
     if (!statusElement) {
       return;
     }
+    if (statusElement.dataset.state === state && statusElement.textContent === text) {
+      return;
+    }
     statusElement.dataset.state = state;
     statusElement.textContent = text;
+  }
+
+  /* ---------- Out of date while disconnected ---------- */
+
+  function markStale() {
+    if (stale) {
+      return;
+    }
+    stale = true;
+    document.querySelectorAll("[data-presence-id]").forEach(function (root) {
+      root.dataset.stale = "true";
+      root.querySelectorAll('[data-field="availability"]').forEach(function (badge) {
+        if (!badge.querySelector("[data-stale-note]")) {
+          const note = document.createElement("span");
+          note.className = "visually-hidden";
+          note.dataset.staleNote = "";
+          note.textContent = STALE_TEXT;
+          badge.append(note);
+        }
+      });
+    });
+  }
+
+  function clearStale() {
+    stale = false;
+    document.querySelectorAll("[data-stale]").forEach(function (root) {
+      delete root.dataset.stale;
+    });
+    document.querySelectorAll("[data-stale-note]").forEach(function (note) {
+      note.remove();
+    });
   }
 
   function showSignedOut(reason) {
@@ -221,6 +267,7 @@
       setPresenceClass(badge, availability, presence.activity);
       badge.textContent = availabilityLabel(availability);
     });
+    delete root.dataset.stale;
     root.querySelectorAll('[data-field="icon"]').forEach(function (icon) {
       setPresenceClass(icon, availability, presence.activity);
     });
@@ -342,17 +389,22 @@
             return response.ok ? response.json() : null;
           })
           .then(function (body) {
-            if (body && body.presence) {
-              Object.keys(body.presence).forEach(function (personId) {
-                applyPresence(body.presence[personId], { highlight: true });
-              });
+            if (!body || !body.presence) {
+              return false;
             }
+            Object.keys(body.presence).forEach(function (personId) {
+              applyPresence(body.presence[personId], { highlight: true });
+            });
+            return true;
           })
           .catch(function () {
             // The socket's reconnect loop reports connection trouble; nothing to add here.
+            return false;
           });
       }),
-    );
+    ).then(function (results) {
+      return results.every(Boolean);
+    });
   }
 
   // People whose snapshot is read once the server confirms it watches them: read earlier, a
@@ -392,9 +444,14 @@
     setStatus("live", "Live");
     const ids = Array.from(snapshotAfterWatch);
     snapshotAfterWatch.clear();
-    if (ids.length) {
-      fetchSnapshot(ids);
-    }
+    const wasStale = stale;
+    const read = ids.length ? fetchSnapshot(ids) : Promise.resolve(true);
+    read.then(function (complete) {
+      // Everyone shown has been read again since the connection came back.
+      if (wasStale && complete && socket && socket.readyState === WebSocket.OPEN) {
+        clearStale();
+      }
+    });
   }
 
   function scheduleWatch(newIds) {
@@ -470,13 +527,18 @@
     socket = current;
     current.addEventListener("open", function () {
       attempt = 0;
+      lastHeard = Date.now();
       sendWatch(watchedIds());
     });
     current.addEventListener("message", function (event) {
+      lastHeard = Date.now();
       let message;
       try {
         message = JSON.parse(event.data);
       } catch (error) {
+        return;
+      }
+      if (message.type === "pong") {
         return;
       }
       if (message.type === "watching") {
@@ -494,6 +556,7 @@
         watchConfirmed();
       } else if (message.type === "unavailable") {
         // The server cannot reach Redis for now; it sends "resync" once it can again.
+        markStale();
         setStatus("reconnecting", "Reconnecting…");
       } else if (message.type === "error" && message.retry_after) {
         // Too many watch messages: this one was ignored, so send it again when allowed.
@@ -508,6 +571,7 @@
       if (leaving) {
         return;
       }
+      markStale();
       if (event.code === CLOSE_UNAUTHENTICATED) {
         signedOut = true;
         showSignedOut(event.reason);
@@ -533,6 +597,45 @@
     attempt += 1;
     setStatus("reconnecting", statusText || "Reconnecting…");
     reconnectTimer = setTimeout(connect, delay);
+  }
+
+  /** Give up on a socket that looks open but is not (offline, or silent past the limit). */
+  function dropSocket() {
+    const current = socket;
+    if (current === null) {
+      return;
+    }
+    socket = null;
+    try {
+      current.close();
+    } catch (error) {
+      // Closing a socket that is already gone has nothing left to do.
+    }
+    markStale();
+    scheduleReconnect();
+  }
+
+  function heartbeat() {
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      return;
+    }
+    const quiet = Date.now() - lastHeard;
+    if (quiet > SILENCE_LIMIT_MS) {
+      dropSocket();
+    } else if (quiet >= PING_EVERY_MS) {
+      socket.send(JSON.stringify({ type: "ping" }));
+    }
+  }
+
+  function wentOffline() {
+    dropSocket();
+    markStale();
+    setStatus("reconnecting", "Reconnecting…");
+  }
+
+  function cameOnline() {
+    attempt = 0;
+    reconnectNow();
   }
 
   function reconnectNow() {
@@ -579,7 +682,9 @@
         sendWatch(watchedIds());
       }
     }, RESYNC_EVERY_MS);
-    window.addEventListener("online", reconnectNow);
+    window.addEventListener("online", cameOnline);
+    window.addEventListener("offline", wentOffline);
+    setInterval(heartbeat, PING_EVERY_MS);
     window.addEventListener("pagehide", function () {
       leaving = true;
     });

@@ -162,6 +162,7 @@ def test_page_skeleton_has_landmarks_skip_link_and_local_assets() -> None:
     scripts = [tag for tag in find_all(html, "script") if tag.attrs.get("src")]
     assert [script.attrs["src"] for script in scripts] == [
         "/static/js/portal.js",
+        "/static/js/page-focus.js",
         "/static/js/people-picker.js",
         "/static/js/alerts-inbox.js",
     ]

@@ -179,3 +179,17 @@ async def test_a_socket_that_keeps_flooding_is_closed(settings: SettingsWrapper)
         }
     finally:
         await socket.disconnect()
+
+
+async def test_pings_are_answered_and_do_not_use_up_the_watch_messages(
+    settings: SettingsWrapper,
+) -> None:
+    settings.LIVE_WATCH_MESSAGES_PER_MINUTE = 1
+    socket = await open_socket(await sync_to_async(session_cookie)("ada"))
+    try:
+        for _ in range(5):
+            await socket.send_to(text_data='{"type":"ping"}')
+            assert await socket.receive_json_from(timeout=5) == {"type": "pong"}
+        assert await watch(socket, ["board:sales"]) == {"type": "watching", "count": 1}
+    finally:
+        await socket.disconnect()
