@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
@@ -125,9 +127,22 @@ def set_message_clearing_at(page: Page, when: str) -> None:
     expect(page.get_by_role("status").filter(has_text="Your status message is set")).to_be_visible()
 
 
+def forget_stored_zone(live_stack: Stack, upn: str) -> None:
+    """Make the next visit of ``upn`` a first one again (other tests may have signed them in)."""
+    url = live_stack.config.database_url or ""
+    statement = "UPDATE accounts_user SET time_zone = '' WHERE lower(email) = lower(%s)"
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as database:
+            database.execute(statement.replace("%s", "?"), (upn,))
+        return
+    with psycopg.connect(url, autocommit=True) as database:
+        database.execute(statement, (upn,))
+
+
 def test_new_york_sets_times_on_its_own_clock_and_my_status_shows_them(
     browser_in: BrowserIn, live_stack: Stack
 ) -> None:
+    forget_stored_zone(live_stack, LENA)
     page, watch = browser_in("America/New_York")
     sign_in(page, live_stack.base_url, LENA, next_path=STATUS)
     # The browser's zone is taken on the first visit; the page is drawn again in it.
