@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class EventsConfig(AppConfig):
     name = "events"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: these load models, which need a ready registry.
+        from events import handlers
+        from events.topics import register_topics
+
+        handlers.register()
+        register_topics()
