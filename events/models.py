@@ -124,7 +124,7 @@ class Registration(models.Model):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     email = models.CharField(max_length=254, blank=True)
-    status = models.CharField(max_length=12)
+    status = models.CharField(max_length=12, choices=Status.choices)
     registered_at = models.DateTimeField()
     canceled_at = models.DateTimeField(null=True, blank=True)
     answers = models.JSONField(default=list)
