@@ -34,7 +34,7 @@ from events.models import Attendance, Registration, VirtualEvent
 from events.topics import event_topic
 
 PAGE_SIZE = 50
-CSV_CHUNK = 2_000
+CSV_CHUNK = 500
 NOT_YOURS = "Only portal admins and the event's co-organizers may run this event."
 
 
