@@ -41,13 +41,13 @@ def attendance_chart(session: Session, records: Sequence[Attendance]) -> SafeStr
     scale = (HEIGHT - 2 * PAD) / peak if peak else 0
     bars = format_html_join(
         "",
-        '<rect class="chart-bar" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}"></rect>',
+        '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}"></rect>',
         (
             (
-                PAD + index * bar_width + 1,
-                HEIGHT - PAD - count * scale,
-                bar_width - 2,
-                count * scale,
+                f"{PAD + index * bar_width + 1:.1f}",
+                f"{HEIGHT - PAD - count * scale:.1f}",
+                f"{bar_width - 2:.1f}",
+                f"{count * scale:.1f}",
             )
             for index, count in enumerate(counts)
         ),
