@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from events.models import Registration, VirtualEvent
-from tests.support.cast import MEGAN, SAMUEL, TOMAS
+from tests.support.cast import DANIEL, MEGAN, SAMUEL, TOMAS
 from tests.support.portal_signin import sign_in_person
 from tests.support.session_sandbox import control
 
@@ -196,11 +196,81 @@ def test_graphs_refusal_is_a_message_and_the_form_is_kept() -> None:
 
 
 def test_without_the_permission_the_form_asks_for_it_and_keeps_the_data() -> None:
-    admin, _ = signed_in(MEGAN, ["User.Read"])
-    # The person may hold the scope from an earlier consent; forget it here.
-    admin_user = User.objects.get(email__iexact=MEGAN)
-    if admin_user.has_scopes(["VirtualEvent.ReadWrite"]):
-        pytest.skip("the sandbox remembers an earlier consent")
+    daniel = sign_in_person(DANIEL)
+    control("POST", "/consents/withdraw", {"user_id": daniel.object_id})
+    daniel = sign_in_person(DANIEL, scopes=["User.Read"])
+    assert not daniel.has_scopes(["VirtualEvent.ReadWrite"])
+    admin = Client()
+    admin.force_login(daniel)
+    form = admin.get("/events/console/new/").content.decode()
+    assert "Grant the permission" in form
     response = admin.post("/events/console/new/", event_form(title="Needs consent"))
     assert response.status_code == 400
-    assert "Grant the permission" in response.content.decode()
+    html = response.content.decode()
+    assert "Teams needs your permission" in html and "Needs consent" in html
+    assert "/accounts/consent/?feature=events" in html
+
+
+def test_editing_changes_the_event_at_graph_and_adds_new_questions() -> None:
+    admin, _ = signed_in(MEGAN)
+    event = create(admin)
+    start = timezone.now() + timedelta(days=5)
+    changes = {
+        "title": "Platform roadmap, revised",
+        "starts_at": local(start),
+        "ends_at": local(start + timedelta(hours=2)),
+        "q2_text": "Anything to ask beforehand?",
+        "q2_type": "multilineText",
+        "q2_order": "2",
+    }
+    edit = admin.get(f"/events/console/{event.pk}/edit/")
+    assert edit.status_code == 200 and "Platform roadmap" in edit.content.decode()
+    response = admin.post(f"/events/console/{event.pk}/edit/", event_form(**changes))
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    event.refresh_from_db()
+    assert event.title == "Platform roadmap, revised"
+    assert event.ends_at - event.starts_at == timedelta(hours=2)
+    assert [q.text for q in event.questions.all()] == [
+        "Which team are you in?",
+        "Anything to ask beforehand?",
+    ]
+    # One guest presenter still: the one already added is not added twice.
+    assert event.presenters.count() == 1
+    state = control("GET", "/virtual-events/state").json()
+    (at_graph,) = [e for e in state["events"] if e["id"] == event.graph_id]
+    assert at_graph["displayName"] == "Platform roadmap, revised"
+    kind_changed = admin.post(f"/events/console/{event.pk}/edit/", event_form(kind="townhall"))
+    assert kind_changed.status_code == 400
+    assert "The kind of an event cannot change." in kind_changed.content.decode()
+    admin.post(f"/events/console/{event.pk}/cancel/", {"confirm": "yes"})
+    after = admin.get(f"/events/console/{event.pk}/edit/", follow=True)
+    assert "A canceled event cannot change." in after.content.decode()
+
+
+def test_a_town_hall_for_invited_people_only() -> None:
+    admin, _ = signed_in(MEGAN)
+    tomas_client, tomas = signed_in(TOMAS)
+    from directory.models import Person
+
+    Person.objects.get_or_create(
+        graph_id=tomas.object_id,
+        defaults={"user_principal_name": tomas.email, "display_name": "Tomas Lindqvist"},
+    )
+    event = create(
+        admin,
+        kind="townhall",
+        capacity="",
+        q1_text="",
+        is_invite_only="on",
+        invited=tomas.object_id,
+        guests="",
+    )
+    assert event.kind == "townhall" and event.is_invite_only
+    assert event.invited_ids == [tomas.object_id]
+    admin.post(f"/events/console/{event.pk}/publish")
+    samuel_client, _ = signed_in(SAMUEL)
+    assert samuel_client.get(f"/events/{event.pk}/").status_code == 404
+    page = tomas_client.get(f"/events/{event.pk}/")
+    assert page.status_code == 200
+    # Town halls take no registration here.
+    assert tomas_client.post(f"/events/{event.pk}/register", {}).status_code == 400
