@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -386,3 +387,48 @@ def test_writes_are_throttled_at_15_per_30_seconds(
         ).status_code
         == 200
     )
+
+
+def test_the_simulator_registers_people_over_time_and_wait_lists_past_capacity(
+    graph: httpx.Client, tokens: Tokens, events_sandbox: RunningSandbox
+) -> None:
+    webinar = published_webinar(graph, tokens)
+    one = f"{WEBINARS}/{webinar['id']}"
+    graph.patch(
+        f"{one}/registrationConfiguration", json={"capacity": 2}, headers=tokens.user(MEGAN)
+    )
+    events_sandbox.control(
+        "POST", "/virtual-events/simulator", {"running": True, "secondsPerRegistration": 0.2}
+    )
+    try:
+        deadline = time.monotonic() + 20
+        statuses: list[str] = []
+        while time.monotonic() < deadline:
+            listed = graph.get(f"{one}/registrations", headers=tokens.user(MEGAN)).json()["value"]
+            statuses = [r["status"] for r in listed]
+            if "waitlisted" in statuses:
+                break
+            time.sleep(0.2)
+    finally:
+        events_sandbox.control("POST", "/virtual-events/simulator", {"running": False})
+    assert statuses.count("registered") + statuses.count("canceled") >= 2
+    assert "waitlisted" in statuses
+    assert statuses.count("registered") <= 2
+
+
+def test_the_control_api_refuses_what_it_cannot_do(
+    graph: httpx.Client, tokens: Tokens, events_sandbox: RunningSandbox
+) -> None:
+    draft = create_webinar(graph, tokens)
+    refused = events_sandbox.control(
+        "POST", f"/virtual-events/{draft['id']}/register", {"count": 1}
+    )
+    assert refused.status_code == 400
+    webinar = published_webinar(graph, tokens)
+    for count in (0, "3", 20_001):
+        answer = events_sandbox.control(
+            "POST", f"/virtual-events/{webinar['id']}/register", {"count": count}
+        )
+        assert answer.status_code == 400
+    bad = events_sandbox.control("POST", "/virtual-events/access-policy", {"userIds": "everyone"})
+    assert bad.status_code == 400
