@@ -7,8 +7,9 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: these load models, which need a ready registry.
-        from events import handlers
+        from events import handlers, tenant_events
         from events.topics import register_topics
 
         handlers.register()
+        tenant_events.register()
         register_topics()

@@ -184,9 +184,9 @@ def edit(request: HttpRequest, event_id: int) -> HttpResponse:
     if request.method == "GET":
         return _form_page(request, EventForm(initial=initial_of(event)), event)
     form = EventForm(request.POST)
-    if not form.is_valid() or form.cleaned_data["kind"] != event.kind:
-        if request.POST.get("kind") != event.kind:
-            form.add_error("kind", "The kind of an event cannot change.")
+    form.is_valid()
+    if request.POST.get("kind") != event.kind:
+        form.add_error("kind", "The kind of an event cannot change.")
     if not form.is_valid():
         return _form_page(request, form, event)
     if consent_url(request):
