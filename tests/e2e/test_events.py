@@ -5,6 +5,7 @@ event says so to those registered."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,9 +15,9 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from comms_portal.stack import Stack
-from tests.e2e.accessibility import axe_source, serious_violations
+from tests.e2e.accessibility import axe_source, serious_violations, sideways_overflow
 from tests.e2e.signin import sign_in
-from tests.support.cast import MEGAN, SAMUEL, TOMAS
+from tests.support.cast import AIKO, MEGAN, SAMUEL, TOMAS
 from tests.support.session_sandbox import control
 
 pytestmark = pytest.mark.e2e
@@ -112,8 +113,21 @@ def test_a_webinar_from_plan_to_cancellation(
     # Someone registers through Teams itself: the notification brings them to the table.
     event_id = manage_url.rstrip("/").rsplit("/", 1)[-1]
     graph_id = _graph_id(title)
+    subscription = _registrations_subscription(graph_id)
     control("POST", f"/virtual-events/{graph_id}/register", {"count": 1})
     expect(rows).to_have_count(3, timeout=WAIT_MS)
+    deliveries = control("GET", f"/deliveries?subscription_id={subscription}").json()["value"]
+    assert any(200 <= int(entry.get("status") or 0) < 300 for entry in deliveries), deliveries
+
+    # The pages hold at 320 pixels, and the employee's page has no serious axe findings.
+    admin.set_viewport_size({"width": 320, "height": 800})
+    assert sideways_overflow(admin) == 0
+    aiko = person(browser, live_stack, AIKO, axe=True)
+    aiko.goto(f"/events/{event_id}/")
+    assert serious_violations(aiko, axe_source()) == []
+    aiko.set_viewport_size({"width": 320, "height": 800})
+    assert sideways_overflow(aiko) == 0
+    aiko.context.close()
 
     admin.get_by_role("link", name="Cancel the event").click()
     admin.get_by_label("Yes, cancel this event for good").check()
@@ -131,3 +145,15 @@ def _graph_id(title: str) -> str:
     events = control("GET", "/virtual-events/state").json()["events"]
     (found,) = [event["id"] for event in events if event["displayName"] == title]
     return str(found)
+
+
+def _registrations_subscription(graph_id: str) -> str:
+    """Wait for the portal's subscription to the webinar's registrations; return its id."""
+    resource = f"solutions/virtualEvents/webinars/{graph_id}/registrations".lower()
+    for _ in range(300):
+        held = control("GET", "/subscriptions").json()["value"]
+        found = [s["id"] for s in held if s["resource"].strip("/").lower() == resource]
+        if found:
+            return str(found[0])
+        time.sleep(0.1)
+    raise AssertionError("the portal did not subscribe to the webinar's registrations")
