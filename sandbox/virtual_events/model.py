@@ -191,8 +191,8 @@ class Presenter:
             "email": self.email,
             "identity": dict(self.identity),
         }
-        if kind == "webinar":
-            body["presenterDetails"] = None
+        # Only a webinar's presenters have details; town halls' say null.
+        body["presenterDetails"] = None
         return body
 
 
@@ -385,6 +385,7 @@ class VirtualEvent:
                 "application": None,
                 "device": None,
                 "user": {
+                    "@odata.type": "#microsoft.graph.communicationsUserIdentity",
                     "id": self.organizer_id,
                     "displayName": self.organizer_name,
                     "tenantId": self.tenant_id,
