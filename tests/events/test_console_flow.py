@@ -274,3 +274,26 @@ def test_a_town_hall_for_invited_people_only() -> None:
     assert page.status_code == 200
     # Town halls take no registration here.
     assert tomas_client.post(f"/events/{event.pk}/register", {}).status_code == 400
+
+
+def test_an_organizer_cancels_someones_registration_and_a_wrong_answer_is_marked() -> None:
+    admin, _ = signed_in(MEGAN)
+    event = create(admin, capacity="")
+    admin.post(f"/events/console/{event.pk}/publish")
+    tomas_client, tomas = signed_in(TOMAS)
+    (question,) = event.questions.all()
+    wrong = tomas_client.post(f"/events/{event.pk}/register", {f"answer_{question.pk}": "Nope"})
+    html = wrong.content.decode()
+    # The error is linked to the choices, which are marked wrong, inside a named group.
+    assert 'aria-invalid="true"' in html and f"id_answer_{question.pk}_error" in html
+    assert "<legend>Which team are you in?" in html
+    tomas_client.post(f"/events/{event.pk}/register", {f"answer_{question.pk}": "Product"})
+    registration = Registration.objects.get(event=event, user_graph_id=tomas.object_id)
+    done = admin.post(
+        f"/events/console/{event.pk}/registrations/{registration.pk}/cancel", follow=True
+    )
+    assert "is canceled" in done.content.decode()
+    registration.refresh_from_db()
+    assert registration.status == "canceled"
+    page = tomas_client.get(f"/events/{event.pk}/").content.decode()
+    assert "Your earlier registration is canceled" in page
