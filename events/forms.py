@@ -175,6 +175,17 @@ class EventForm(forms.Form):
 def initial_of(event: VirtualEvent) -> dict[str, Any]:
     """Return the form's initial values for an event, in the reader's zone."""
     zone = timezone.get_current_timezone()
+    questions: dict[str, Any] = {}
+    for slot, question in enumerate(event.questions.all()[:QUESTION_SLOTS], start=1):
+        questions.update(
+            {
+                f"q{slot}_text": question.text,
+                f"q{slot}_type": question.input_type,
+                f"q{slot}_choices": "\n".join(question.choices),
+                f"q{slot}_required": question.is_required,
+                f"q{slot}_order": slot,
+            }
+        )
     return {
         "kind": event.kind,
         "title": event.title,
@@ -186,6 +197,11 @@ def initial_of(event: VirtualEvent) -> dict[str, Any]:
         "invited": ",".join(event.invited_ids),
         "is_invite_only": event.is_invite_only,
         "capacity": event.capacity,
+        "presenters": ",".join(p.person_graph_id for p in event.presenters.all() if not p.is_guest),
+        "guests": "\n".join(
+            f"{p.display_name} <{p.email}>" for p in event.presenters.all() if p.is_guest
+        ),
+        **questions,
     }
 
 

@@ -78,6 +78,8 @@ class EventDraft:
     is_invite_only: bool = False
     capacity: int | None = None
     questions: list[QuestionDraft] = field(default_factory=list)
+    # Where the questions to add go, after those the event asks already.
+    question_start: int = 0
 
 
 def explain(error: GraphError, doing: str) -> str:
@@ -230,7 +232,7 @@ def _add_parts(client: GraphClient, event: VirtualEvent, draft: EventDraft) -> l
         except GraphError as error:
             problems.append(explain(error, "set the capacity"))
     if event.is_webinar:
-        for position, question in enumerate(draft.questions):
+        for position, question in enumerate(draft.questions, start=draft.question_start):
             body = {
                 "@odata.type": "#microsoft.graph.virtualEventRegistrationCustomQuestion",
                 "displayName": question.text,
@@ -266,16 +268,80 @@ def update_event(user: User, event: VirtualEvent, draft: EventDraft) -> list[str
         raise EventError(explain(error, "save the changes")) from error
     _copy_draft(event, draft, changed)
     event.save()
+    problems = _remove_presenters(client, event, draft)
     known = {p.person_graph_id for p in event.presenters.all()} | {
         p.email.lower() for p in event.presenters.all()
     }
     draft.presenters = [p for p in draft.presenters if p.graph_id not in known]
     draft.guests = [g for g in draft.guests if g.email.lower() not in known]
-    asked = {q.text for q in event.questions.all()}
-    draft.questions = [q for q in draft.questions if q.text not in asked]
+    problems += _rework_questions(client, event, draft)
     if draft.capacity == event.capacity:
         draft.capacity = None
-    return _add_parts(client, event, draft)
+    return problems + _add_parts(client, event, draft)
+
+
+def _remove_presenters(client: GraphClient, event: VirtualEvent, draft: EventDraft) -> list[str]:
+    """Remove at Graph the presenters the form no longer lists."""
+    problems: list[str] = []
+    people = {p.graph_id for p in draft.presenters}
+    guests = {g.email.lower() for g in draft.guests}
+    for presenter in event.presenters.all():
+        wanted = (
+            presenter.email.lower() in guests
+            if presenter.is_guest
+            else presenter.person_graph_id in people
+        )
+        if wanted:
+            continue
+        try:
+            api.delete_presenter(
+                client,
+                "webinars" if event.is_webinar else "townhalls",
+                event.graph_id,
+                presenter.graph_id,
+            )
+        except NotFound:
+            pass
+        except GraphError as error:
+            problems.append(explain(error, f"remove {presenter.display_name} as a presenter"))
+            continue
+        presenter.delete()
+    return problems
+
+
+def _shape(question: QuestionDraft | Question) -> tuple[str, str, tuple[str, ...], bool]:
+    return (question.text, question.input_type, tuple(question.choices), question.is_required)
+
+
+def _rework_questions(client: GraphClient, event: VirtualEvent, draft: EventDraft) -> list[str]:
+    """Leave ``draft.questions`` holding only what is still to be added at Graph.
+
+    A draft's questions may change in any way (they are asked again in the new order); a
+    published webinar's may only grow, since people answered the ones it had.
+    """
+    asked = list(event.questions.all())
+    wanted = draft.questions
+    if [_shape(q) for q in asked] == [_shape(q) for q in wanted[: len(asked)]]:
+        draft.questions = wanted[len(asked) :]
+        draft.question_start = len(asked)
+        return []
+    if event.status != VirtualEvent.Status.DRAFT:
+        texts = {q.text for q in asked}
+        draft.questions = [q for q in wanted if q.text not in texts]
+        draft.question_start = len(asked)
+        return [
+            "People have answered this webinar's questions, so they stay as they were; "
+            "new questions are added after them."
+        ]
+    for question in asked:
+        try:
+            api.delete_question(client, event.graph_id, question.graph_id)
+        except NotFound:
+            pass
+        except GraphError as error:
+            return [explain(error, "change the questions")]
+        question.delete()
+    return []
 
 
 def publish_event(user: User, event: VirtualEvent) -> None:

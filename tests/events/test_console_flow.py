@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from events import services
 from events.models import Registration, VirtualEvent
 from tests.support.cast import DANIEL, MEGAN, SAMUEL, TOMAS
 from tests.support.portal_signin import sign_in_person
@@ -297,3 +298,48 @@ def test_an_organizer_cancels_someones_registration_and_a_wrong_answer_is_marked
     assert registration.status == "canceled"
     page = tomas_client.get(f"/events/{event.pk}/").content.decode()
     assert "Your earlier registration is canceled" in page
+
+
+def test_a_drafts_questions_and_presenters_change_freely_a_published_ones_only_grow() -> None:
+    admin, _ = signed_in(MEGAN)
+    event = create(
+        admin,
+        q2_text="Coming in person?",
+        q2_type="boolean",
+        q2_order="2",
+        guests="Ada Guest <ada@guests.example>\nBo Guest <bo@guests.example>",
+    )
+    form = admin.get(f"/events/console/{event.pk}/edit/").content.decode()
+    assert "Coming in person?" in form and "bo@guests.example" in form
+    # Swap the two questions, drop one guest.
+    swapped = event_form(
+        q1_order="2",
+        q2_text="Coming in person?",
+        q2_type="boolean",
+        q2_order="1",
+        guests="Bo Guest <bo@guests.example>",
+    )
+    assert admin.post(f"/events/console/{event.pk}/edit/", swapped).status_code == 302
+    assert [q.text for q in event.questions.all()] == [
+        "Coming in person?",
+        "Which team are you in?",
+    ]
+    assert [p.email for p in event.presenters.all()] == ["bo@guests.example"]
+    megan = User.objects.get(email__iexact=MEGAN)
+    at_graph = services.client_as(megan).get_object(
+        f"solutions/virtualEvents/webinars/{event.graph_id}/presenters"
+    )
+    assert [p["email"] for p in at_graph["value"]] == ["bo@guests.example"]
+
+    admin.post(f"/events/console/{event.pk}/publish")
+    grown = {**swapped, "q3_text": "Anything else?", "q3_type": "text", "q3_order": "3"}
+    assert admin.post(f"/events/console/{event.pk}/edit/", grown).status_code == 302
+    assert [q.text for q in event.questions.all()][-1] == "Anything else?"
+    reordered = {**grown, "q1_order": "1", "q2_order": "2"}
+    kept = admin.post(f"/events/console/{event.pk}/edit/", reordered, follow=True)
+    assert "stay as they were" in kept.content.decode()
+    assert [q.text for q in event.questions.all()] == [
+        "Coming in person?",
+        "Which team are you in?",
+        "Anything else?",
+    ]
