@@ -100,6 +100,10 @@
       } else if (message.type === "registration") {
         apply(message.registration);
         showCounts(message.counts);
+      } else if (message.type === "event") {
+        const status = document.querySelector("[data-event-status]");
+        const words = { draft: "Draft", published: "Published", canceled: "Canceled" };
+        if (status && words[message.status]) status.textContent = words[message.status];
       } else if (message.type === "resync") {
         poll();
       }

@@ -73,6 +73,18 @@ def test_a_webinar_from_plan_to_cancellation(
     admin.get_by_label("Starts").fill(local(timedelta(days=3)))
     admin.get_by_label("Ends").fill(local(timedelta(days=3, hours=1)))
     admin.get_by_label("Guest presenters").fill("Ada Guest <ada@guests.example>")
+    for picker, text, name in (
+        ("Co-organizers", "priya", "Priya Natarajan"),
+        ("Presenters from the organization", "whitf", "Grace Whitfield"),
+    ):
+        admin.get_by_role("combobox", name=picker).click()
+        admin.keyboard.type(text)
+        expect(admin.get_by_role("option", name=re.compile("^" + name))).to_be_visible(
+            timeout=WAIT_MS
+        )
+        admin.keyboard.press("ArrowDown")
+        admin.keyboard.press("Enter")
+        expect(admin.get_by_role("button", name=f"Remove {name}").first).to_be_visible()
     admin.get_by_label("Capacity (webinars)").fill("1")
     admin.get_by_label("Question 1").fill("Which team are you in?")
     admin.locator("#id_q1_type").select_option("singleChoice")
@@ -81,6 +93,7 @@ def test_a_webinar_from_plan_to_cancellation(
     admin.get_by_role("button", name="Save as draft").click()
     expect(admin.get_by_role("heading", level=1)).to_have_text(title)
     expect(admin.get_by_text("Ada Guest (guest, ada@guests.example)")).to_be_visible()
+    expect(admin.get_by_text("Grace Whitfield", exact=True)).to_be_visible()
     admin.get_by_role("button", name="Publish").click()
     expect(admin.locator("[data-event-status]")).to_have_text("Published")
     expect(admin.locator("[data-registrations]")).to_have_attribute(
