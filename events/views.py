@@ -28,7 +28,7 @@ from accounts.guards import admin_required, signed_in, signed_in_api
 from accounts.models import User
 from comms_portal.graph import GraphError
 from directory.models import Person
-from events import charts, services
+from events import charts, services, tasks
 from events.forms import EventForm, RegistrationForm, TableQueryForm, initial_of
 from events.models import Attendance, Registration, VirtualEvent
 from events.topics import event_topic
@@ -255,6 +255,8 @@ def registration_rows(request: HttpRequest, event_id: int) -> JsonResponse:
         return JsonResponse({"error": "Bad search: " + query.errors.as_text()}, status=400)
     rows, page_number = _table(event, query)
     page = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    # The page polls this: now and then, Graph is asked again, in case a notification was lost.
+    tasks.resync_soon(event)
     return JsonResponse(
         {
             "rows": [services.registration_row(r) for r in page.object_list],

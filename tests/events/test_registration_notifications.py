@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from comms_portal.notifications import drain
 from comms_portal.notifications.models import Subscription
-from events import handlers, services
+from comms_portal.redis_client import get_redis
+from events import handlers, services, tasks
 from events.models import Registration, VirtualEvent
 from events.topics import EVENT, event_topic
 from tests.events.test_console_flow import create, roomy_write_budget, signed_in
@@ -31,6 +32,7 @@ def registered() -> Iterator[tuple[VirtualEvent, Registration, Subscription]]:
     admin, _ = signed_in(MEGAN)
     event = create(admin, q1_text="", capacity="")
     assert admin.post(f"/events/console/{event.pk}/publish").status_code == 302
+    event.refresh_from_db()
     tomas_client, tomas = signed_in(TOMAS)
     assert tomas_client.post(f"/events/{event.pk}/register", {}).status_code == 302
     registration = Registration.objects.get(event=event, user_graph_id=tomas.object_id)
@@ -121,6 +123,13 @@ def test_the_polling_safety_net_reads_what_notifications_missed(
     registration.delete()
     assert services.sync_registrations(event) == 1
     assert services.sync_registrations(event) == 0
+    assert Registration.objects.filter(event=event).count() == 1
+    Registration.objects.filter(event=event).delete()
+    # The console's poll asks Graph again, at most once a minute per event.
+    get_redis().delete(f"{tasks.RESYNC_KEY}{event.pk}")
+    assert tasks.resync_soon(event) is True
+    assert tasks.resync_soon(event) is False
+    tasks.sync_registrations(event.pk)
     assert Registration.objects.filter(event=event).count() == 1
 
 
