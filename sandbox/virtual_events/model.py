@@ -327,6 +327,10 @@ class VirtualEvent:
     registrations: dict[str, Registration] = field(default_factory=dict)
     presenters: list[Presenter] = field(default_factory=list)
     sessions: list[Session] = field(default_factory=list)
+    # Registration ids by lower-case object id (and "mail:" + address), and how many are
+    # registered (not wait-listed or canceled), so that big webinars stay quick.
+    by_person: dict[str, str] = field(default_factory=dict, repr=False)
+    registered: int = 0
 
     @property
     def graph_type(self) -> str:
@@ -360,13 +364,16 @@ class VirtualEvent:
         )
 
     def registration_of(self, user_id: str) -> Registration | None:
-        for registration in self.registrations.values():
-            if registration.user_id and registration.user_id.lower() == user_id.lower():
-                return registration
-        return None
+        """Return a person's registration (the latest, canceled or not), by object id."""
+        found = self.by_person.get(user_id.lower())
+        return self.registrations.get(found) if found else None
+
+    def registration_by_email(self, email: str) -> Registration | None:
+        found = self.by_person.get("mail:" + email.lower())
+        return self.registrations.get(found) if found else None
 
     def registered_count(self) -> int:
-        return sum(1 for r in self.registrations.values() if r.status == "registered")
+        return self.registered
 
     def registration_web_url(self) -> str:
         return f"https://events.teams.microsoft.com/event/{self.id}"
@@ -472,13 +479,7 @@ def register(
         raise bad_request(f"Registration is not open: the webinar is {event.status}.")
     if event.end <= now:
         raise bad_request("Registration is closed: the webinar has ended.")
-    taken = (
-        event.registration_of(user_id)
-        if user_id
-        else next(
-            (r for r in event.registrations.values() if r.email.lower() == email.lower()), None
-        )
-    )
+    taken = event.registration_of(user_id) if user_id else event.registration_by_email(email)
     if taken is not None and taken.status != "canceled":
         raise GraphError(409, "Conflict", "This person is already registered for the webinar.")
     status = "registered"
@@ -502,6 +503,10 @@ def register(
         # A canceled registration is replaced by the new one.
         del event.registrations[taken.id]
     event.registrations[registration.id] = registration
+    if user_id:
+        event.by_person[user_id.lower()] = registration.id
+    event.by_person["mail:" + email.lower()] = registration.id
+    event.registered += status == "registered"
     return registration
 
 
@@ -515,6 +520,7 @@ def cancel_registration(
     registration.status = "canceled"
     registration.canceled_at = now
     changed = [registration]
+    event.registered -= was_registered
     if was_registered:
         waiting = sorted(
             (r for r in event.registrations.values() if r.status == "waitlisted"),
@@ -522,6 +528,7 @@ def cancel_registration(
         )
         if waiting:
             waiting[0].status = "registered"
+            event.registered += 1
             changed.append(waiting[0])
     return changed
 
