@@ -17,11 +17,19 @@ from playwright.sync_api import Browser, Page, expect
 from comms_portal.stack import Stack
 from tests.e2e.accessibility import axe_source, serious_violations, sideways_overflow
 from tests.e2e.signin import sign_in
+from tests.events.consents import forget_consents
 from tests.support.cast import AIKO, MEGAN, SAMUEL, TOMAS
 from tests.support.session_sandbox import control
 
 pytestmark = pytest.mark.e2e
 WAIT_MS = 30_000
+
+
+@pytest.fixture(autouse=True)
+def consents_withdrawn_afterwards() -> Iterator[None]:
+    """Leave the shared sandbox's people with no events consent, as other tests expect."""
+    yield
+    forget_consents()
 
 
 @pytest.fixture
