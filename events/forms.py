@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from comms_portal import times
 from directory.forms import PeopleField
 from events.models import MAX_DESCRIPTION, MAX_TITLE, Question, Registration, VirtualEvent
 from events.services import EventDraft, Guest, QuestionDraft
@@ -36,6 +37,7 @@ class EventForm(forms.Form):
     ends_at = forms.DateTimeField(
         label="Ends", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
+    time_zone = forms.CharField(max_length=64, label="Time zone of the start and end")
     audience = forms.ChoiceField(choices=VirtualEvent.Audience.choices, label="Who may attend")
     co_organizers = PeopleField(required=False, label="Co-organizers")
     presenters = PeopleField(required=False, label="Presenters from the organization")
@@ -101,8 +103,25 @@ class EventForm(forms.Form):
             raise forms.ValidationError(f"Add at most {MAX_GUESTS} guests.")
         return guests
 
+    def clean_time_zone(self) -> str:
+        name = str(self.cleaned_data.get("time_zone") or "")
+        if not times.is_zone(name):
+            raise forms.ValidationError(
+                f"{name[:64]!r} is not a time zone; choose one from the list."
+            )
+        return name
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        zone = data.get("time_zone")
+        if zone:
+            # The browser sends wall-clock times; they are read in the chosen zone.
+            current = timezone.get_current_timezone()
+            for name in ("starts_at", "ends_at"):
+                value = data.get(name)
+                if isinstance(value, datetime):
+                    wall = value.astimezone(current).replace(tzinfo=None)
+                    data[name] = wall.replace(tzinfo=times.zone_named(zone))
         starts, ends = data.get("starts_at"), data.get("ends_at")
         if isinstance(starts, datetime) and isinstance(ends, datetime) and ends <= starts:
             self.add_error("ends_at", "The end must be after the start.")
@@ -160,7 +179,7 @@ class EventForm(forms.Form):
             description=data.get("description") or "",
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
-            time_zone=time_zone,
+            time_zone=data.get("time_zone") or time_zone,
             audience=data["audience"],
             co_organizers=list(data.get("co_organizers") or []),
             presenters=list(data.get("presenters") or []),
@@ -174,7 +193,11 @@ class EventForm(forms.Form):
 
 def initial_of(event: VirtualEvent) -> dict[str, Any]:
     """Return the form's initial values for an event, in the reader's zone."""
-    zone = timezone.get_current_timezone()
+    zone = (
+        times.zone_named(event.time_zone)
+        if times.is_zone(event.time_zone)
+        else (timezone.get_current_timezone())
+    )
     questions: dict[str, Any] = {}
     for slot, question in enumerate(event.questions.all()[:QUESTION_SLOTS], start=1):
         questions.update(
@@ -192,6 +215,7 @@ def initial_of(event: VirtualEvent) -> dict[str, Any]:
         "description": event.description,
         "starts_at": event.starts_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
         "ends_at": event.ends_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        "time_zone": str(zone),
         "audience": event.audience,
         "co_organizers": ",".join(event.co_organizer_ids),
         "invited": ",".join(event.invited_ids),

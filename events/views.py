@@ -144,6 +144,7 @@ def _form_page(
             "chosen": chosen,
             "error": error,
             "zone": _zone_name(),
+            "zone_value": form["time_zone"].value() or _zone_name(),
             "consent_url": consent_url(request),
         },
         status=400 if error or form.errors else 200,
@@ -155,9 +156,8 @@ def _form_page(
 def create(request: HttpRequest) -> HttpResponse:
     """Plan a new webinar or town hall (portal admins)."""
     if request.method == "GET":
-        return _form_page(
-            request, EventForm(initial={"kind": "webinar", "audience": "organization"}), None
-        )
+        initial = {"kind": "webinar", "audience": "organization", "time_zone": _zone_name()}
+        return _form_page(request, EventForm(initial=initial), None)
     form = EventForm(request.POST)
     if not form.is_valid():
         return _form_page(request, form, None)

@@ -62,6 +62,7 @@ def event_form(**changes: Any) -> dict[str, Any]:
         "starts_at": local(start),
         "ends_at": local(start + timedelta(hours=1)),
         "audience": "organization",
+        "time_zone": "UTC",
         "guests": "Ada Guest <ada@guests.example>",
         "capacity": "1",
         "q1_text": "Which team are you in?",
@@ -164,6 +165,7 @@ def test_bad_forms_keep_what_was_typed_and_say_what_to_change() -> None:
         ({"guests": "no address here"}, "write one guest a line"),
         ({"kind": "townhall", "capacity": "5", "q1_text": ""}, "Town halls have no capacity"),
         ({"is_invite_only": "on"}, "Only town halls are invite-only."),
+        ({"time_zone": "Mars/Olympus"}, "is not a time zone"),
     ]
     before = VirtualEvent.objects.count()
     for changes, words in cases:
@@ -343,3 +345,20 @@ def test_a_drafts_questions_and_presenters_change_freely_a_published_ones_only_g
         "Which team are you in?",
         "Anything else?",
     ]
+
+
+def test_start_and_end_are_read_in_the_chosen_time_zone() -> None:
+    admin, _ = signed_in(MEGAN)
+    event = create(
+        admin,
+        time_zone="Asia/Tokyo",
+        starts_at="2031-03-10T09:00",
+        ends_at="2031-03-10T10:30",
+        q1_text="",
+    )
+    # 09:00 in Tokyo is 00:00 UTC.
+    assert event.starts_at.isoformat() == "2031-03-10T00:00:00+00:00"
+    assert event.time_zone == "Asia/Tokyo"
+    form = admin.get(f"/events/console/{event.pk}/edit/").content.decode()
+    assert 'value="2031-03-10T09:00"' in form
+    assert '<option value="Asia/Tokyo" selected>' in form
