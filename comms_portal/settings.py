@@ -331,6 +331,9 @@ PRESENCE_SUBSCRIPTION_MINUTES = env.number("PRESENCE_SUBSCRIPTION_MINUTES", 60, 
 PRESENCE_RENEW_BEFORE_MINUTES = env.number("PRESENCE_RENEW_BEFORE_MINUTES", 20, minimum=2)
 # A person shown on an open page stays watched this long after the page last said so.
 PRESENCE_WATCH_SECONDS = env.number("PRESENCE_WATCH_SECONDS", 180, minimum=30)
+# While an event's console is open, its registrations are read again from Graph at most this
+# often (the safety net behind registration notifications).
+EVENTS_RESYNC_SECONDS = env.number("EVENTS_RESYNC_SECONDS", 60, minimum=10)
 # Presence requests the portal allows itself per 30 s (Graph's limit: 1,500 per app per tenant).
 PRESENCE_REQUESTS_PER_30S = env.number("PRESENCE_REQUESTS_PER_30S", 1200, minimum=1)
 # Largest change-notification body accepted by the webhook.

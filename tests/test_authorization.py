@@ -34,7 +34,7 @@ from directory.models import Person
 ROLES = ("anonymous", "employee", "admin")
 PERSON_ID = "a17e0000-0000-4000-8000-0000000000b1"
 # A value for each parameter a route may take.
-SAMPLES = {"graph_id": PERSON_ID, "kind": "presence"}
+SAMPLES = {"graph_id": PERSON_ID, "kind": "presence", "event_id": "1", "registration_id": "1"}
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,25 @@ HTTP_ROUTES: dict[str, Expect] = {
     "presence:alerts_recent": page(),
     "meetings:home": page(),
     "events:home": page(),
+    # Event pages of events one may attend; there is no event 1 here.
+    "events:detail": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    "events:register": page_action(404),
+    "events:cancel_mine": page_action(404),
+    "events:ics": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    # The console: admins and an event's co-organizers (tests/events/test_console_access.py);
+    # anyone else is refused every console URL, whether the event exists or not.
+    "events:console": Expect(anonymous=SIGN_IN, employee=403, admin=200),
+    "events:create": admin_page(),
+    "events:manage": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:edit": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:preview": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:publish": Expect(anonymous=SIGN_IN, employee=403, admin=404, method="POST"),
+    "events:cancel": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:registration_rows": Expect(anonymous=401, employee=403, admin=404),
+    "events:registrations_csv": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:cancel_registration": Expect(anonymous=SIGN_IN, employee=403, admin=404, method="POST"),
+    "events:attendance": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:attendance_csv": Expect(anonymous=SIGN_IN, employee=403, admin=404),
 }
 
 

@@ -52,18 +52,18 @@ REPLAYED_BY: dict[str, tuple[str, ...]] = {
         "notification-presence-decrypted.payload.json",
     ),
     "test_subscriptions.py": ("subscriptions-create", "subscriptions-renew.request.json"),
+    "virtual_events/test_virtual_events_examples.py": ("virtualevents-",),
+    "virtual_events/test_virtual_events_notifications.py": ("notification-virtualevent-",),
 }
-# Areas the sandbox does not serve yet: meetings, webinars and town halls, calls and call
-# records, and the Teams chat messages a rich-notification example uses.
+# Areas the sandbox does not serve yet: meetings, calls and call records, and the Teams chat
+# messages a rich-notification example uses.
 NOT_SERVED = (
     "callback-",
     "calldelegation-",
     "callrecords-",
     "calls-",
     "onlinemeetings-",
-    "virtualevents-",
     "notification-onlinemeeting-",
-    "notification-virtualevent-",
     "notification-rich-chatmessage",
 )
 
