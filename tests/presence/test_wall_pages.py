@@ -167,10 +167,14 @@ def test_person_page_shows_presence_manager_reports_and_meet_now(
     # Its name says whom it is for, so two people of the same name are told apart.
     meet_now = next(e for e in parts if e.tag == "button" and e.text.startswith("Meet now"))
     assert meet_now.text == "Meet now with Margaret Hamilton, Lead Engineer"
-    assert "disabled" in meet_now.attrs
+    assert "disabled" not in meet_now.attrs
+    form = next(
+        e for e in parts if e.tag == "form" and e.attrs.get("action") == "/meetings/meet-now/"
+    )
+    assert form.attrs["method"] == "post"
     alert = next(e for e in parts if "data-alert-button" in e.attrs)
     assert alert.text == "Tell me when available: Margaret Hamilton, Lead Engineer"
-    assert "Available with Meetings" in html
+    assert f'name="person" value="{directory.margaret.graph_id}"' in html
 
 
 def test_tell_me_when_available_is_a_persisted_one_shot_toggle(
