@@ -96,7 +96,6 @@ def watch_meetings() -> dict[str, int]:
                 resource=call_events_resource(meeting.join_web_url),
                 change_type="updated",
                 scope=[meeting.pk],
-                lifetime=max(meeting.end + WATCH_AFTER - now, timedelta(hours=1)),
                 now=now,
             )
             report["created"] += 1
