@@ -5,6 +5,8 @@
   organizers (Graph's ``New-CsApplicationAccessPolicy``). Granted to everyone by default.
 * ``POST simulator`` ``{"running": bool}``: play out meetings created from now on by
   themselves (people join, some leave early, the call ends at the end time).
+* ``GET`` (``/_sandbox/meetings``): every meeting's id, subject, organizer, joinWebUrl and
+  whether its call runs.
 * ``GET {meeting_id}``: the meeting, its running call and its reports.
 * ``POST {meeting_id}/join`` ``{"userId", "lobby"?: bool}``, ``POST {meeting_id}/admit``
   ``{"userId"}``, ``POST {meeting_id}/leave`` ``{"userId"}``, ``POST {meeting_id}/end``:
@@ -109,6 +111,27 @@ def _meeting(area: MeetingsArea, request: Request) -> Meeting:
     return meeting
 
 
+async def list_meetings(request: Request) -> Response:
+    """Return a summary of every meeting."""
+    state = state_of(request)
+    area = meetings_of(state)
+    with state.lock:
+        return JSONResponse(
+            {
+                "value": [
+                    {
+                        "id": meeting.id,
+                        "subject": meeting.subject,
+                        "organizerId": meeting.organizer_id,
+                        "joinWebUrl": meeting.join_web_url,
+                        "running": meeting.call is not None,
+                    }
+                    for meeting in area.meetings.values()
+                ]
+            }
+        )
+
+
 async def show(request: Request) -> Response:
     """Return a meeting with its call and reports."""
     state = state_of(request)
@@ -158,6 +181,7 @@ async def act(request: Request) -> Response:
 
 add_control_route("/meetings/access-policy", access_policy, ["GET", "POST"])
 add_control_route("/meetings/simulator", simulator, ["POST"])
+add_control_route("/meetings", list_meetings, ["GET"])
 add_control_route("/meetings/{meeting_id}", show, ["GET"])
 add_control_route("/meetings/{meeting_id}/{action}", act, ["POST"])
 on_startup(start_meetings)
