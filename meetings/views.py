@@ -30,11 +30,15 @@ from accounts.identity import FEATURE_SCOPES
 from accounts.models import User
 from comms_portal.times import zone_named
 from meetings import calendar, selectors, services, timeline
+from meetings.attendance import table_rows
 from meetings.forms import LookupForm, MeetingForm, MeetNowForm
 from meetings.models import Meeting
 from meetings.tasks import watch_meetings
 from meetings.topics import meeting_topic
 
+# The timeline draws this many people at most (longest in the meeting first); the table and
+# the CSV have everyone.
+TIMELINE_PEOPLE = 100
 # Reports are read again from Graph when the page is opened this long after the last read.
 REPORTS_FRESH = timedelta(minutes=1)
 
@@ -311,6 +315,7 @@ def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
             raise Http404("That meeting has no such report.")
     chosen = chosen or (reports[0] if reports else None)
     records = list(chosen.records.all()) if chosen else []
+    shown = records[:TIMELINE_PEOPLE]
     return render(
         request,
         "meetings/attendance.html",
@@ -319,8 +324,9 @@ def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "meeting": meeting,
             "reports": reports,
             "report": chosen,
-            "records": records,
-            "timeline": timeline.build(chosen, records) if chosen else None,
+            "rows": table_rows(records, timezone.get_current_timezone()),
+            "timeline": timeline.build(chosen, shown) if chosen else None,
+            "timeline_left_out": len(records) - len(shown),
             "error": error,
         },
         status=502 if error and not reports else 200,
