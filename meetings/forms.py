@@ -25,7 +25,7 @@ PRESENTER_CHOICES = [
     ("roleIsPresenter", "Specific people (invited as presenters)"),
     ("organizer", "Only me"),
 ]
-# Graph accepts meetings this far ahead at most in our portal; later is most likely a typo.
+# A meeting planned longer than this is most likely a typo.
 LONGEST = timedelta(hours=24)
 MAX_LOOKUP = 2000
 
