@@ -108,6 +108,10 @@ class RosterEntry(models.Model):
     display_name = models.CharField(max_length=256, blank=True)
     in_lobby = models.BooleanField(default=False)
     joined_at = models.DateTimeField()
+    # When Graph said what this row holds: events may arrive in any order, older news is
+    # ignored. A leaver's row stays (``left_at``) so that a late join does not bring them back.
+    event_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

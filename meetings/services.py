@@ -25,7 +25,7 @@ from accounts.token_store import ReauthRequired, TokenUnavailable
 from comms_portal import live
 from comms_portal.graph import BadRequest, Forbidden, GraphClient, GraphError, NotFound, Throttled
 from comms_portal.graph import meetings as graph_meetings
-from comms_portal.graph.meetings import CallEvent, OnlineMeeting
+from comms_portal.graph.meetings import CallEvent, CallParticipant, OnlineMeeting
 from directory.models import Person
 from meetings.models import AttendanceRecord, AttendanceReport, Invitee, Meeting, RosterEntry
 from meetings.topics import meeting_topic
@@ -295,7 +295,11 @@ def invited_people(meeting: Meeting) -> list[Person]:
 
 def roster_message(meeting: Meeting) -> dict[str, object]:
     """Return the live message describing a meeting's call and roster now."""
-    entries = list(meeting.roster.order_by("in_lobby", "joined_at", "display_name"))
+    entries = list(
+        meeting.roster.filter(left_at__isnull=True).order_by(
+            "in_lobby", "joined_at", "display_name"
+        )
+    )
     return {
         "type": "roster",
         "meeting": meeting.pk,
@@ -312,39 +316,54 @@ def roster_message(meeting: Meeting) -> dict[str, object]:
     }
 
 
+def _apply_participant(meeting: Meeting, participant: CallParticipant, when: datetime) -> None:
+    entry = meeting.roster.filter(participant_id=participant.id).first()
+    if entry is not None and entry.event_at > when:
+        return  # older news than what the row holds
+    if entry is None:
+        entry = RosterEntry(meeting=meeting, participant_id=participant.id, joined_at=when)
+    user = participant.user
+    entry.graph_id = str(user.get("id") or entry.graph_id)[:64]
+    entry.display_name = str(user.get("displayName") or entry.display_name)[:256]
+    if participant.has_left:
+        entry.left_at = when
+    else:
+        if entry.left_at is not None or (entry.in_lobby and not participant.is_in_lobby):
+            entry.joined_at = when
+        entry.left_at = None
+        entry.in_lobby = participant.is_in_lobby
+    entry.event_at = when
+    entry.save()
+
+
 def record_call_event(meeting: Meeting, event: CallEvent) -> None:
-    """Apply one meeting call event to the stored call and roster; publish after commit."""
+    """Apply one meeting call event to the stored call and roster; publish after commit.
+
+    Graph does not promise the order of notifications, so each change is applied only if it
+    is newer than what it would replace (by the event's time).
+    """
     when = event.event_date_time or timezone.now()
     with transaction.atomic():
         locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+        started, ended = locked.call_started_at, locked.call_ended_at
         if event.event_type == "callStarted":
+            if started is not None and started >= when:
+                return
             locked.call_started_at = when
-            locked.call_ended_at = None
-            locked.roster.all().delete()
+            # Rows of an earlier call go; joins of this one that came first stay.
+            locked.roster.filter(event_at__lt=when).delete()
         elif event.event_type == "callEnded":
+            if ended is not None and ended >= when:
+                return
             locked.call_ended_at = when
-            locked.roster.all().delete()
+            locked.roster.filter(event_at__lte=when).delete()
         elif event.event_type == "rosterUpdated":
-            if locked.call_started_at is None or (
-                locked.call_ended_at and locked.call_ended_at >= locked.call_started_at
-            ):
+            if ended is not None and ended >= when:
+                return  # a late change of a call that has ended
+            if not locked.is_running:
                 locked.call_started_at = when
-                locked.call_ended_at = None
             for participant in event.participants:
-                if participant.has_left:
-                    locked.roster.filter(participant_id=participant.id).delete()
-                    continue
-                user = participant.user
-                RosterEntry.objects.update_or_create(
-                    meeting=locked,
-                    participant_id=participant.id,
-                    defaults={
-                        "graph_id": str(user.get("id") or "")[:64],
-                        "display_name": str(user.get("displayName") or "")[:256],
-                        "in_lobby": participant.is_in_lobby,
-                        "joined_at": when,
-                    },
-                )
+                _apply_participant(locked, participant, when)
         else:
             return
         locked.save(update_fields=["call_started_at", "call_ended_at", "updated_at"])

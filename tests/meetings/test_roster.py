@@ -87,7 +87,9 @@ def process_new_bodies(seen: int, at_least: int = 1) -> int:
 
 def roster_of(meeting: Meeting) -> list[tuple[str, bool]]:
     return sorted(
-        RosterEntry.objects.filter(meeting=meeting).values_list("display_name", "in_lobby")
+        RosterEntry.objects.filter(meeting=meeting, left_at__isnull=True).values_list(
+            "display_name", "in_lobby"
+        )
     )
 
 
