@@ -14,12 +14,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from comms_portal.graph import GraphError, InvalidResponse
+from comms_portal.graph import BadRequest, Forbidden, GraphError, InvalidResponse, NotFound
 from comms_portal.graph.meetings import call_event_from_resource_data, call_events_resource
 from comms_portal.notifications import registry
 from comms_portal.notifications import subscriptions as pipeline
 from comms_portal.notifications.models import Subscription
 from comms_portal.notifications.registry import Change, Handled
+from meetings import watching
 from meetings.models import Meeting
 from meetings.services import record_call_event
 
@@ -67,7 +68,7 @@ def watch_meetings() -> dict[str, int]:
         meeting.pk: meeting
         for meeting in Meeting.objects.to_watch(now - WATCH_AFTER, now + WATCH_BEFORE)
     }
-    report = {"created": 0, "renewed": 0, "dropped": 0, "failed": 0}
+    report = {"created": 0, "renewed": 0, "dropped": 0, "failed": 0, "set_aside": 0}
     held: set[int] = set()
     for subscription in Subscription.objects.of_kind(KIND).select_related("certificate"):
         meeting = _meeting_of(subscription)
@@ -89,6 +90,9 @@ def watch_meetings() -> dict[str, int]:
     for meeting_id, meeting in wanted.items():
         if meeting_id in held:
             continue
+        if watching.is_set_aside(meeting_id):
+            report["set_aside"] += 1
+            continue
         try:
             pipeline.subscribe(
                 KIND,
@@ -99,8 +103,13 @@ def watch_meetings() -> dict[str, int]:
                 now=now,
             )
             report["created"] += 1
+        except (Forbidden, NotFound, BadRequest) as error:
+            # No access policy for the organizer, say: asking again every pass would only
+            # be refused again, so the meeting is left alone for a while.
+            logger.warning("meeting %s call events refused: %s", meeting.pk, error)
+            watching.set_aside(meeting_id, str(error))
+            report["failed"] += 1
         except GraphError as error:
-            # No access policy for the organizer, say: the page shows no live roster.
             logger.warning("meeting %s call events not subscribed: %s", meeting.pk, error)
             report["failed"] += 1
     return report

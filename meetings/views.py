@@ -29,7 +29,7 @@ from accounts.guards import requires_consent, signed_in, signed_in_api
 from accounts.identity import FEATURE_SCOPES
 from accounts.models import User
 from comms_portal.times import zone_named
-from meetings import calendar, selectors, services, timeline
+from meetings import calendar, selectors, services, timeline, watching
 from meetings.attendance import table_rows
 from meetings.forms import LookupForm, MeetingForm, MeetNowForm
 from meetings.models import Meeting
@@ -163,6 +163,7 @@ def detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "invitees": list(meeting.invitees.order_by("display_name")),
             "roster": services.roster_message(meeting),
             "topic": meeting_topic(meeting.pk),
+            "roster_refused": watching.is_set_aside(meeting.pk),
         },
     )
 

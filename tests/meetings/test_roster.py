@@ -23,9 +23,10 @@ from comms_portal.live.topics import UnknownTopic, split_topic
 from comms_portal.notifications import drain
 from comms_portal.notifications.models import Subscription
 from comms_portal.notifications.registry import Change
+from comms_portal.redis_client import get_redis
 from directory.models import Person
 from directory.sync import sync_directory
-from meetings import handlers, services
+from meetings import handlers, services, watching
 from meetings.models import Meeting, RosterEntry
 from meetings.topics import MEETING, meeting_topic
 from tests.meetings.conftest import MEETING_SCOPES
@@ -53,6 +54,9 @@ def portal(settings: SettingsWrapper, sandbox: RunningSandbox, live_server: Live
     point_settings_at(settings, sandbox)
     settings.PUBLIC_BASE_URL = live_server.url
     sync_directory()
+    redis = get_redis()
+    for key in redis.scan_iter(match=f"{watching.PREFIX}*"):
+        redis.delete(key)
 
 
 def meeting_now(organizer: User, *invited: str) -> Meeting:
@@ -170,7 +174,7 @@ def test_without_an_access_policy_for_the_organizer_there_is_no_subscription(
     sandbox: RunningSandbox, control: Control
 ) -> None:
     priya = sign_in_person(PRIYA, scopes=MEETING_SCOPES)
-    meeting_now(priya)
+    meeting = meeting_now(priya)
     control("POST", "/meetings/access-policy", {"everyone": False})
     try:
         report = handlers.watch_meetings()
@@ -178,6 +182,12 @@ def test_without_an_access_policy_for_the_organizer_there_is_no_subscription(
         control("POST", "/meetings/access-policy", {"everyone": True})
     assert report["failed"] == 1
     assert not Subscription.objects.of_kind(handlers.KIND).exists()
+    # Graph is not asked again at every pass; the page says why there is no live roster.
+    assert handlers.watch_meetings()["set_aside"] == 1
+    browser = Client()
+    browser.force_login(priya)
+    page = browser.get(f"/meetings/{meeting.pk}/").content.decode()
+    assert "does not let the portal follow this meeting" in page
 
 
 def test_the_handler_drops_what_is_no_call_event(sandbox: RunningSandbox, control: Control) -> None:
