@@ -3,7 +3,8 @@
 When a meeting's call ends, ``meeting_ended(meeting, attendance_intervals)`` tells every
 listener registered with ``on_meeting_ended``; none is registered by default. ``meeting`` is
 the meeting as Graph returns it and ``attendance_intervals`` maps each participant's user id
-to their ``(joinDateTime, leaveDateTime)`` pairs (aware UTC datetimes).
+to their ``(joinDateTime, leaveDateTime)`` pairs (aware UTC datetimes). Listeners run with
+the sandbox's state lock held, on the thread that ended the call: keep them quick.
 """
 
 from __future__ import annotations
