@@ -21,6 +21,7 @@ from pytest_django.live_server_helper import LiveServer
 from accounts.models import User
 from comms_portal.live.topics import UnknownTopic, split_topic
 from comms_portal.notifications import drain
+from comms_portal.notifications import subscriptions as pipeline
 from comms_portal.notifications.models import Subscription
 from comms_portal.notifications.registry import Change
 from comms_portal.redis_client import get_redis
@@ -110,6 +111,10 @@ def test_call_events_become_the_live_roster_and_the_report_follows(
     assert remote["resource"].endswith("/meetingCallEvents")
     # A second pass keeps the one subscription Graph allows per meeting.
     assert handlers.watch_meetings()["created"] == 0
+    # Kept alive on beta with the app's token, as its lifecycle events ask.
+    assert pipeline.reauthorize(subscription) is not None
+    renewed = pipeline.renew(subscription)
+    assert renewed is not None and renewed.expires_at > timezone.now() + timedelta(days=2)
 
     inbox = TopicInbox(meeting_topic(meeting.pk))
     priya_id, tomas_id = user_id_of(sandbox.info, PRIYA), user_id_of(sandbox.info, TOMAS)
