@@ -11,7 +11,6 @@ from meetings.models import AttendanceRecord, AttendanceReport
 WIDTH = 600
 ROW = 28
 BAR = 16
-LABEL = 0
 
 
 @dataclass(frozen=True)

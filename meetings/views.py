@@ -115,7 +115,7 @@ def _form_page(
     )
 
 
-def _initial_for_new(request: HttpRequest) -> dict[str, Any]:
+def _initial_for_new() -> dict[str, Any]:
     zone = timezone.get_current_timezone()
     start = (timezone.now() + timedelta(hours=1)).astimezone(zone)
     start = start.replace(minute=0 if start.minute < 30 else 30, second=0, microsecond=0)
@@ -133,7 +133,7 @@ def _initial_for_new(request: HttpRequest) -> dict[str, Any]:
 def new(request: HttpRequest) -> HttpResponse:
     """Schedule a Teams meeting: subject, day, times in a zone, invitees, options."""
     if request.method == "GET":
-        return _form_page(request, MeetingForm(initial=_initial_for_new(request)), None)
+        return _form_page(request, MeetingForm(initial=_initial_for_new()), None)
     form = MeetingForm(request.POST)
     if not form.is_valid():
         return _form_page(request, form, None, code=400)

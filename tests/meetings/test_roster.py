@@ -121,7 +121,8 @@ def test_call_events_become_the_live_roster_and_the_report_follows(
     base = f"/meetings/{meeting.graph_id}"
     control("POST", base + "/join", {"userId": priya_id})
     control("POST", base + "/join", {"userId": tomas_id, "lobby": True})
-    seen = process_new_bodies(0, at_least=2)
+    # callStarted, then the two roster changes.
+    seen = process_new_bodies(0, at_least=3)
     meeting.refresh_from_db()
     assert meeting.is_running
     assert roster_of(meeting) == [("Priya Natarajan", False), ("Tomas Lindqvist", True)]
