@@ -31,6 +31,7 @@ RESOURCE_MODULES: list[str] = [
     "sandbox.notifications.control",
     "sandbox.presence.routes",
     "sandbox.virtual_events.routes",
+    "sandbox.meetings.routes",
 ]
 
 Hook = Callable[[SandboxState], Awaitable[None]]

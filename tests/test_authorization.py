@@ -34,7 +34,14 @@ from directory.models import Person
 ROLES = ("anonymous", "employee", "admin")
 PERSON_ID = "a17e0000-0000-4000-8000-0000000000b1"
 # A value for each parameter a route may take.
-SAMPLES = {"graph_id": PERSON_ID, "kind": "presence", "event_id": "1", "registration_id": "1"}
+SAMPLES = {
+    "graph_id": PERSON_ID,
+    "kind": "presence",
+    "event_id": "1",
+    "registration_id": "1",
+    "meeting_id": 1,
+    "report_id": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,8 @@ class Redirect:
 
 SIGN_IN = Redirect("the sign-in page, to come back here")
 AUTHORITY = Redirect("the identity provider")
+# A feature's permissions asked for first (the callers granted none), then back here.
+MEETINGS_CONSENT = Redirect("the consent page for meetings")
 Outcome = int | Redirect
 
 
@@ -128,6 +137,20 @@ HTTP_ROUTES: dict[str, Expect] = {
     # The header's alerts panel, an HTML fragment fetched by a page of a signed-in person.
     "presence:alerts_recent": page(),
     "meetings:home": page(),
+    # Pages that call Graph ask for the meetings permissions first (the callers have none).
+    "meetings:new": Expect(anonymous=SIGN_IN, employee=MEETINGS_CONSENT, admin=MEETINGS_CONSENT),
+    "meetings:lookup": Expect(anonymous=SIGN_IN, employee=MEETINGS_CONSENT, admin=MEETINGS_CONSENT),
+    "meetings:meet_now": page_action(MEETINGS_CONSENT, data={"person": PERSON_ID}),
+    "meetings:edit": Expect(anonymous=SIGN_IN, employee=MEETINGS_CONSENT, admin=MEETINGS_CONSENT),
+    "meetings:attendance": Expect(
+        anonymous=SIGN_IN, employee=MEETINGS_CONSENT, admin=MEETINGS_CONSENT
+    ),
+    # A meeting is shown only to its organizer and invitees: anyone else finds nothing.
+    "meetings:detail": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    "meetings:roster": Expect(anonymous=401, employee=404, admin=404),
+    "meetings:ics": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    "meetings:delete": page_action(404),
+    "meetings:attendance_csv": Expect(anonymous=SIGN_IN, employee=404, admin=404),
     "events:home": page(),
     # Event pages of events one may attend; there is no event 1 here.
     "events:detail": Expect(anonymous=SIGN_IN, employee=404, admin=404),
@@ -266,6 +289,8 @@ def _assert_outcome(response: HttpResponse, expected: Outcome, path: str) -> Non
         assert location == f"{reverse('accounts:signin')}?{urlencode({'next': path}, safe='/')}"
     elif expected is AUTHORITY:
         assert origin_of(location, name="Location") in _authority_origins()
+    elif expected is MEETINGS_CONSENT:
+        assert location.startswith(f"{reverse('accounts:consent')}?feature=meetings&next=")
     else:
         assert location == _url(expected.target)
 

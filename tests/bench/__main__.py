@@ -27,6 +27,7 @@ BENCHMARKS = {
     "company": "tests.bench.company",
     "webhook": "tests.bench.webhook",
     "events": "tests.bench.events",
+    "meetings": "tests.bench.meetings",
 }
 
 
