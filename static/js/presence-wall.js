@@ -558,8 +558,9 @@
         // The server cannot reach Redis for now; it sends "resync" once it can again.
         markStale();
         setStatus("reconnecting", "Reconnecting…");
-      } else if (message.type === "error" && message.retry_after) {
-        // Too many watch messages: this one was ignored, so send it again when allowed.
+      } else if (message.type === "error" && message.retry_after && message.refused !== "ping") {
+        // Too many watch messages: this one was ignored, so send it again when allowed. (A
+        // refused ping needs nothing: the answer itself shows the connection is alive.)
         holdWatches(Number(message.retry_after) || 1);
       }
     });
