@@ -172,23 +172,25 @@
 
   /* ---------- Out of date while disconnected ---------- */
 
-  function markStale() {
-    if (stale) {
-      return;
-    }
-    stale = true;
-    document.querySelectorAll("[data-presence-id]").forEach(function (root) {
-      root.dataset.stale = "true";
-      root.querySelectorAll('[data-field="availability"]').forEach(function (badge) {
-        if (!badge.querySelector("[data-stale-note]")) {
-          const note = document.createElement("span");
-          note.className = "visually-hidden";
-          note.dataset.staleNote = "";
-          note.textContent = STALE_TEXT;
-          badge.append(note);
-        }
-      });
+  // While the connection is down every person shown stays marked, even one drawn afresh
+  // meanwhile (a snapshot answer still on its way when the network went): nothing tells the
+  // page of their next change until it has reconnected and read everyone again.
+  function markOneStale(root) {
+    root.dataset.stale = "true";
+    root.querySelectorAll('[data-field="availability"]').forEach(function (badge) {
+      if (!badge.querySelector("[data-stale-note]")) {
+        const note = document.createElement("span");
+        note.className = "visually-hidden";
+        note.dataset.staleNote = "";
+        note.textContent = STALE_TEXT;
+        badge.append(note);
+      }
     });
+  }
+
+  function markStale() {
+    stale = true;
+    document.querySelectorAll("[data-presence-id]").forEach(markOneStale);
   }
 
   function clearStale() {
@@ -267,7 +269,6 @@
       setPresenceClass(badge, availability, presence.activity);
       badge.textContent = availabilityLabel(availability);
     });
-    delete root.dataset.stale;
     root.querySelectorAll('[data-field="icon"]').forEach(function (icon) {
       setPresenceClass(icon, availability, presence.activity);
     });
@@ -321,6 +322,9 @@
         : "";
     });
     root.dataset.availability = availability;
+    if (stale) {
+      markOneStale(root);
+    }
   }
 
   function applyPresence(presence, options) {
@@ -442,13 +446,16 @@
 
   function watchConfirmed() {
     setStatus("live", "Live");
-    const ids = Array.from(snapshotAfterWatch);
-    snapshotAfterWatch.clear();
     const wasStale = stale;
+    // Out of date: everyone watched is read again, not only those new since the last watch,
+    // so the marks come off only once all of them were read on this connection.
+    const ids = wasStale ? watchedIds() : Array.from(snapshotAfterWatch);
+    snapshotAfterWatch.clear();
+    const reading = socket;
     const read = ids.length ? fetchSnapshot(ids) : Promise.resolve(true);
     read.then(function (complete) {
-      // Everyone shown has been read again since the connection came back.
-      if (wasStale && complete && socket && socket.readyState === WebSocket.OPEN) {
+      // Everyone shown has been read again since the connection came back, and it stayed up.
+      if (wasStale && complete && socket === reading && socket.readyState === WebSocket.OPEN) {
         clearStale();
       }
     });
@@ -469,6 +476,9 @@
       found.push(root);
     }
     found.forEach(function (element) {
+      if (stale) {
+        markOneStale(element);
+      }
       if (cardObserver) {
         cardObserver.observe(element);
       } else {
@@ -531,6 +541,9 @@
       sendWatch(watchedIds());
     });
     current.addEventListener("message", function (event) {
+      if (socket !== current) {
+        return; // given up on (offline, silent): what it still says is not news of now
+      }
       lastHeard = Date.now();
       let message;
       try {
