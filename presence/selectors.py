@@ -358,3 +358,35 @@ def alerts_inbox(user: User) -> AlertsInbox:
         fired=list(mine.filter(fired_at__isnull=False).order_by("-fired_at", "-pk")[:INBOX_SIZE]),
         waiting=list(mine.filter(fired_at__isnull=True).order_by("person__display_name")),
     )
+
+
+@dataclass(frozen=True)
+class Followed:
+    """Whom a person follows on their live pages: favourites and people they wait for."""
+
+    announce: bool
+    favourites: dict[str, str]
+    waiting: dict[str, str]
+
+    def as_json(self) -> dict[str, dict[str, str]]:
+        """Return the ids and names the page's script reads."""
+        return {"favourites": self.favourites, "waiting": self.waiting}
+
+
+def followed_people(user: User, *, announce: bool) -> Followed:
+    """Return ``user``'s visible favourites and the people they wait for, by id with names."""
+    favourites = Person.objects.visible().filter(
+        Exists(Favourite.objects.filter(user=user, person=OuterRef("pk")))
+    )
+    waiting = Person.objects.visible().filter(
+        Exists(
+            AvailabilityAlert.objects.filter(
+                user=user, person=OuterRef("pk"), fired_at__isnull=True
+            )
+        )
+    )
+    return Followed(
+        announce=announce,
+        favourites=dict(favourites.values_list("graph_id", "display_name")),
+        waiting=dict(waiting.values_list("graph_id", "display_name")),
+    )

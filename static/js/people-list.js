@@ -30,6 +30,21 @@
 
   /* ---------- Actions ---------- */
 
+  /** Tell the live script whom the person now follows (it may read out their changes). */
+  function following(form, kind, personId, on) {
+    const holder = form.closest("[data-display-name]");
+    document.dispatchEvent(
+      new CustomEvent("commsportal:following", {
+        detail: {
+          kind: kind,
+          personId: personId,
+          name: holder ? holder.dataset.displayName : "",
+          on: on,
+        },
+      }),
+    );
+  }
+
   function initFavouriteForm(form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -50,6 +65,7 @@
           if (card) {
             card.classList.toggle("is-favourite", on);
           }
+          following(form, "favourites", body.person_id, on);
         })
         .catch(function () {
           toast("The favourite could not be saved. Try again.", "error");
@@ -82,6 +98,7 @@
       postForm(form)
         .then(function (body) {
           showWaiting(form, Boolean(body.alert));
+          following(form, "waiting", body.person_id, Boolean(body.alert));
           toast(body.message, "success");
         })
         .catch(function () {

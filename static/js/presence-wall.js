@@ -66,6 +66,12 @@
   let cardObserver = null;
   let lastHeard = 0;
   let stale = false;
+  // Read out availability changes of these people (favourites, people waited for), by id
+  // with their names, once the person opted in; the opt-in is kept on the server.
+  const followed = { favourites: new Map(), waiting: new Map() };
+  let announcing = false;
+  let announcer = null;
+  const ANNOUNCE_KEEP = 5;
 
   /* ---------- Words (mirrors presence/display.py, fed by its label tables) ---------- */
 
@@ -352,6 +358,9 @@
       }
     });
     lastAvailability.set(personId, presence.availability);
+    if (noticeable) {
+      announceChange(personId, presence.availability);
+    }
     if (changed && presence.availability === "Available") {
       window.CommsPortalAlerts.pageAlertFor(personId, nameOf(personId));
     }
@@ -374,10 +383,142 @@
     });
   }
 
+  /* ---------- Reading out changes of the people one follows (opt-in) ---------- */
+
+  function followedIds() {
+    return Array.from(new Set(Array.from(followed.favourites.keys()).concat(
+      Array.from(followed.waiting.keys()),
+    )));
+  }
+
+  function followedName(personId) {
+    return followed.favourites.get(personId) || followed.waiting.get(personId) || "";
+  }
+
+  function announceChange(personId, availability) {
+    if (!announcing || !announcer) {
+      return;
+    }
+    const name = followedName(personId);
+    if (!name) {
+      return;
+    }
+    // One line a change, added at once: screen readers read each line added, and the page
+    // keeps only the last few.
+    const line = document.createElement("p");
+    line.textContent = name + " is now " + availabilityLabel(availability) + ".";
+    announcer.append(line);
+    while (announcer.children.length > ANNOUNCE_KEEP) {
+      announcer.firstElementChild.remove();
+    }
+  }
+
+  function follow(kind, personId, name, on) {
+    const people = followed[kind];
+    if (!people) {
+      return;
+    }
+    if (on) {
+      people.set(personId, name || nameOf(personId));
+      if (announcing) {
+        sendWatch([personId]);
+      }
+    } else {
+      people.delete(personId);
+    }
+  }
+
+  function readFollowed() {
+    const element = document.getElementById("presence-followed");
+    if (!element) {
+      return;
+    }
+    try {
+      const data = JSON.parse(element.textContent);
+      ["favourites", "waiting"].forEach(function (kind) {
+        Object.keys(data[kind] || {}).forEach(function (personId) {
+          followed[kind].set(personId, data[kind][personId]);
+        });
+      });
+    } catch (error) {
+      // Nothing to read out then; the rest of the page works as before.
+    }
+  }
+
+  function saveAnnouncing(form, toggle) {
+    const body = new FormData();
+    body.set("csrfmiddlewaretoken", form.querySelector('[name="csrfmiddlewaretoken"]').value);
+    body.set("announce", toggle.checked ? "1" : "0");
+    return fetch(form.action, {
+      method: "POST",
+      body: body,
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  function initAnnouncing() {
+    announcer = document.querySelector("[data-presence-announcer]");
+    const form = document.querySelector("[data-announce-form]");
+    const toggle = form ? form.querySelector("[data-announce-toggle]") : null;
+    readFollowed();
+    if (!form || !toggle) {
+      return;
+    }
+    announcing = toggle.checked;
+    // The box saves itself; the button is for pages without script.
+    form.querySelectorAll("[data-announce-save]").forEach(function (button) {
+      button.hidden = true;
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+    });
+    toggle.addEventListener("change", function () {
+      const wanted = toggle.checked;
+      saveAnnouncing(form, toggle)
+        .then(function (body) {
+          announcing = Boolean(body.announce);
+          toggle.checked = announcing;
+          if (announcing) {
+            // Learn where everyone followed stands, so their next change can be told.
+            sendWatch(followedIds());
+          }
+        })
+        .catch(function () {
+          toggle.checked = !wanted;
+          window.CommsPortal.toast("The choice could not be saved. Try again.", {
+            level: "error",
+          });
+        });
+    });
+    // Stars and bells used on this page change whom to follow.
+    document.addEventListener("commsportal:following", function (event) {
+      const detail = event.detail || {};
+      follow(detail.kind, detail.personId, detail.name, Boolean(detail.on));
+    });
+    document.addEventListener("commsportal:notice", function (event) {
+      const notice = event.detail || {};
+      if (notice.kind === "available" && notice.person_id) {
+        followed.waiting.delete(notice.person_id); // the one-shot alert is spent
+      }
+    });
+  }
+
   /* ---------- Snapshot and watching ---------- */
 
   function watchedIds() {
-    return Array.from(onScreen).slice(0, MAX_WATCHED);
+    const ids = new Set(onScreen);
+    if (announcing) {
+      followedIds().forEach(function (personId) {
+        ids.add(personId);
+      });
+    }
+    return Array.from(ids).slice(0, MAX_WATCHED);
   }
 
   function fetchSnapshot(ids) {
@@ -681,6 +822,7 @@
     socketPath = statusElement.dataset.socketPath;
     snapshotUrl = statusElement.dataset.snapshotUrl;
     readLabels();
+    initAnnouncing();
     document.querySelectorAll("[data-presence-id]").forEach(function (element) {
       // Remember what the server rendered, so the first push can tell a real change.
       if (element.dataset.availability) {

@@ -3,6 +3,8 @@ of the people one follows (when asked for), and the state of a toggle kept under
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +13,9 @@ from playwright.sync_api import Page, expect
 from comms_portal.stack import Stack
 from tests.e2e.conftest import PageWatch
 from tests.e2e.signin import sign_in
-from tests.support.cast import GRACE
+from tests.e2e.test_presence_wall import PUSH_TIMEOUT_MS, force_presence
+from tests.support.cast import GRACE, LENA
+from tests.support.session_sandbox import control
 
 pytestmark = pytest.mark.e2e
 
@@ -55,4 +59,70 @@ def test_a_success_message_present_at_load_is_read_out_after_the_page_loads(
     seen = announcer_seen(page)
     assert seen["atLoad"] == ""
     assert seen["said"][-1] == done
+    assert watch.console_errors == []
+
+
+@pytest.fixture
+def lena_held_busy(live_stack: Stack) -> Iterator[None]:
+    """The simulator paused, with Lena Busy, so only the test changes her presence."""
+    control("POST", "/presence/pause")
+    force_presence(LENA, "Away", "Away")
+    force_presence(LENA, "Busy", "InACall")
+    yield
+    control("POST", "/presence/resume")
+
+
+def set_reading_out(page: Page, on: bool) -> None:
+    box = page.get_by_role("checkbox", name="Read out availability changes")
+    with page.expect_response(lambda r: r.url.endswith("/people/announce") and r.ok):
+        box.set_checked(on)
+    expect(box).to_be_checked(checked=on)
+
+
+@pytest.mark.usefixtures("directory_synced", "lena_held_busy")
+def test_availability_changes_of_a_favourite_are_read_out_only_when_asked_for(
+    page: Page, live_stack: Stack, watch: PageWatch
+) -> None:
+    sign_in(page, live_stack.base_url, GRACE, next_path="/people/")
+    status = page.locator("[data-live-status]")
+    expect(status).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    region = page.locator("[data-presence-announcer]")
+    expect(region).to_have_attribute("aria-live", "polite")
+    said = region.locator("p")
+    box = page.get_by_role("checkbox", name="Read out availability changes")
+    expect(box).not_to_be_checked()
+
+    # Lena becomes a favourite on this page, and the person asks to hear changes.
+    page.get_by_role("searchbox", name="Search people").fill("lena brandt")
+    lena = page.locator('[data-person-card][data-display-name="Lena Brandt"]')
+    expect(page.locator("[data-person-card]")).to_have_count(1, timeout=PUSH_TIMEOUT_MS)
+    star = lena.get_by_role("button", name=re.compile("^Favourite Lena Brandt"))
+    expect(star).to_have_attribute("aria-pressed", "false")
+    star.press("Enter")
+    expect(star).to_have_attribute("aria-pressed", "true")
+    set_reading_out(page, True)
+
+    force_presence(LENA, "Available", "Available")
+    expect(said).to_have_text(["Lena Brandt is now Available."], timeout=PUSH_TIMEOUT_MS)
+
+    # Remembered for the person: a fresh page has it on, and hears the next change too.
+    page.reload()
+    expect(box).to_be_checked()
+    expect(status).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    force_presence(LENA, "Busy", "InACall")
+    expect(said).to_have_text(["Lena Brandt is now Busy."], timeout=PUSH_TIMEOUT_MS)
+
+    # Asked not to: the change still shows on her card, and nothing is read out (a line would
+    # be added as the card is drawn, in the same step).
+    set_reading_out(page, False)
+    force_presence(LENA, "Available", "Available")
+    expect(lena.locator('[data-field="availability"]')).to_have_text(
+        "Available", timeout=PUSH_TIMEOUT_MS
+    )
+    expect(said).to_have_text(["Lena Brandt is now Busy."])
+    page.reload()
+    expect(box).not_to_be_checked()
+
+    lena.get_by_role("button", name=re.compile("^Favourite Lena Brandt")).press("Enter")
+    expect(star).to_have_attribute("aria-pressed", "false")
     assert watch.console_errors == []
