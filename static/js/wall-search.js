@@ -47,6 +47,7 @@
     pending = controller;
     const query = queryString();
     const url = filters.dataset.cardsUrl + (query ? "?" + query : "");
+    const askedAt = performance.now();
     return fetch(url, {
       headers: { Accept: "text/html" },
       credentials: "same-origin",
@@ -63,7 +64,7 @@
           return;
         }
         pending = null;
-        const fresh = window.CommsPortalWall.replaceResults(html);
+        const fresh = window.CommsPortalWall.replaceResults(html, askedAt);
         if (!fresh) {
           return;
         }

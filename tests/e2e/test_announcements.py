@@ -8,16 +8,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from comms_portal.stack import Stack
 from tests.e2e.conftest import PageWatch
 from tests.e2e.signin import sign_in
 from tests.e2e.test_presence_wall import PUSH_TIMEOUT_MS, force_presence
-from tests.support.cast import GRACE, LENA
+from tests.support.cast import GRACE, LENA, PRIYA
 from tests.support.session_sandbox import control
 
 pytestmark = pytest.mark.e2e
+
+CARDS = "**/people/cards?*"
 
 # Records, from the first byte of every page, what the page's announcer held when the page
 # had loaded and every text it was given after.
@@ -125,4 +127,70 @@ def test_availability_changes_of_a_favourite_are_read_out_only_when_asked_for(
 
     lena.get_by_role("button", name=re.compile("^Favourite Lena Brandt")).press("Enter")
     expect(star).to_have_attribute("aria-pressed", "false")
+    assert watch.console_errors == []
+
+
+@pytest.fixture
+def priya_held_busy(live_stack: Stack) -> Iterator[None]:
+    """The simulator paused with Priya Busy: no alert for her fires while the test waits."""
+    control("POST", "/presence/pause")
+    force_presence(PRIYA, "Away", "Away")
+    force_presence(PRIYA, "Busy", "InACall")
+    yield
+    control("POST", "/presence/resume")
+
+
+def toggled_in_place(page: Page, button: Locator, key: str, pressed: str) -> None:
+    """Press ``key`` on the focused ``button``: it is ``pressed`` after, and keeps the focus."""
+    button.focus()
+    page.keyboard.press(key)
+    expect(button).to_have_attribute("aria-pressed", pressed)
+    expect(button).to_be_focused()
+
+
+@pytest.mark.usefixtures("directory_synced", "priya_held_busy")
+def test_the_star_and_the_bell_on_the_wall_flip_and_keep_the_focus(
+    page: Page, live_stack: Stack, watch: PageWatch
+) -> None:
+    sign_in(page, live_stack.base_url, GRACE, next_path="/people/")
+    search = page.get_by_role("searchbox", name="Search people")
+    search.fill("priya natarajan")
+    expect(page.locator("[data-person-card]")).to_have_count(1, timeout=PUSH_TIMEOUT_MS)
+    priya = page.locator('[data-person-card][data-display-name="Priya Natarajan"]')
+    star = priya.get_by_role("button", name=re.compile("^Favourite Priya Natarajan"))
+    bell = priya.get_by_role("button", name=re.compile("^Tell me when Priya Natarajan"))
+    expect(star).to_have_attribute("aria-pressed", "false")
+    expect(bell).to_have_attribute("aria-pressed", "false")
+
+    toggled_in_place(page, star, "Enter", "true")
+    toggled_in_place(page, star, " ", "false")
+    toggled_in_place(page, bell, "Enter", "true")
+    expect(bell.get_by_text("Waiting")).to_be_visible()
+    toggled_in_place(page, bell, " ", "false")
+    expect(bell.get_by_text("Waiting")).to_be_hidden()
+
+    # A search answer the server wrote before the star was saved arrives after: the star
+    # drawn from it still shows the save, and the focus moves onto it.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(CARDS, hold)
+    with page.expect_request(CARDS):
+        search.fill("natarajan")
+    for _ in range(250):  # the route reaches this side just after the request does
+        if held:
+            break
+        page.wait_for_timeout(20)
+    written_before = page.request.get(held[0].request.url).text()
+    toggled_in_place(page, star, "Enter", "true")
+    before = star.element_handle()
+    held[0].fulfill(body=written_before, content_type="text/html; charset=utf-8")
+    page.wait_for_function("card => !card.isConnected", arg=before)
+    expect(star).to_have_attribute("aria-pressed", "true")
+    expect(star).to_be_focused()
+    page.unroute(CARDS)
+
+    toggled_in_place(page, star, "Enter", "false")
     assert watch.console_errors == []
