@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 from playwright.sync_api import APIResponse, Page, Route, expect
@@ -19,6 +20,19 @@ pytestmark = pytest.mark.e2e
 DEAD_FOUND_MS = 8_000
 SNAPSHOTS = "**/people/api/presence?*"
 LATE_NOTE = "Read before the network went"
+
+
+# Every text the connection status is given, from the first byte of each page on.
+RECORD_STATUS = """
+window.statusSaid = [];
+document.addEventListener("DOMContentLoaded", function () {
+  const status = document.querySelector("[data-live-status]");
+  if (!status) { return; }
+  new MutationObserver(function () {
+    window.statusSaid.push(status.textContent);
+  }).observe(status, { childList: true, characterData: true, subtree: true });
+});
+"""
 
 
 class HeldSnapshots:
@@ -54,6 +68,7 @@ def test_going_offline_shows_reconnecting_and_marks_cards_stale_until_back_onlin
 ) -> None:
     # The page's first snapshot reads are still on their way when the network goes: their
     # answers, arriving after, must not pass for live news and unmark the cards.
+    page.add_init_script(RECORD_STATUS)
     snapshots = HeldSnapshots(page)
     page.route(SNAPSHOTS, snapshots.handle)
     status = page.locator("[data-live-status]")
@@ -63,6 +78,7 @@ def test_going_offline_shows_reconnecting_and_marks_cards_stale_until_back_onlin
     first = page.locator("[data-person-card]").first
     expect(first).to_be_visible()
 
+    said_before = len(page.evaluate("() => window.statusSaid"))
     page.context.set_offline(True)
 
     expect(status).to_have_text("Reconnecting…", timeout=DEAD_FOUND_MS)
@@ -86,5 +102,10 @@ def test_going_offline_shows_reconnecting_and_marks_cards_stale_until_back_onlin
     expect(page.locator("[data-stale]")).to_have_count(0, timeout=10_000)
     expect(badge).not_to_contain_text("may be out of date")
     expect(note).not_to_contain_text(LATE_NOTE)
+    # The status is a polite live region: it was written once per change of state, not at
+    # every failed retry while offline, so "Reconnecting…" was read out once.
+    said: list[str] = page.evaluate("() => window.statusSaid")
+    assert said[said_before:] == ["Reconnecting…", "Live"]
+    assert all(earlier != later for earlier, later in pairwise(said))
     # Only the browser's own notes on requests it could not send while offline.
     assert [e for e in watch.console_errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
