@@ -375,18 +375,24 @@ class Followed:
 
 def followed_people(user: User, *, announce: bool) -> Followed:
     """Return ``user``'s visible favourites and the people they wait for, by id with names."""
-    favourites = Person.objects.visible().filter(
-        Exists(Favourite.objects.filter(user=user, person=OuterRef("pk")))
-    )
-    waiting = Person.objects.visible().filter(
-        Exists(
-            AvailabilityAlert.objects.filter(
-                user=user, person=OuterRef("pk"), fired_at__isnull=True
-            )
+    rows = (
+        Person.objects.visible()
+        .annotate(
+            favourite=Exists(Favourite.objects.filter(user=user, person=OuterRef("pk"))),
+            waited_for=Exists(
+                AvailabilityAlert.objects.filter(
+                    user=user, person=OuterRef("pk"), fired_at__isnull=True
+                )
+            ),
         )
+        .filter(Q(favourite=True) | Q(waited_for=True))
+        .values_list("graph_id", "display_name", "favourite", "waited_for")
     )
-    return Followed(
-        announce=announce,
-        favourites=dict(favourites.values_list("graph_id", "display_name")),
-        waiting=dict(waiting.values_list("graph_id", "display_name")),
-    )
+    favourites: dict[str, str] = {}
+    waiting: dict[str, str] = {}
+    for graph_id, name, favourite, waited_for in rows:
+        if favourite:
+            favourites[graph_id] = name
+        if waited_for:
+            waiting[graph_id] = name
+    return Followed(announce=announce, favourites=favourites, waiting=waiting)

@@ -61,8 +61,7 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _shown(user: User) -> selectors.WallDisplay:
-    preference = wall_preference(user)
+def _shown(preference: WallPreference) -> selectors.WallDisplay:
     return selectors.WallDisplay(
         layout=preference.layout,
         sort=preference.sort,
@@ -83,7 +82,8 @@ def _wall_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
             department=form.cleaned_data.get("department") or "",
         )
         code = 400
-    shown = selectors.effective_display(query, _shown(_user(request)))
+    preference = wall_preference(_user(request))
+    shown = selectors.effective_display(query, _shown(preference))
     wall = selectors.wall_page(_user(request), query, shown)
     params = request.GET.copy()
     params["page"] = str(wall.page + 1)
@@ -94,6 +94,7 @@ def _wall_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
         "shown": shown,
         "count_text": display.count_text(wall.count, text=query.text, close=wall.close),
         "next_query": params.urlencode(),
+        "preference": preference,
     }, code
 
 
@@ -111,7 +112,9 @@ def wall(request: HttpRequest) -> HttpResponse:
         group_choices=WallPreference.GROUPS,
         sort_columns=SORT_COLUMNS,
     )
-    context["followed"] = _followed(_user(request))
+    context["followed"] = selectors.followed_people(
+        _user(request), announce=context["preference"].announce_changes
+    )
     return render(request, "presence/wall.html", context, status=code)
 
 
