@@ -151,6 +151,9 @@ CHANNEL_LAYERS: dict[str, Any] = {}
 LIVE_MAX_SOCKETS_PER_PERSON = env.number("LIVE_MAX_SOCKETS_PER_PERSON", 20, minimum=1)
 # Watch messages one socket may send in any minute; a socket that keeps flooding is closed.
 LIVE_WATCH_MESSAGES_PER_MINUTE = env.number("LIVE_WATCH_MESSAGES_PER_MINUTE", 30, minimum=1)
+# Heartbeat pings one socket may send in any minute (pages ping at most every 1.5 s), counted
+# apart from watch messages; a socket that keeps flooding is closed.
+LIVE_PINGS_PER_MINUTE = env.number("LIVE_PINGS_PER_MINUTE", 120, minimum=1)
 
 # Sessions are kept in the database with a copy in the Redis cache, so the live socket can
 # check at every watch message that its session still exists without a database query.

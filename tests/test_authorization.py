@@ -133,6 +133,8 @@ HTTP_ROUTES: dict[str, Expect] = {
     "presence:alert": page_action(Redirect("presence:person"), data={"alert": "0"}),
     # How the wall is shown, remembered per person: done, it goes back to the wall.
     "presence:wall_display": page_action(Redirect("presence:wall"), data={"layout": "list"}),
+    # Reading out followed people's changes, remembered per person: done, back to the wall.
+    "presence:announce": page_action(Redirect("presence:wall"), data={"announce": "1"}),
     "presence:alerts": page(),
     # The header's alerts panel, an HTML fragment fetched by a page of a signed-in person.
     "presence:alerts_recent": page(),
