@@ -33,8 +33,23 @@ OVERFLOW_JS = "() => document.documentElement.scrollWidth - document.documentEle
 # The elements reaching past the window's right edge, to say what made a page too wide.
 TOO_WIDE_JS = """() => {
   const width = document.documentElement.clientWidth;
+  // What a box that scrolls or clips sideways holds cannot widen the page, unless it is
+  // placed against an ancestor outside that box (absolute, with no positioned box between).
+  const placed = (style) => style.position === "absolute" || style.position === "fixed";
+  const clipped = (element) => {
+    let escaping = placed(getComputedStyle(element));
+    for (let parent = element.parentElement; parent && parent !== document.body;
+         parent = parent.parentElement) {
+      const style = getComputedStyle(parent);
+      if (escaping && style.position === "static") continue;
+      if (style.overflowX !== "visible") return true;
+      escaping = placed(style);
+    }
+    return false;
+  };
   return Array.from(document.querySelectorAll("body *"))
     .filter((element) => element.getBoundingClientRect().right > width + 0.5)
+    .filter((element) => !clipped(element))
     .slice(0, 8)
     .map((element) => element.tagName.toLowerCase() + (element.id ? "#" + element.id : "") +
       (element.className && typeof element.className === "string"
