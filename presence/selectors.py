@@ -358,3 +358,8 @@ def alerts_inbox(user: User) -> AlertsInbox:
         fired=list(mine.filter(fired_at__isnull=False).order_by("-fired_at", "-pk")[:INBOX_SIZE]),
         waiting=list(mine.filter(fired_at__isnull=True).order_by("person__display_name")),
     )
+
+
+def presence_states(person_ids: list[str]) -> dict[str, store.PresenceState]:
+    """Return the stored presence of these people (other apps' face to the store)."""
+    return store.get_many(person_ids)

@@ -34,7 +34,14 @@ from directory.models import Person
 ROLES = ("anonymous", "employee", "admin")
 PERSON_ID = "a17e0000-0000-4000-8000-0000000000b1"
 # A value for each parameter a route may take.
-SAMPLES = {"graph_id": PERSON_ID, "kind": "presence"}
+SAMPLES = {
+    "graph_id": PERSON_ID,
+    "kind": "presence",
+    # No call or menu key of these numbers: admins get 404 once they are let in.
+    "pk": "424242",
+    "participant": "1",
+    "slot": "greeting",
+}
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,20 @@ HTTP_ROUTES: dict[str, Expect] = {
     "presence:alerts_recent": page(),
     "meetings:home": page(),
     "events:home": page(),
+    # The call board and the reception line: portal admins only.
+    "calls:board": admin_page(),
+    "calls:board_rows": admin_page(),
+    "calls:reception": admin_page(),
+    "calls:delete_option": admin_page(404, method="POST"),
+    "calls:call": admin_page(404),
+    "calls:call_live": admin_page(404),
+    "calls:hang_up": admin_page(404, method="POST"),
+    "calls:invite": admin_page(404, method="POST"),
+    "calls:mute": admin_page(404, method="POST"),
+    "calls:remove": admin_page(404, method="POST"),
+    # The calling platform fetches the line's prompts without a session: public by design
+    # (recordings the admin uploaded to be played to any caller).
+    "calls:prompt": public(200),
 }
 
 

@@ -1,0 +1,63 @@
+"""Reads of the calls pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calls.models import Call, CallEvent, CallParticipant, MenuOption, Prompt, ReceptionLine
+
+RECENT = 20
+
+
+@dataclass(frozen=True)
+class Board:
+    """The calls on the board: live ones first, then the latest ended."""
+
+    live: list[Call]
+    recent: list[Call]
+
+
+def board() -> Board:
+    """Return the board's calls."""
+    related = ("routed_to", "option")
+    return Board(
+        live=list(Call.objects.live().select_related(*related)),
+        recent=list(Call.objects.filter(state="terminated").select_related(*related)[:RECENT]),
+    )
+
+
+@dataclass(frozen=True)
+class CallDetail:
+    """One call with its participants and steps."""
+
+    call: Call
+    participants: list[CallParticipant]
+    events: list[CallEvent]
+
+
+def call_detail(pk: int) -> CallDetail | None:
+    """Return a call's page data, or None."""
+    call = Call.objects.select_related("routed_to", "option").filter(pk=pk).first()
+    if call is None:
+        return None
+    return CallDetail(
+        call=call,
+        participants=list(call.participants.select_related("person").order_by("pk")),
+        events=list(call.events.all()),
+    )
+
+
+def menu(line: ReceptionLine) -> list[MenuOption]:
+    """Return the line's menu, key by key."""
+    return list(line.options.select_related("person").prefetch_related("members"))
+
+
+def uploaded_slots(line: ReceptionLine) -> set[str]:
+    """Return the prompt slots with an uploaded recording."""
+    return set(Prompt.objects.filter(line=line).values_list("slot", flat=True))
+
+
+def prompt_content(line: ReceptionLine, slot: str) -> bytes | None:
+    """Return an uploaded recording, or None."""
+    prompt = Prompt.objects.filter(line=line, slot=slot).first()
+    return bytes(prompt.content) if prompt is not None else None

@@ -1,0 +1,205 @@
+"""The calls pages: the board, one call with its controls, the reception line, prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.guards import admin_required
+from calls import selectors, services
+from calls.forms import PROMPT_SLOTS, InviteForm, LineForm, OptionForm, PromptForm
+from calls.models import Call, CallParticipant, MenuOption, Prompt
+
+BUNDLED_PROMPTS = Path(__file__).resolve().parent / "prompts"
+SLOTS = dict(PROMPT_SLOTS)
+
+
+@admin_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    """Show the live calls and the latest ended ones."""
+    return render(request, "calls/board.html", {"board": selectors.board(), "active_nav": "calls"})
+
+
+@admin_required
+@require_GET
+def board_rows(request: HttpRequest) -> HttpResponse:
+    """Return the board's tables alone (the page fetches them on each live message)."""
+    return render(request, "calls/_board_tables.html", {"board": selectors.board()})
+
+
+def _detail(pk: int) -> selectors.CallDetail:
+    detail = selectors.call_detail(pk)
+    if detail is None:
+        raise Http404("No such call.")
+    return detail
+
+
+@admin_required
+@require_GET
+def call_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show one call: who is in it, its steps, and the controls."""
+    return render(
+        request,
+        "calls/call.html",
+        {"detail": _detail(pk), "invite_form": InviteForm(), "active_nav": "calls"},
+    )
+
+
+@admin_required
+@require_GET
+def call_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return a call's live part alone."""
+    return render(request, "calls/_call_live.html", {"detail": _detail(pk)})
+
+
+def _run(request: HttpRequest, action: object, done: str) -> None:
+    try:
+        action()  # type: ignore[operator]
+    except services.ControlRefused as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+
+
+@admin_required
+@require_POST
+def hang_up(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hang up the bot's leg of a call."""
+    call = get_object_or_404(Call.objects.live(), pk=pk)
+    _run(request, lambda: services.hang_up(call=call), "Hanging up.")
+    return redirect("calls:call", pk=pk)
+
+
+@admin_required
+@require_POST
+def mute(request: HttpRequest, pk: int, participant: int) -> HttpResponse:
+    """Mute one participant."""
+    call = get_object_or_404(Call.objects.live(), pk=pk)
+    who = get_object_or_404(CallParticipant, call=call, pk=participant)
+    _run(request, lambda: services.mute(call=call, participant=who), f"Muting {who.label}.")
+    return redirect("calls:call", pk=pk)
+
+
+@admin_required
+@require_POST
+def remove(request: HttpRequest, pk: int, participant: int) -> HttpResponse:
+    """Remove one participant."""
+    call = get_object_or_404(Call.objects.live(), pk=pk)
+    who = get_object_or_404(CallParticipant, call=call, pk=participant)
+    _run(request, lambda: services.remove(call=call, participant=who), f"Removing {who.label}.")
+    return redirect("calls:call", pk=pk)
+
+
+@admin_required
+@require_POST
+def invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invite people chosen in the directory picker."""
+    call = get_object_or_404(Call.objects.live(), pk=pk)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "calls/call.html",
+            {"detail": _detail(pk), "invite_form": form, "active_nav": "calls"},
+            status=400,
+        )
+    people = form.cleaned_data["people"]
+    _run(request, lambda: services.invite(call=call, people=people), "Inviting.")
+    return redirect("calls:call", pk=pk)
+
+
+@admin_required
+def reception(request: HttpRequest) -> HttpResponse:
+    """Set the reception line's greeting, hours, menu and prompts."""
+    line = services.the_line()
+    line_form = LineForm(instance=line)
+    option_form = OptionForm()
+    prompt_form = PromptForm()
+    status = 200
+    if request.method == "POST":
+        which = request.POST.get("form")
+        if which == "line":
+            line_form = LineForm(request.POST, instance=line)
+            if line_form.is_valid():
+                line_form.save()
+                messages.success(request, "The reception line is saved.")
+                return redirect("calls:reception")
+        elif which == "option":
+            option_form = OptionForm(request.POST)
+            if option_form.is_valid():
+                _save_option(line, option_form)
+                messages.success(request, "The menu key is saved.")
+                return redirect("calls:reception")
+        elif which == "prompt":
+            prompt_form = PromptForm(request.POST, request.FILES)
+            if prompt_form.is_valid():
+                Prompt.objects.update_or_create(
+                    line=line,
+                    slot=prompt_form.cleaned_data["slot"],
+                    defaults={"content": prompt_form.cleaned_data["recording"]},
+                )
+                messages.success(request, "The recording is saved.")
+                return redirect("calls:reception")
+        status = 400
+    return render(
+        request,
+        "calls/reception.html",
+        {
+            "line": line,
+            "line_form": line_form,
+            "option_form": option_form,
+            "prompt_form": prompt_form,
+            "menu": selectors.menu(line),
+            "slots": [
+                (slot, label, slot in selectors.uploaded_slots(line))
+                for slot, label in PROMPT_SLOTS
+            ],
+            "active_nav": "calls",
+        },
+        status=status,
+    )
+
+
+def _save_option(line: object, form: OptionForm) -> None:
+    data = form.cleaned_data
+    people = data.get("people") or []
+    with transaction.atomic():
+        option, _ = MenuOption.objects.update_or_create(
+            line=line,
+            digit=data["digit"],
+            defaults={
+                "label": data["label"],
+                "kind": data["kind"],
+                "department": data.get("department") or "",
+                "person": people[0] if data["kind"] == MenuOption.Kind.PERSON else None,
+            },
+        )
+        option.members.set(people if data["kind"] == MenuOption.Kind.LIST else [])
+
+
+@admin_required
+@require_POST
+def delete_option(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a key off the menu."""
+    get_object_or_404(MenuOption, pk=pk).delete()
+    messages.success(request, "The menu key is removed.")
+    return redirect("calls:reception")
+
+
+@require_GET
+def prompt(request: HttpRequest, slot: str) -> HttpResponse:
+    """Serve a prompt to the calling platform: the uploaded recording, else the bundled one."""
+    if slot not in SLOTS:
+        raise Http404("No such prompt.")
+    content = selectors.prompt_content(services.the_line(), slot)
+    if content is None:
+        content = (BUNDLED_PROMPTS / f"{slot}.wav").read_bytes()
+    response = HttpResponse(content, content_type="audio/wav")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
