@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +52,9 @@ def forget_keys() -> None:
 
 
 async def _fetch_keys() -> dict[str, Any]:
-    verify: str | bool = settings.GRAPH_CA_BUNDLE or True
+    verify: ssl.SSLContext | bool = True
+    if settings.GRAPH_CA_BUNDLE:
+        verify = ssl.create_default_context(cafile=settings.GRAPH_CA_BUNDLE)
     async with httpx.AsyncClient(
         verify=verify, timeout=FETCH_TIMEOUT_SECONDS, trust_env=False
     ) as client:

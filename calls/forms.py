@@ -52,8 +52,10 @@ class LineForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         opens, closes = data.get("opens_at"), data.get("closes_at")
-        if opens and closes and opens >= closes:
-            self.add_error("closes_at", "The line must close after it opens.")
+        if opens and closes and opens > closes:
+            self.add_error(
+                "closes_at", "The line must close after it opens (the same time: all day)."
+            )
         return data
 
 

@@ -77,7 +77,10 @@ def is_open(line: ReceptionLine, moment: datetime) -> bool:
     if isinstance(opens, str) or isinstance(closes, str):
         line.refresh_from_db()
         opens, closes = line.opens_at, line.closes_at
-    return str(local.weekday()) in line.open_days and opens <= local.time() < closes
+    if str(local.weekday()) not in line.open_days:
+        return False
+    # Opening and closing at the same time means open all day.
+    return opens == closes or opens <= local.time() < closes
 
 
 # --- publishing -----------------------------------------------------------------------------
@@ -190,8 +193,8 @@ def _on_state(call: Call, state: str, result: graph_calls.ResultInfo | None) -> 
     if state == "terminated":
         call.ended_at = timezone.now()
         if result is not None:
-            call.result_code = str(result.code or "")
-            call.result_subcode = str(result.subcode or "")
+            call.result_code = "" if result.code is None else str(result.code)
+            call.result_subcode = "" if result.subcode is None else str(result.subcode)
             call.result_message = (result.message or "")[:256]
         if call.result_subcode == "7015":
             call.routing = (
@@ -216,7 +219,7 @@ def _on_state(call: Call, state: str, result: graph_calls.ResultInfo | None) -> 
 
 def _play(call: Call, slot: str, context: str) -> None:
     call.waiting_for = context
-    call.save(update_fields=["waiting_for", "updated_at"])
+    call.save(update_fields=["waiting_for", "routing", "updated_at"])
     graph_calls.play_prompt(
         graph_for_bot(), call.graph_id, prompts=[prompt_uri(slot)], client_context=context
     )

@@ -74,6 +74,8 @@ class Settings:
     transfer_timeout_seconds: float = 20.0
     invite_timeout_seconds: float = 30.0
     allow_remove_participants: bool = False
+    # How long callback tokens last; negative mints expired ones (to test a bot's checks).
+    callback_token_seconds: int = 3600
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class Settings:
             "transferTimeoutSeconds": self.transfer_timeout_seconds,
             "inviteTimeoutSeconds": self.invite_timeout_seconds,
             "allowRemoveParticipants": self.allow_remove_participants,
+            "callbackTokenSeconds": self.callback_token_seconds,
         }
 
 
@@ -244,7 +247,10 @@ class CallsArea:
             delivery.attempts = attempt
             with self.state.lock:
                 token = callback_token(
-                    self.state, bot_app_id=self.bot_app.client_id, tenant_id=self.tenant_id
+                    self.state,
+                    bot_app_id=self.bot_app.client_id,
+                    tenant_id=self.tenant_id,
+                    lifetime=self.settings.callback_token_seconds,
                 )
             try:
                 response = await client.post(

@@ -3,7 +3,8 @@
 * ``GET /calls``: the bot, the reception line, settings, every call and its state.
 * ``POST /calls/webhook`` ``{"url"}``: the bot's calling webhook (where incoming calls go).
 * ``POST /calls/settings`` ``{"answerSeconds", "declineSeconds", "promptSeconds",
-  "transferTimeoutSeconds", "inviteTimeoutSeconds", "allowRemoveParticipants"}``.
+  "transferTimeoutSeconds", "inviteTimeoutSeconds", "allowRemoveParticipants",
+  "callbackTokenSeconds"}`` (a negative lifetime mints expired callback tokens).
 * ``POST /calls/behaviours/{user id, UPN or E.164 number}`` ``{"behaviour": "presence" |
   "answer" | "decline" | "noAnswer" | "unreachable"}``: how that person or number answers.
 * ``POST /calls/incoming`` ``{"from": {"phone": "+44..."} | {"user": id or UPN}}``: a call
@@ -89,7 +90,7 @@ async def webhook(request: Request) -> Response:
 async def settings(request: Request) -> Response:
     """Change how simulated people and the platform behave."""
     body = await json_object(request)
-    unknown = set(body) - set(SETTINGS) - {"allowRemoveParticipants"}
+    unknown = set(body) - set(SETTINGS) - {"allowRemoveParticipants", "callbackTokenSeconds"}
     if unknown:
         raise ControlError(f"Unknown settings: {', '.join(sorted(unknown))}.")
     state = state_of(request)
@@ -101,6 +102,11 @@ async def settings(request: Request) -> Response:
                 if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                     raise ControlError(f"'{name}' must be a number of seconds, 0 or more.")
                 setattr(area.settings, attribute, float(value))
+        if "callbackTokenSeconds" in body:
+            lifetime = body["callbackTokenSeconds"]
+            if isinstance(lifetime, bool) or not isinstance(lifetime, int):
+                raise ControlError("'callbackTokenSeconds' must be a whole number of seconds.")
+            area.settings.callback_token_seconds = lifetime
         if "allowRemoveParticipants" in body:
             if not isinstance(body["allowRemoveParticipants"], bool):
                 raise ControlError("'allowRemoveParticipants' must be true or false.")

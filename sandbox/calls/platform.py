@@ -68,7 +68,13 @@ def platform_keys(state: SandboxState) -> PlatformKeys:
         return keys
 
 
-def callback_token(state: SandboxState, *, bot_app_id: str, tenant_id: str) -> str:
+def callback_token(
+    state: SandboxState,
+    *,
+    bot_app_id: str,
+    tenant_id: str,
+    lifetime: int = CALLBACK_TOKEN_SECONDS,
+) -> str:
     """Return the bearer token of one callback to the bot ``bot_app_id``."""
     key = platform_keys(state).signing
     now = int(state.clock.timestamp())
@@ -77,7 +83,7 @@ def callback_token(state: SandboxState, *, bot_app_id: str, tenant_id: str) -> s
         "aud": bot_app_id,
         "iat": now,
         "nbf": now,
-        "exp": now + CALLBACK_TOKEN_SECONDS,
+        "exp": now + lifetime,
         "tid": tenant_id,
         "serviceurl": state.endpoints.https_base,
         "jti": str(uuid.uuid4()),
