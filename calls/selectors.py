@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from calls.models import Call, CallEvent, CallParticipant, MenuOption, Prompt, ReceptionLine
+from calls.models import (
+    Call,
+    CallDelegate,
+    CallEvent,
+    CallParticipant,
+    MenuOption,
+    Prompt,
+    ReceptionLine,
+)
+from directory.models import Person
 
 RECENT = 20
 
@@ -61,3 +70,22 @@ def prompt_content(line: ReceptionLine, slot: str) -> bytes | None:
     """Return an uploaded recording, or None."""
     prompt = Prompt.objects.filter(line=line, slot=slot).first()
     return bytes(prompt.content) if prompt is not None else None
+
+
+@dataclass(frozen=True)
+class PersonDelegation:
+    """Who takes a person's calls, and whose calls they take, as last read from Graph."""
+
+    delegates: list[Person]
+    delegators: list[Person]
+
+
+def person_delegation(graph_id: str) -> PersonDelegation:
+    """Return the call delegation shown on a person's page."""
+    rows = CallDelegate.objects.select_related("delegate", "delegator")
+    return PersonDelegation(
+        delegates=[
+            r.delegate for r in rows.filter(delegator__graph_id=graph_id, receives_calls=True)
+        ],
+        delegators=[r.delegator for r in rows.filter(delegate__graph_id=graph_id)],
+    )

@@ -24,6 +24,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.graph_clients import graph_for_user
+from accounts.identity import FEATURE_SCOPES
 from calls.bot import graph_for_bot
 from calls.models import (
     STATE_RANK,
@@ -379,6 +381,59 @@ def delegates_receiving_calls(person: Person) -> list[Person]:
         "delegate_id", flat=True
     )
     return list(Person.objects.filter(pk__in=list(ids)))
+
+
+# --- call delegation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """Whom a person lets take their calls, and whose calls they may take."""
+
+    delegates: list[tuple[Person, bool]]  # (person, receives calls)
+    delegators: list[Person]
+
+
+def refresh_delegation(*, user_id: int, person: Person) -> Delegation:
+    """Read a person's delegates and delegators from Graph (beta) with their own token."""
+    client = graph_for_user(user_id, FEATURE_SCOPES["calldelegation"])
+    beta = settings.GRAPH_BETA_BASE_URL
+    delegates = graph_calls.list_delegation(client, beta, person.graph_id, "delegates")
+    delegators = graph_calls.list_delegation(client, beta, person.graph_id, "delegators")
+    found = Person.objects.in_bulk(
+        [one.id for one in [*delegates, *delegators]], field_name="graph_id"
+    )
+    with transaction.atomic():
+        CallDelegate.objects.filter(delegator=person).delete()
+        for one in delegates:
+            if one.id in found and one.is_active:
+                CallDelegate.objects.create(
+                    delegator=person,
+                    delegate=found[one.id],
+                    receives_calls=one.receives_calls,
+                    makes_calls=bool(one.allowed_actions.get("makeCalls")),
+                )
+        CallDelegate.objects.filter(delegate=person).delete()
+        for one in delegators:
+            if one.id in found and one.is_active:
+                CallDelegate.objects.update_or_create(
+                    delegator=found[one.id],
+                    delegate=person,
+                    defaults={
+                        "receives_calls": one.receives_calls,
+                        "makes_calls": bool(one.allowed_actions.get("makeCalls")),
+                    },
+                )
+    return delegation_of(person)
+
+
+def delegation_of(person: Person) -> Delegation:
+    """Return a person's delegation as last read."""
+    rows = CallDelegate.objects.select_related("delegate", "delegator")
+    return Delegation(
+        delegates=[(row.delegate, row.receives_calls) for row in rows.filter(delegator=person)],
+        delegators=[row.delegator for row in rows.filter(delegate=person)],
+    )
 
 
 # --- call-backs -----------------------------------------------------------------------------

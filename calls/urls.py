@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("reception/", views.reception, name="reception"),
     path("reception/options/<int:pk>/delete", views.delete_option, name="delete_option"),
     path("prompts/<slug:slot>.wav", views.prompt, name="prompt"),
+    path("delegates/", views.my_delegates, name="my_delegates"),
     path("<int:pk>/", views.call_page, name="call"),
     path("<int:pk>/live", views.call_live, name="call_live"),
     path("<int:pk>/hang-up", views.hang_up, name="hang_up"),

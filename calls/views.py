@@ -10,10 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.guards import admin_required
+from accounts.guards import admin_required, requires_consent
+from accounts.models import User
 from calls import selectors, services
 from calls.forms import PROMPT_SLOTS, InviteForm, LineForm, OptionForm, PromptForm
 from calls.models import Call, CallParticipant, MenuOption, Prompt
+from comms_portal.graph import GraphError
+from directory.models import Person
 
 BUNDLED_PROMPTS = Path(__file__).resolve().parent / "prompts"
 SLOTS = dict(PROMPT_SLOTS)
@@ -203,3 +206,25 @@ def prompt(request: HttpRequest, slot: str) -> HttpResponse:
     response = HttpResponse(content, content_type="audio/wav")
     response["Cache-Control"] = "public, max-age=300"
     return response
+
+
+@requires_consent("calldelegation")
+@require_GET
+def my_delegates(request: HttpRequest) -> HttpResponse:
+    """Show whom the signed-in person lets take their calls, read from Graph now."""
+    user = request.user
+    assert isinstance(user, User)
+    person = Person.objects.filter(graph_id=user.object_id).first()
+    if person is None:
+        raise Http404("You are not in the directory yet.")
+    error = ""
+    try:
+        delegation = services.refresh_delegation(user_id=user.pk, person=person)
+    except GraphError as failure:
+        error = f"Microsoft Graph did not answer: {failure.message}"
+        delegation = services.delegation_of(person)
+    return render(
+        request,
+        "calls/my_delegates.html",
+        {"delegation": delegation, "error": error, "active_nav": "people"},
+    )

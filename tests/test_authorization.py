@@ -52,6 +52,7 @@ class Redirect:
 
 
 SIGN_IN = Redirect("the sign-in page, to come back here")
+CONSENT = Redirect("the consent step for the feature's permissions")
 AUTHORITY = Redirect("the identity provider")
 Outcome = int | Redirect
 
@@ -150,6 +151,8 @@ HTTP_ROUTES: dict[str, Expect] = {
     # The calling platform fetches the line's prompts without a session: public by design
     # (recordings the admin uploaded to be played to any caller).
     "calls:prompt": public(200),
+    # A person's own delegates: signed-in people, asked for CallDelegation.Read first.
+    "calls:my_delegates": Expect(anonymous=SIGN_IN, employee=CONSENT, admin=CONSENT),
 }
 
 
@@ -266,6 +269,8 @@ def _assert_outcome(response: HttpResponse, expected: Outcome, path: str) -> Non
     location = response["Location"]
     if expected is SIGN_IN:
         assert location == f"{reverse('accounts:signin')}?{urlencode({'next': path}, safe='/')}"
+    elif expected is CONSENT:
+        assert location.startswith(f"{reverse('accounts:consent')}?feature=")
     elif expected is AUTHORITY:
         assert origin_of(location, name="Location") in _authority_origins()
     else:

@@ -465,6 +465,8 @@ def calling_info(area: CallsArea) -> dict[str, Any]:
 
 _AREA = "calls"
 _SEED = 1
+# Where ``python -m sandbox --calling-webhook`` puts the bot's calling webhook.
+CALLING_WEBHOOK = "calls.webhook"
 
 
 def calls_of(state: SandboxState) -> CallsArea:
@@ -491,6 +493,8 @@ def calls_of(state: SandboxState) -> CallsArea:
         reception = Party("applicationInstance", _seeded(seed, "reception"), "Reception")
         area = CallsArea(state=state, bot_app=bot, reception=reception, reception_phone=phone)
         area.delegates = _seed_delegates(state)
+        webhook = state.extensions.get(CALLING_WEBHOOK)
+        area.webhook_url = webhook if isinstance(webhook, str) else None
         state.extensions[_AREA] = area
         return area
 
