@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from calls.models import MenuOption, ReceptionLine
+from comms_portal.graph.calls import meeting_from_join_url
 from directory.forms import PeopleField
 
 MAX_PROMPT_BYTES = 2 * 1024 * 1024
@@ -17,6 +18,7 @@ PROMPT_SLOTS = [
     ("closed", "Closed"),
     ("offer", "Nobody free: call-back offer"),
     ("goodbye", "Goodbye"),
+    ("incident", "Incident call-out: press 1 to join, 2 to decline"),
 ]
 # Service-hosted media plays WAV: PCM, 16 bits, mono, 16 kHz (the calling platform's format).
 WAV_RATE, WAV_WIDTH, WAV_CHANNELS = 16_000, 2, 1
@@ -127,4 +129,32 @@ class InviteForm(forms.Form):
         people = self.cleaned_data["people"]
         if not people:
             raise forms.ValidationError("Choose at least one person.")
+        return list(people)
+
+
+class IncidentForm(forms.Form):
+    """A call-out: what happened, the meeting to gather in, and whom to call."""
+
+    title = forms.CharField(max_length=200)
+    message = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    join_url = forms.URLField(
+        assume_scheme="https",
+        max_length=2000,
+        label="Teams meeting link",
+        help_text="The incident meeting's join link; the bot joins it and moves people in.",
+    )
+    people = PeopleField(max_people=50, label="People to call")
+
+    def clean_join_url(self) -> str:
+        url = str(self.cleaned_data["join_url"])
+        try:
+            meeting_from_join_url(url)
+        except ValueError as error:
+            raise forms.ValidationError(f"That is not a Teams meeting link: {error}.") from None
+        return url
+
+    def clean_people(self) -> list[Any]:
+        people = self.cleaned_data["people"]
+        if not people:
+            raise forms.ValidationError("Choose at least one person to call.")
         return list(people)

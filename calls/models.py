@@ -99,6 +99,8 @@ class Call(models.Model):
         RECEPTION = "reception", "Reception"
         CALL_BACK = "callback", "Call-back"
         OUTGOING = "outgoing", "Outgoing"
+        INCIDENT = "incident", "Incident call-out"
+        BRIDGE = "bridge", "Incident meeting"
 
     graph_id = models.CharField(max_length=64, unique=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.RECEPTION)
@@ -122,6 +124,12 @@ class Call(models.Model):
     result_code = models.CharField(max_length=16, blank=True)
     result_subcode = models.CharField(max_length=16, blank=True)
     result_message = models.CharField(max_length=256, blank=True)
+    incident_target = models.ForeignKey(
+        "IncidentTarget", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    incident = models.ForeignKey(
+        "Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = CallQuerySet.as_manager()
 
@@ -201,3 +209,52 @@ class CallDelegate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delegator_id} -> {self.delegate_id}"
+
+
+class Incident(models.Model):
+    """A call-out: the bot joins the incident meeting and calls the team, Available first."""
+
+    title = models.CharField(max_length=200)
+    message = models.CharField(max_length=500)
+    join_url = models.URLField(max_length=2000)
+    bridge_call_id = models.CharField(max_length=64, blank=True)
+    created_by = models.CharField(max_length=256, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    max_attempts = models.PositiveSmallIntegerField(default=2)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IncidentTarget(models.Model):
+    """One person called out for an incident, and how far they got."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        CALLING = "calling", "Calling"
+        LISTENING = "listening", "Hearing the message"
+        JOINED = "joined", "Joined the meeting"
+        DECLINED = "declined", "Declined"
+        RETRY = "retry", "No answer: will try again"
+        UNREACHED = "unreached", "Not reached"
+        OFFLINE = "offline", "Offline: not called"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="targets")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.WAITING)
+    # Presence when the call-out began: Available people are called first.
+    availability = models.CharField(max_length=30, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.state}"

@@ -9,6 +9,8 @@ from calls.models import (
     CallDelegate,
     CallEvent,
     CallParticipant,
+    Incident,
+    IncidentTarget,
     MenuOption,
     Prompt,
     ReceptionLine,
@@ -88,4 +90,27 @@ def person_delegation(graph_id: str) -> PersonDelegation:
             r.delegate for r in rows.filter(delegator__graph_id=graph_id, receives_calls=True)
         ],
         delegators=[r.delegator for r in rows.filter(delegate__graph_id=graph_id)],
+    )
+
+
+def incidents() -> list[Incident]:
+    """Return the latest call-outs."""
+    return list(Incident.objects.all()[:RECENT])
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    """A call-out and the people it calls."""
+
+    incident: Incident
+    targets: list[IncidentTarget]
+
+
+def incident_detail(pk: int) -> IncidentDetail | None:
+    """Return a call-out's page data, or None."""
+    incident = Incident.objects.filter(pk=pk).first()
+    if incident is None:
+        return None
+    return IncidentDetail(
+        incident=incident, targets=list(incident.targets.select_related("person"))
     )

@@ -21,23 +21,22 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.graph_clients import graph_for_user
 from accounts.identity import FEATURE_SCOPES
+from calls import incidents, steps
 from calls.bot import graph_for_bot
 from calls.models import (
     STATE_RANK,
     Call,
     CallbackOffer,
     CallDelegate,
-    CallEvent,
     CallParticipant,
+    Incident,
     MenuOption,
     ReceptionLine,
 )
-from comms_portal import live
 from comms_portal.graph import GraphError
 from comms_portal.graph import calls as graph_calls
 from comms_portal.graph.calls import CommsNotification
@@ -48,22 +47,10 @@ from presence.services import presence_from_graph, record_presence
 
 logger = logging.getLogger(__name__)
 
-BOARD_TOPIC = "calls:board"
 TONE_DIGITS = {f"tone{digit}": str(digit) for digit in range(10)}
 # What the flow waits for, as the clientContext of the media operation it started.
 MENU, OFFER, BYE, CLOSED = "menu", "offer", "bye", "closed"
 RINGABLE = frozenset({"Available", "AvailableIdle", "Busy", "BusyIdle", "Away", "BeRightBack"})
-
-
-def callback_uri() -> str:
-    """Return where the platform posts this bot's callbacks."""
-    path = reverse("notifications:intake", kwargs={"kind": "calls"})
-    return settings.PUBLIC_BASE_URL.rstrip("/") + path
-
-
-def prompt_uri(slot: str) -> str:
-    """Return the address the platform fetches a prompt of the line from."""
-    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("calls:prompt", kwargs={"slot": slot})
 
 
 def the_line() -> ReceptionLine:
@@ -83,29 +70,6 @@ def is_open(line: ReceptionLine, moment: datetime) -> bool:
         return False
     # Opening and closing at the same time means open all day.
     return opens == closes or opens <= local.time() < closes
-
-
-# --- publishing -----------------------------------------------------------------------------
-
-
-def summary(call: Call) -> dict[str, Any]:
-    """Return what the board shows of a call."""
-    return {
-        "id": call.pk,
-        "state": call.state,
-        "caller": call.caller_label,
-        "routing": call.routing,
-        "purpose": call.purpose,
-    }
-
-
-def _publish(call: Call) -> None:
-    message = {"type": "call", "call": summary(call)}
-    transaction.on_commit(lambda: live.publish(BOARD_TOPIC, message))
-
-
-def _event(call: Call, text: str) -> None:
-    CallEvent.objects.create(call=call, text=text[:300])
 
 
 # --- the callback flow ------------------------------------------------------------------------
@@ -172,14 +136,14 @@ def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
         caller_phone=phone,
         caller_person=person,
     )
-    _event(call, f"Incoming call from {label}.")
+    steps.event(call, f"Incoming call from {label}.")
     line = the_line()
     call.waiting_for = MENU if is_open(line, timezone.now()) else CLOSED
     call.routing = "Answering" if call.waiting_for == MENU else "Closed: answering to say so"
     call.save(update_fields=["waiting_for", "routing", "updated_at"])
-    _publish(call)
+    steps.publish(call)
     # Within 15 seconds of the incoming notification, or the platform drops the call.
-    graph_calls.answer(graph_for_bot(), call_id, callback_uri=callback_uri())
+    graph_calls.answer(graph_for_bot(), call_id, callback_uri=steps.callback_uri())
     return Outcome(True)
 
 
@@ -203,64 +167,63 @@ def _on_state(call: Call, state: str, result: graph_calls.ResultInfo | None) -> 
                 f"Transferred to {call.routed_to.display_name}" if call.routed_to else call.routing
             )
         CallParticipant.objects.filter(call=call).delete()
-        _event(call, f"Ended: {call.result_message or 'terminated'}.")
+        steps.event(call, f"Ended: {call.result_message or 'terminated'}.")
     else:
-        _event(call, f"State: {state}.")
+        steps.event(call, f"State: {state}.")
     call.save()
-    if failed_transfer:
-        _event(call, "The transfer did not go through.")
+    if call.purpose == Call.Purpose.INCIDENT:
+        if state == "established" and old != "established":
+            incidents.on_established(call)
+        elif state == "terminated":
+            incidents.on_ended(call)
+    elif failed_transfer:
+        steps.event(call, "The transfer did not go through.")
         _offer_call_back(call)
     elif state == "established" and old != "established" and call.purpose == Call.Purpose.RECEPTION:
         _greet(call)
     elif state == "established" and call.purpose == Call.Purpose.CALL_BACK:
         call.routing = "Call-back connected"
         call.save(update_fields=["routing", "updated_at"])
-    _publish(call)
+    steps.publish(call)
     return Outcome(True)
-
-
-def _play(call: Call, slot: str, context: str) -> None:
-    call.waiting_for = context
-    call.save(update_fields=["waiting_for", "routing", "updated_at"])
-    graph_calls.play_prompt(
-        graph_for_bot(), call.graph_id, prompts=[prompt_uri(slot)], client_context=context
-    )
 
 
 def _greet(call: Call) -> None:
     if call.waiting_for == CLOSED:
         call.routing = "Closed"
-        _play(call, "closed", BYE)
+        steps.play(call, "closed", BYE)
         return
     call.routing = "Menu"
     call.save(update_fields=["routing", "updated_at"])
     client = graph_for_bot()
     graph_calls.subscribe_to_tone(client, call.graph_id, client_context="tones")
-    _play(call, "greeting", MENU)
+    steps.play(call, "greeting", MENU)
 
 
 def _on_tone(call: Call, tone: str) -> Outcome:
     digit = TONE_DIGITS.get(tone)
     if call.state != "established" or digit is None:
         return Outcome(True, "tone ignored")
-    if call.waiting_for == MENU:
+    if call.purpose == Call.Purpose.INCIDENT:
+        incidents.on_tone(call, digit)
+    elif call.waiting_for == MENU:
         option = MenuOption.objects.filter(line=the_line(), digit=digit).first()
         if option is None:
-            _event(call, f"Key {digit} leads nowhere.")
+            steps.event(call, f"Key {digit} leads nowhere.")
             return Outcome(True)
         call.option = option
         call.save(update_fields=["option", "updated_at"])
-        _event(call, f"Chose {option.label}.")
+        steps.event(call, f"Chose {option.label}.")
         route(call)
     elif call.waiting_for == OFFER:
         if digit == "1" and call.caller_phone:
             CallbackOffer.objects.create(option=call.option, caller_phone=call.caller_phone)
             call.routing = "Call back requested"
-            _event(call, "The caller asked to be called back.")
+            steps.event(call, "The caller asked to be called back.")
         else:
             call.routing = "Declined a call back"
-        _play(call, "goodbye", BYE)
-    _publish(call)
+        steps.play(call, "goodbye", BYE)
+    steps.publish(call)
     return Outcome(True)
 
 
@@ -301,7 +264,7 @@ def _on_roster(call: Call, participants: list[graph_calls.Participant]) -> None:
         )
         seen.add(participant.id)
     CallParticipant.objects.filter(call=call).exclude(graph_id__in=seen).delete()
-    _publish(call)
+    steps.publish(call)
 
 
 # --- routing by presence ------------------------------------------------------------------------
@@ -353,15 +316,17 @@ def route(call: Call) -> None:
             delegates = delegates_receiving_calls(option.person)
             chosen = free_longest(delegates, fresh_presence(delegates))
             if chosen is not None:
-                _event(call, f"{option.person.display_name} is {availability}; trying a delegate.")
+                steps.event(
+                    call, f"{option.person.display_name} is {availability}; trying a delegate."
+                )
     if chosen is None:
-        _event(call, f"Nobody of {option.label} is Available.")
+        steps.event(call, f"Nobody of {option.label} is Available.")
         _offer_call_back(call)
         return
     call.routed_to = chosen
     call.routing = f"Transferring to {chosen.display_name}"
     call.save(update_fields=["routed_to", "routing", "updated_at"])
-    _event(call, f"Transferring to {chosen.display_name} (Available longest).")
+    steps.event(call, f"Transferring to {chosen.display_name} (Available longest).")
     graph_calls.transfer(
         graph_for_bot(),
         call.graph_id,
@@ -372,7 +337,7 @@ def route(call: Call) -> None:
 def _offer_call_back(call: Call) -> None:
     call.routing = "Offering a call back"
     call.save(update_fields=["routing", "updated_at"])
-    _play(call, "offer", OFFER)
+    steps.play(call, "offer", OFFER)
 
 
 def delegates_receiving_calls(person: Person) -> list[Person]:
@@ -381,6 +346,23 @@ def delegates_receiving_calls(person: Person) -> list[Person]:
         "delegate_id", flat=True
     )
     return list(Person.objects.filter(pk__in=list(ids)))
+
+
+# --- incident call-out -------------------------------------------------------------------------
+
+
+def start_call_out(
+    *, title: str, message: str, join_url: str, people: list[Person], created_by: str
+) -> Incident:
+    """Join the incident meeting and call the people, Available first."""
+    return incidents.start_incident(
+        title=title,
+        message=message,
+        join_url=join_url,
+        people=people,
+        created_by=created_by,
+        presence=fresh_presence(people),
+    )
 
 
 # --- call delegation ---------------------------------------------------------------------------
@@ -455,7 +437,7 @@ def place_call_backs() -> int:
             continue
         created = graph_calls.create_call(
             graph_for_bot(),
-            callback_uri=callback_uri(),
+            callback_uri=steps.callback_uri(),
             targets=[
                 graph_calls.identity("user", chosen.graph_id, chosen.display_name),
                 graph_calls.identity("phone", offer.caller_phone),
@@ -475,11 +457,11 @@ def place_call_backs() -> int:
                 routed_to=chosen,
                 routing=f"Calling back with {chosen.display_name}",
             )
-            _event(call, f"Call back placed: {chosen.display_name} and {offer.caller_phone}.")
+            steps.event(call, f"Call back placed: {chosen.display_name} and {offer.caller_phone}.")
             offer.state = CallbackOffer.State.CALLING
             offer.call_graph_id = call.graph_id
             offer.save(update_fields=["state", "call_graph_id"])
-            _publish(call)
+            steps.publish(call)
         placed += 1
     return placed
 
@@ -501,7 +483,7 @@ def _control(action: str, send: Any) -> None:
 def hang_up(*, call: Call) -> None:
     """Hang up the bot's leg of a call."""
     _control("Hanging up", lambda: graph_calls.hang_up(graph_for_bot(), call.graph_id))
-    _event(call, "Hung up from the board.")
+    steps.event(call, "Hung up from the board.")
 
 
 def mute(*, call: Call, participant: CallParticipant) -> None:
@@ -512,7 +494,7 @@ def mute(*, call: Call, participant: CallParticipant) -> None:
             graph_for_bot(), call.graph_id, participant.graph_id, client_context="board-mute"
         ),
     )
-    _event(call, f"Muted {participant.label} from the board.")
+    steps.event(call, f"Muted {participant.label} from the board.")
 
 
 def remove(*, call: Call, participant: CallParticipant) -> None:
@@ -523,7 +505,7 @@ def remove(*, call: Call, participant: CallParticipant) -> None:
             graph_for_bot(), call.graph_id, participant.graph_id
         ),
     )
-    _event(call, f"Removed {participant.label} from the board.")
+    steps.event(call, f"Removed {participant.label} from the board.")
 
 
 def invite(*, call: Call, people: list[Person]) -> None:
@@ -535,7 +517,7 @@ def invite(*, call: Call, people: list[Person]) -> None:
             graph_for_bot(), call.graph_id, participants=targets, client_context="board-invite"
         ),
     )
-    _event(call, "Invited " + ", ".join(p.display_name for p in people) + " from the board.")
+    steps.event(call, "Invited " + ", ".join(p.display_name for p in people) + " from the board.")
 
 
 def keep_calls_alive() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from calls import services
+from calls import incidents, services
 
 
 @shared_task(name="calls.keep_alive", ignore_result=True)
@@ -17,3 +17,9 @@ def keep_calls_alive() -> int:
 def place_call_backs() -> int:
     """Call back waiting callers whose team has someone Available."""
     return services.place_call_backs()
+
+
+@shared_task(name="calls.retry_call_outs", ignore_result=True)
+def retry_call_outs() -> int:
+    """Call again the people an incident call-out has not reached yet."""
+    return incidents.retry_call_outs()

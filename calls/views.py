@@ -13,7 +13,14 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.guards import admin_required, requires_consent
 from accounts.models import User
 from calls import selectors, services
-from calls.forms import PROMPT_SLOTS, InviteForm, LineForm, OptionForm, PromptForm
+from calls.forms import (
+    PROMPT_SLOTS,
+    IncidentForm,
+    InviteForm,
+    LineForm,
+    OptionForm,
+    PromptForm,
+)
 from calls.models import Call, CallParticipant, MenuOption, Prompt
 from comms_portal.graph import GraphError
 from directory.models import Person
@@ -228,3 +235,55 @@ def my_delegates(request: HttpRequest) -> HttpResponse:
         "calls/my_delegates.html",
         {"delegation": delegation, "error": error, "active_nav": "people"},
     )
+
+
+@admin_required
+def incidents(request: HttpRequest) -> HttpResponse:
+    """List call-outs, and start one."""
+    form = IncidentForm()
+    status = 200
+    if request.method == "POST":
+        form = IncidentForm(request.POST)
+        if form.is_valid():
+            user = request.user
+            try:
+                incident = services.start_call_out(
+                    title=form.cleaned_data["title"],
+                    message=form.cleaned_data["message"],
+                    join_url=form.cleaned_data["join_url"],
+                    people=form.cleaned_data["people"],
+                    created_by=getattr(user, "display_name", "") or "",
+                )
+            except GraphError as failure:
+                messages.error(request, f"The call-out could not start: {failure.message}")
+            else:
+                messages.success(request, "The call-out has started.")
+                return redirect("calls:incident", pk=incident.pk)
+        status = 400
+    return render(
+        request,
+        "calls/incidents.html",
+        {"form": form, "incidents": selectors.incidents(), "active_nav": "calls"},
+        status=status,
+    )
+
+
+def _incident(pk: int) -> selectors.IncidentDetail:
+    detail = selectors.incident_detail(pk)
+    if detail is None:
+        raise Http404("No such call-out.")
+    return detail
+
+
+@admin_required
+@require_GET
+def incident(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a call-out as it goes: whom it called and what they answered."""
+    return render(request, "calls/incident.html", {"detail": _incident(pk), "active_nav": "calls"})
+
+
+@admin_required
+@require_GET
+def incident_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return a call-out's live part alone."""
+    return render(request, "calls/_incident_live.html", {"detail": _incident(pk)})

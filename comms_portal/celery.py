@@ -52,6 +52,8 @@ app.conf.beat_schedule = {
     "keep-calls-alive": {"task": "calls.keep_alive", "schedule": 900.0},
     # Call back waiting callers as soon as someone of their team is Available.
     "place-call-backs": {"task": "calls.place_call_backs", "schedule": 15.0},
+    # Call again the people an incident call-out has not reached, once their retry is due.
+    "retry-call-outs": {"task": "calls.retry_call_outs", "schedule": 15.0},
 }
 
 

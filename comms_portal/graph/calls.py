@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, ValidationError
 
@@ -204,6 +205,46 @@ def _parsed(model: type[ModelT], document: object, response: GraphResponse, what
         request_id=response.request_id,
         client_request_id=response.client_request_id,
     )
+
+
+def meeting_from_join_url(join_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the chatInfo and organizerMeetingInfo a bot joins a Teams meeting link with.
+
+    A link reads ``https://teams.microsoft.com/l/meetup-join/<thread id>/<message id>?context=
+    {"Tid": "<tenant>", "Oid": "<organizer>"}`` (URL-encoded); Graph's create-call page joins
+    scheduled meetings with exactly these parts. Raises ValueError for anything else.
+    """
+    parts = urlsplit(join_url)
+    segments = [unquote(segment) for segment in parts.path.split("/") if segment]
+    if parts.scheme != "https" or len(segments) < 4 or segments[:2] != ["l", "meetup-join"]:
+        raise ValueError("not a Teams meeting link (https://…/l/meetup-join/…)")
+    thread_id, message_id = segments[2], segments[3]
+    if not thread_id.startswith("19:"):
+        raise ValueError("the meeting link names no meeting thread")
+    try:
+        context = json.loads(parse_qs(parts.query).get("context", ["{}"])[0])
+    except ValueError:
+        raise ValueError("the meeting link's context is not JSON") from None
+    if not isinstance(context, dict) or not context.get("Oid") or not context.get("Tid"):
+        raise ValueError("the meeting link names no organizer (Oid) and tenant (Tid)")
+    chat = {
+        "@odata.type": "#microsoft.graph.chatInfo",
+        "threadId": thread_id,
+        "messageId": message_id,
+    }
+    meeting = {
+        "@odata.type": "#microsoft.graph.organizerMeetingInfo",
+        "organizer": {
+            "@odata.type": "#microsoft.graph.identitySet",
+            "user": {
+                "@odata.type": "#microsoft.graph.identity",
+                "id": str(context["Oid"]),
+                "tenantId": str(context["Tid"]),
+            },
+        },
+        "allowConversationWithoutHost": True,
+    }
+    return chat, meeting
 
 
 def _path(call_id: str, tail: str = "") -> str:
