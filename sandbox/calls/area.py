@@ -19,6 +19,7 @@ import hashlib
 import heapq
 import itertools
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -99,10 +100,12 @@ class Delivery:
     outcome: str = "pending"
     status: int | None = None
     attempts: int = 0
+    latency_ms: float = 0.0  # the bot's answer time of the last attempt
 
     def to_json(self) -> dict[str, Any]:
         return {
             "url": self.url,
+            "latencyMs": round(self.latency_ms, 2),
             "callId": self.call_id,
             "outcome": self.outcome,
             "status": self.status,
@@ -252,6 +255,7 @@ class CallsArea:
                     tenant_id=self.tenant_id,
                     lifetime=self.settings.callback_token_seconds,
                 )
+            started = time.perf_counter()
             try:
                 response = await client.post(
                     delivery.url,
@@ -262,6 +266,7 @@ class CallsArea:
             except httpx.HTTPError as error:
                 delivery.outcome, delivery.status = f"unreachable: {error}", None
             else:
+                delivery.latency_ms = (time.perf_counter() - started) * 1000
                 delivery.status = response.status_code
                 if 200 <= response.status_code < 300:
                     delivery.outcome = "delivered"
