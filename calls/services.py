@@ -50,7 +50,10 @@ logger = logging.getLogger(__name__)
 TONE_DIGITS = {f"tone{digit}": str(digit) for digit in range(10)}
 # What the flow waits for, as the clientContext of the media operation it started.
 MENU, OFFER, BYE, CLOSED = "menu", "offer", "bye", "closed"
-RINGABLE = frozenset({"Available", "AvailableIdle", "Busy", "BusyIdle", "Away", "BeRightBack"})
+# Rung at once when nobody is Available: everyone but Do not disturb and Offline.
+RINGS_WHEN_NOT_FREE = frozenset({"AvailableIdle", "Busy", "BusyIdle", "Away", "BeRightBack"})
+REDIRECT_RING_SECONDS = 30
+OFFER_FIRST = "offer-first"
 
 
 def the_line() -> ReceptionLine:
@@ -138,13 +141,58 @@ def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
     )
     steps.event(call, f"Incoming call from {label}.")
     line = the_line()
-    call.waiting_for = MENU if is_open(line, timezone.now()) else CLOSED
-    call.routing = "Answering" if call.waiting_for == MENU else "Closed: answering to say so"
+    is_open_now = is_open(line, timezone.now())
+    options = list(line.options.all()[:2])
+    if is_open_now and len(options) == 1:
+        # One team and no menu: ring it before answering (a redirect needs an unanswered call).
+        call.option = options[0]
+        call.save(update_fields=["option", "updated_at"])
+        if _ring_team(call, options[0]):
+            steps.publish(call)
+            return Outcome(True)
+        call.waiting_for = OFFER_FIRST
+        call.routing = "Nobody can take it: answering to offer a call back"
+    else:
+        call.waiting_for = MENU if is_open_now else CLOSED
+        call.routing = "Answering" if is_open_now else "Closed: answering to say so"
     call.save(update_fields=["waiting_for", "routing", "updated_at"])
     steps.publish(call)
     # Within 15 seconds of the incoming notification, or the platform drops the call.
     graph_calls.answer(graph_for_bot(), call_id, callback_uri=steps.callback_uri())
     return Outcome(True)
+
+
+def _ring_team(call: Call, option: MenuOption) -> bool:
+    """Ring a one-team line's call before answering it; False when nobody can take it.
+
+    The Available member free longest is rung alone; when nobody is Available, everyone who
+    may pick up (not in Do not disturb, not Offline) is rung at once, up to 25.
+    """
+    members = members_of(option)
+    presence = fresh_presence(members)
+    chosen = free_longest(members, presence)
+    if chosen is not None:
+        targets = [chosen]
+        call.routed_to = chosen
+        call.routing = f"Ringing {chosen.display_name} (Available longest)"
+    else:
+        targets = [
+            p for p in members if presence.get(p.graph_id, ("", 0.0))[0] in RINGS_WHEN_NOT_FREE
+        ][: graph_calls.MAX_REDIRECT_TARGETS]
+        if not targets:
+            steps.event(call, f"Nobody of {option.label} can take a call.")
+            return False
+        call.routing = f"Ringing {len(targets)} of {option.label} at once"
+    call.save(update_fields=["routed_to", "routing", "updated_at"])
+    steps.event(call, call.routing + ".")
+    graph_calls.redirect(
+        graph_for_bot(),
+        call.graph_id,
+        targets=[graph_calls.identity("user", p.graph_id, p.display_name) for p in targets],
+        timeout=REDIRECT_RING_SECONDS,
+        callback_uri=steps.callback_uri(),
+    )
+    return True
 
 
 def _on_state(call: Call, state: str, result: graph_calls.ResultInfo | None) -> Outcome:
@@ -162,6 +210,13 @@ def _on_state(call: Call, state: str, result: graph_calls.ResultInfo | None) -> 
             call.result_code = "" if result.code is None else str(result.code)
             call.result_subcode = "" if result.subcode is None else str(result.subcode)
             call.result_message = (result.message or "")[:256]
+        if call.state == "terminated" and old == "redirecting":
+            if call.result_code != "200":
+                call.routing = "Nobody answered the ring"
+            elif call.routed_to is not None:
+                call.routing = f"Taken by {call.routed_to.display_name}"
+            else:
+                call.routing = "Taken by the team"
         if call.result_subcode == "7015":
             call.routing = (
                 f"Transferred to {call.routed_to.display_name}" if call.routed_to else call.routing
@@ -189,6 +244,11 @@ def _on_state(call: Call, state: str, result: graph_calls.ResultInfo | None) -> 
 
 
 def _greet(call: Call) -> None:
+    if call.waiting_for == OFFER_FIRST:
+        client = graph_for_bot()
+        graph_calls.subscribe_to_tone(client, call.graph_id, client_context="tones")
+        _offer_call_back(call)
+        return
     if call.waiting_for == CLOSED:
         call.routing = "Closed"
         steps.play(call, "closed", BYE)

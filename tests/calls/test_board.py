@@ -49,6 +49,7 @@ def open_line() -> ReceptionLine:
     )
     support = MenuOption.objects.create(line=line, digit="1", label="Support", kind="list")
     support.members.set([person(GRACE), person(SAMUEL)])
+    MenuOption.objects.create(line=line, digit="9", label="Operator", kind="person")
     return line
 
 
@@ -98,7 +99,7 @@ def test_mute_invite_and_remove_from_the_call_page(
     pump = CallbackPump(bot_webhook)
     set_presence(GRACE, "Available", "Available")
     set_presence(SAMUEL, "Available", "Available")
-    CallbackOffer.objects.create(option=open_line.options.get(), caller_phone=CALLER)
+    CallbackOffer.objects.create(option=open_line.options.get(digit="1"), caller_phone=CALLER)
     assert services.place_call_backs() == 1
     call = pump.until(lambda: Call.objects.filter(purpose="callback", state="established").first())
     pump.until(lambda: call.participants.count() == 3)

@@ -45,12 +45,14 @@ def person(upn: str) -> Person:
 
 @pytest.fixture
 def line() -> ReceptionLine:
-    """A line open all day, every day, with key 1 for a support list of three people."""
+    """A line open all day, every day, with a menu: key 1 for a support list of three."""
     line = ReceptionLine.objects.create(
         opens_at=clock_time(0, 0), closes_at=clock_time(0, 0), open_days="0123456"
     )
     support = MenuOption.objects.create(line=line, digit="1", label="Support", kind="list")
     support.members.set([person(GRACE), person(SAMUEL), person(AIKO)])
+    # A second key, so callers hear the menu.
+    MenuOption.objects.create(line=line, digit="9", label="Operator", kind="person")
     return line
 
 
@@ -179,3 +181,81 @@ def test_out_of_order_states_never_step_back(
     assert call.state == "established"
     services.hang_up(call=call)
     ended(pump, call)
+
+
+@pytest.fixture
+def one_team_line() -> ReceptionLine:
+    """A line with a single team: callers ring it straight away, without a menu."""
+    line = ReceptionLine.objects.create(
+        opens_at=clock_time(0, 0), closes_at=clock_time(0, 0), open_days="0123456"
+    )
+    team = MenuOption.objects.create(line=line, digit="1", label="Desk", kind="list")
+    team.members.set([person(GRACE), person(SAMUEL), person(AIKO)])
+    return line
+
+
+def incoming(pump: CallbackPump) -> str:
+    answer = control("POST", "/calls/incoming", {"from": {"phone": CALLER}})
+    graph_id = str(answer.json()["id"])
+    pump.until(lambda: Call.objects.filter(graph_id=graph_id).exists())
+    return graph_id
+
+
+def test_a_one_team_line_rings_the_available_member_free_longest_without_answering(
+    bot_webhook: WebhookReceiver, one_team_line: ReceptionLine
+) -> None:
+    set_presence(SAMUEL, "Available", "Available")
+    services.fresh_presence([person(SAMUEL)])
+    time.sleep(0.05)
+    set_presence(GRACE, "Available", "Available")
+    set_presence(AIKO, "Busy", "InACall")
+    pump = CallbackPump(bot_webhook)
+
+    graph_id = incoming(pump)
+    done = pump.until(lambda: Call.objects.filter(graph_id=graph_id, state="terminated").first())
+
+    assert done.routing == "Taken by Samuel Ortega"
+    overview = control("GET", "/calls").json()
+    assert next(c for c in overview["calls"] if c["id"] == graph_id)["connectedTo"] == user_id(
+        SAMUEL
+    )
+    assert "established" not in [e.text for e in done.events.all()]
+    control("POST", f"/calls/{graph_id}/hangup")
+
+
+def test_with_nobody_available_the_team_is_rung_at_once_but_not_dnd_or_offline(
+    bot_webhook: WebhookReceiver, one_team_line: ReceptionLine
+) -> None:
+    set_presence(GRACE, "DoNotDisturb", "Presenting")
+    set_presence(SAMUEL, "Away", "Away")
+    set_presence(AIKO, "Offline", "Offline")
+    control("POST", f"/calls/behaviours/{user_id(SAMUEL)}", {"behaviour": "answer"})
+    pump = CallbackPump(bot_webhook)
+    try:
+        graph_id = incoming(pump)
+        done = pump.until(
+            lambda: Call.objects.filter(graph_id=graph_id, state="terminated").first()
+        )
+    finally:
+        control("POST", f"/calls/behaviours/{user_id(SAMUEL)}", {"behaviour": "presence"})
+
+    assert done.routing == "Taken by the team"
+    steps = [event.text for event in done.events.all()]
+    assert "Ringing 1 of Desk at once." in steps
+    control("POST", f"/calls/{graph_id}/hangup")
+
+
+def test_with_nobody_to_ring_the_caller_is_answered_and_offered_a_call_back(
+    bot_webhook: WebhookReceiver, one_team_line: ReceptionLine
+) -> None:
+    for upn in (GRACE, SAMUEL, AIKO):
+        set_presence(upn, "DoNotDisturb", "Presenting")
+    pump = CallbackPump(bot_webhook)
+
+    graph_id = incoming(pump)
+    call = pump.until(lambda: Call.objects.filter(graph_id=graph_id, waiting_for="offer").first())
+    control("POST", f"/calls/{graph_id}/tones", {"tones": "1"})
+    done = ended(pump, call)
+
+    assert done.routing == "Call back requested"
+    assert CallbackOffer.objects.get().caller_phone == CALLER

@@ -63,16 +63,14 @@ def test_reception_line_set_up_in_the_browser_routes_a_live_call(
     # The board, open while the call comes in, updates by itself.
     page.get_by_role("link", name="Call board").click()
     expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible(timeout=10_000)
+    # With one key only, the line rings its team at once, without a menu.
     call = control("POST", "/calls/incoming", {"from": {"phone": CALLER}}).json()["id"]
-    live_row = page.locator('[data-calls="live"] tr', has_text=CALLER)
-    expect(live_row).to_contain_text("established", timeout=15_000)
-    control("POST", f"/calls/{call}/tones", {"tones": "1"})
     ended = page.locator('[data-calls="recent"] tr', has_text=CALLER)
-    expect(ended).to_contain_text("Transferred to Aiko Tanaka", timeout=15_000)
+    expect(ended).to_contain_text("Taken by Aiko Tanaka", timeout=15_000)
 
     ended.get_by_role("link", name=CALLER).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Call from {CALLER}")
-    expect(page.locator("[data-steps]")).to_contain_text("Chose Front desk")
+    expect(page.locator("[data-steps]")).to_contain_text("Ringing Aiko Tanaka (Available longest)")
     control("POST", f"/calls/{call}/hangup")
     page.wait_for_load_state("networkidle")
     assert watch.console_errors == []
