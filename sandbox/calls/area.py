@@ -224,6 +224,7 @@ class CallsArea:
             return
         operation.status = "failed" if failed else "completed"
         operation.result = result
+        operation.version += 1
         self.notify(
             call,
             "deleted",
@@ -368,6 +369,7 @@ class CallsArea:
     def set_state(self, call: Call, state: str, **extra: Any) -> None:
         """Move ``call`` to ``state`` and tell the bot."""
         call.state = state
+        call.version += 1
         self.notify_state(call, **extra)
 
     def add_participant(self, call: Call, party: Party, *, notify: bool = True) -> Participant:

@@ -109,7 +109,24 @@ def _operation(call: Call, odata_type: str, client_context: str | None, **extra:
 
 def _operation_answer(ctx: GraphContext, call: Call, operation: Operation) -> Response:
     location = f"{ctx.base_url}/communications/calls/{call.id}/operations/{operation.id}"
-    return graph_json(operation.to_json(call.id), 200, {"Location": location})
+    body = {
+        "@odata.context": f"{ctx.base_url}/$metadata#{operation.odata_type}",
+        **operation.to_json(call.id),
+    }
+    return graph_json(body, 200, {"Location": location})
+
+
+def _media_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """Keep a service-hosted media configuration, giving each prefetched prompt an id."""
+    prefetch = raw.get("preFetchMedia") or []
+    if not isinstance(prefetch, list):
+        raise bad("'mediaConfig.preFetchMedia' must be an array of mediaInfo.")
+    media = []
+    for one in prefetch:
+        if not isinstance(one, dict) or not isinstance(one.get("uri"), str):
+            raise bad("Each prefetched prompt needs a 'uri'.")
+        media.append({"uri": one["uri"], "resourceId": str(one.get("resourceId") or new_id())})
+    return {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig", "preFetchMedia": media}
 
 
 def _connect_answered(area: CallsArea, call: Call, ring: Ring) -> None:
@@ -164,6 +181,8 @@ async def create_call(ctx: GraphContext) -> Response:
             raise GraphError(403, "Forbidden", "Group calls need Calls.InitiateGroupCall.All.")
         elif len(targets) == 1 and "Calls.Initiate.All" not in roles:
             raise GraphError(403, "Forbidden", "Peer-to-peer calls need Calls.Initiate.All.")
+        raw_media = body.get("mediaConfig")
+        media = _media_config(raw_media) if isinstance(raw_media, dict) else None
         source = body.get("source")
         bot = area.bot
         if isinstance(source, dict):
@@ -187,6 +206,10 @@ async def create_call(ctx: GraphContext) -> Response:
                 subject=body.get("subject") if isinstance(body.get("subject"), str) else None,
             )
         )
+        if media is not None:
+            call.media_config = media
+        if isinstance(body.get("chatInfo"), dict):
+            call.chat = body["chatInfo"]
         area.add_participant(call, bot, notify=False)
         call.my_participant_id = next(iter(call.participants))
         area.notify_state(call)
@@ -201,7 +224,10 @@ async def create_call(ctx: GraphContext) -> Response:
                 on_answer=lambda ring: _connect_answered(area, call, ring),
                 on_fail=lambda ring: _outgoing_failed(area, call, ring),
             )
-        answer = call.to_json()
+        answer = {
+            "@odata.context": f"{ctx.base_url}/$metadata#app/calls/$entity",
+            **call.to_json(),
+        }
     location = f"{ctx.base_url}/communications/calls/{call.id}"
     return graph_json(answer, 201, {"Location": location})
 
@@ -244,6 +270,9 @@ async def answer(ctx: GraphContext) -> Response:
         area = calls_of(ctx.state)
         call = _call(ctx, area)
         _incoming(call, "answered")
+        raw_media = body.get("mediaConfig")
+        if isinstance(raw_media, dict):
+            call.media_config = _media_config(raw_media)
         call.callback_uri = callback_uri
         call.incoming_deadline = None
         area.set_state(call, "establishing")
@@ -636,7 +665,10 @@ async def invite(ctx: GraphContext) -> Response:
             call,
             "inviteParticipantsOperation",
             context,
-            participants=[party.invitation() for party in parties],
+            participants=[
+                {**party.invitation(), "replacesCallId": one.get("replacesCallId")}
+                for party, one in zip(parties, raw, strict=True)
+            ],
         )
         if moved:
             # The invitee leaves their call with the bot and joins this one at once.

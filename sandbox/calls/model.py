@@ -58,13 +58,24 @@ class Party:
             identity["displayName"] = self.display_name
         if self.tenant_id is not None and self.kind == "user":
             identity["tenantId"] = self.tenant_id
-        return {"@odata.type": "#microsoft.graph.identitySet", self.kind: identity}
+            identity["identityProvider"] = "AAD"
+        # Graph lists the identity set's other members as null.
+        return {
+            "@odata.type": "#microsoft.graph.identitySet",
+            "application": None,
+            "device": None,
+            "user": None,
+            "phone": None,
+            self.kind: identity,
+        }
 
     def participant_info(self) -> dict[str, Any]:
         """Return the participantInfo of this party."""
         return {
             "@odata.type": "#microsoft.graph.participantInfo",
             "identity": self.identity(),
+            "countryCode": None,
+            "endpointType": None,
             "languageId": "en-US",
             "region": "westeurope",
         }
@@ -75,6 +86,7 @@ class Party:
             "@odata.type": "#microsoft.graph.invitationParticipantInfo",
             "identity": self.identity(),
             "endpointType": None,
+            "id": None,
             "replacesCallId": None,
         }
 
@@ -93,7 +105,7 @@ class Participant:
         return {
             "@odata.type": "#microsoft.graph.participant",
             "id": self.id,
-            "info": self.party.participant_info(),
+            "info": {**self.party.participant_info(), "id": self.id},
             "mediaStreams": [
                 {
                     "@odata.type": "#microsoft.graph.mediaStream",
@@ -120,12 +132,14 @@ class Operation:
     status: str = "running"  # notStarted, running, completed, failed
     result: tuple[int, int, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
 
     def to_json(self, call_id: str) -> dict[str, Any]:
         """Return the operation resource."""
         body: dict[str, Any] = {
             "@odata.type": f"#microsoft.graph.{self.odata_type}",
             "@odata.id": f"/communications/calls/{call_id}/operations/{self.id}",
+            "@odata.etag": f'W/"{self.version}"',
             "id": self.id,
             "status": self.status,
             "clientContext": self.client_context,
@@ -183,6 +197,11 @@ class Call:
     result: tuple[int, int, str] | None = None
     # Who the caller ended up talking to once the bot left (redirect, transfer).
     connected_to: Party | None = None
+    media_config: dict[str, Any] = field(
+        default_factory=lambda: {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
+    )
+    chat: dict[str, Any] | None = None
+    version: int = 1
 
     @property
     def ended(self) -> bool:
@@ -196,6 +215,7 @@ class Call:
         body: dict[str, Any] = {
             "@odata.type": "#microsoft.graph.call",
             "@odata.id": self.resource_url(),
+            "@odata.etag": f'W/"{self.version}"',
             "id": self.id,
             "state": self.state,
             "direction": self.direction,
@@ -204,10 +224,15 @@ class Call:
             "source": self.source.participant_info(),
             "targets": [target.invitation() for target in self.targets],
             "requestedModalities": self.requested_modalities,
-            "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+            "mediaConfig": {"preFetchMedia": [], **self.media_config},
             "myParticipantId": self.my_participant_id,
             "subject": self.subject,
+            "ringingTimeoutInSeconds": None,
+            "mediaState": None,
+            "answeredBy": None,
+            "chatInfo": self.chat,
             "meetingInfo": self.meeting,
+            "transcription": None,
             "resultInfo": None,
             "toneInfo": None,
         }
