@@ -97,6 +97,7 @@ class Delivery:
     url: str
     body: dict[str, Any]
     call_id: str
+    audience: str = ""
     outcome: str = "pending"
     status: int | None = None
     attempts: int = 0
@@ -188,7 +189,8 @@ class CallsArea:
         if call.callback_uri:
             notification["callbackUri"] = call.callback_uri
         body = {"@odata.type": "#microsoft.graph.commsNotifications", "value": [notification]}
-        self._outbox.append(Delivery(url=target, body=body, call_id=call.id))
+        audience = call.owner_app_id or self.bot_app.client_id
+        self._outbox.append(Delivery(url=target, body=body, call_id=call.id, audience=audience))
         if self._wake is not None:
             self._wake.set()
 
@@ -252,7 +254,7 @@ class CallsArea:
             with self.state.lock:
                 token = callback_token(
                     self.state,
-                    bot_app_id=self.bot_app.client_id,
+                    bot_app_id=delivery.audience or self.bot_app.client_id,
                     tenant_id=self.tenant_id,
                     lifetime=self.settings.callback_token_seconds,
                 )
@@ -363,6 +365,7 @@ class CallsArea:
 
     def add_call(self, call: Call) -> Call:
         call.last_keep_alive = self.now()
+        call.owner_app_id = call.owner_app_id or self.bot_app.client_id
         self.calls[call.id] = call
         return call
 

@@ -46,7 +46,7 @@ def bad(message: str) -> GraphError:
 
 def _call(ctx: GraphContext, area: CallsArea) -> Call:
     call = area.calls.get(ctx.path_params["call_id"].lower())
-    if call is None or ctx.principal.app_id.lower() != area.bot_app.client_id:
+    if call is None or ctx.principal.app_id.lower() != call.owner_app_id:
         raise GraphError(404, "NotFound", "The call was not found.")
     return call
 
@@ -184,8 +184,13 @@ async def create_call(ctx: GraphContext) -> Response:
         raw_media = body.get("mediaConfig")
         media = _media_config(raw_media) if isinstance(raw_media, dict) else None
         source = body.get("source")
-        bot = area.bot
-        if isinstance(source, dict):
+        caller_app = ctx.state.tenant.app(ctx.principal.app_id)
+        bot = Party(
+            "application",
+            ctx.principal.app_id.lower(),
+            caller_app.name if caller_app else None,
+        )
+        if isinstance(source, dict) and bot.id == area.bot_app.client_id:
             identity = source.get("identity", {})
             if isinstance(identity, dict) and "applicationInstance" in identity:
                 bot = area.reception
@@ -204,6 +209,7 @@ async def create_call(ctx: GraphContext) -> Response:
                 is_group=meeting is not None or len(targets) > 1,
                 meeting=meeting,
                 subject=body.get("subject") if isinstance(body.get("subject"), str) else None,
+                owner_app_id=ctx.principal.app_id.lower(),
             )
         )
         if media is not None:

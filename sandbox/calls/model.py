@@ -197,6 +197,8 @@ class Call:
     result: tuple[int, int, str] | None = None
     # Who the caller ended up talking to once the bot left (redirect, transfer).
     connected_to: Party | None = None
+    # The app that placed the call, or the bot whose line it rang: the callbacks' audience.
+    owner_app_id: str = ""
     media_config: dict[str, Any] = field(
         default_factory=lambda: {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
     )

@@ -11,7 +11,13 @@ import jwt
 import msal
 import pytest
 
-from tests.sandbox.conftest import GRAPH_DEFAULT, bearer, ca_context, trusting_session
+from tests.sandbox.conftest import (
+    GRAPH_DEFAULT,
+    app_token,
+    bearer,
+    ca_context,
+    trusting_session,
+)
 from tests.support.sandbox import RunningSandbox, start_sandbox
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -395,3 +401,29 @@ def test_call_apis_refuse_delegated_tokens(
     ) as client:
         answer = client.post("communications/calls", json={})
     assert answer.status_code == 401
+
+
+def test_a_call_belongs_to_the_app_that_placed_it(
+    calls_sandbox: RunningSandbox, receiver: WebhookReceiver, graph: httpx.Client
+) -> None:
+    other = bearer(app_token(calls_sandbox))
+    placed = graph.post(
+        "communications/calls",
+        json={
+            "callbackUri": receiver.url("/other-app"),
+            "targets": [{"identity": {"phone": {"id": "+447700900999"}}}],
+            "requestedModalities": ["audio"],
+            "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+        },
+        headers=other,
+    )
+    assert placed.status_code == 201, placed.text
+    call_id = placed.json()["id"]
+
+    assert graph.get(f"communications/calls/{call_id}").status_code == 404
+    assert graph.get(f"communications/calls/{call_id}", headers=other).status_code == 200
+    posts = wait_until(lambda: receiver.posts_to("/other-app"))
+    token = posts[0].headers["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["aud"] == calls_sandbox.info["portal_client_id"]
+    assert graph.delete(f"communications/calls/{call_id}", headers=other).status_code == 204
