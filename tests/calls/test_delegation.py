@@ -35,6 +35,9 @@ def test_my_delegates_reads_graph_and_the_person_pages_show_it(client: Client) -
     on_daniel = client.get(reverse("presence:person", args=[daniel.graph_id])).content.decode()
     assert "Their calls can be taken by" in on_megan and "Daniel Okafor" in on_megan
     assert "Takes calls for" in on_daniel and "Megan Reyes" in on_daniel
+    # Only one's own page leads to "My delegates".
+    assert reverse("calls:my_delegates") in on_megan
+    assert reverse("calls:my_delegates") not in on_daniel
 
 
 def test_without_the_permission_the_person_is_asked_for_it_first(client: Client) -> None:
