@@ -122,10 +122,20 @@ async def authenticate(authorization: str | None, body: bytes) -> str | None:
         return f"token refused: {type(error).__name__}: {error}"
     if claims.get("tid") not in settings.ALLOWED_TENANTS:
         return f"token for another tenant {str(claims.get('tid'))[:40]!r}"
-    digest = hashlib.sha256(token.encode() + b"\n" + body).hexdigest()
     fresh = await get_async_redis().set(
-        REPLAY_KEY_PREFIX + digest, b"1", nx=True, ex=REPLAY_KEEP_SECONDS
+        _replay_key(token, body), b"1", nx=True, ex=REPLAY_KEEP_SECONDS
     )
     if not fresh:
         return "replayed: this token and body were taken already"
     return None
+
+
+def _replay_key(token: str, body: bytes) -> str:
+    return REPLAY_KEY_PREFIX + hashlib.sha256(token.encode() + b"\n" + body).hexdigest()
+
+
+async def not_queued(authorization: str | None, body: bytes) -> None:
+    """Forget a callback that was not queued, so that the platform may send it again."""
+    if authorization and authorization.startswith("Bearer "):
+        token = authorization.removeprefix("Bearer ").strip()
+        await get_async_redis().delete(_replay_key(token, body))

@@ -57,5 +57,6 @@ def register() -> None:
             authenticate=authentication.authenticate,
             malformed=malformed,
             handle_bodies=handle_bodies,
+            not_queued=authentication.not_queued,
         )
     )

@@ -239,6 +239,8 @@ async def answer_callback(body: bytes, endpoint: Endpoint, authorization: str | 
     appended = await inbox.append(inbox.callback_body(kind.name, body), kind=kind.name, accepted=1)
     if appended is inbox.Appended.FULL:
         logger.error("callback intake: inbox full; %s body refused with 503", endpoint.label)
+        if kind.not_queued is not None:
+            await kind.not_queued(authorization, body)
         return Answer(503, "inbox full", (("Retry-After", str(INBOX_FULL_RETRY_SECONDS)),))
     if appended is inbox.Appended.DRAIN_NEEDED:
         await _enqueue(tasks.drain_notifications.delay)

@@ -130,6 +130,9 @@ class CallbackKind:
     malformed: Callable[[bytes], str | None]
     # Receive the queued bodies, oldest first.
     handle_bodies: Callable[[Sequence[str]], Handled]
+    # Forget an authenticated body that could not be queued (the inbox was full), so that
+    # the sender's next try is not taken for a replay.
+    not_queued: Callable[[str | None, bytes], Awaitable[None]] | None = None
 
 
 _callback_kinds: dict[str, CallbackKind] = {}

@@ -149,6 +149,21 @@ def test_a_replayed_callback_is_refused(bot_webhook: WebhookReceiver) -> None:
     assert _queued() == 1
 
 
+def test_a_callback_refused_while_the_inbox_is_full_may_come_again(
+    bot_webhook: WebhookReceiver, settings: SettingsWrapper
+) -> None:
+    token, body = _real(bot_webhook)
+    settings.NOTIFICATION_INBOX_MAX_BODIES = 0
+
+    full = through_asgi(body, _headers(token))
+    settings.NOTIFICATION_INBOX_MAX_BODIES = 50_000
+    again = through_asgi(body, _headers(token))
+
+    assert full.status_code == 503 and full.headers["retry-after"]
+    assert again.status_code == 202
+    assert _queued() == 1
+
+
 def test_keys_rotated_by_the_platform_are_picked_up(
     bot_webhook: WebhookReceiver, settings: SettingsWrapper
 ) -> None:
