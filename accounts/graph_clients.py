@@ -62,20 +62,22 @@ class AppTokens(_CachedTokens):
         return acquire_app_token(force_refresh=force_refresh)
 
 
-def graph_for_user(user_id: int, scopes: list[str] | None = None) -> GraphClient:
+def graph_for_user(
+    user_id: int, scopes: list[str] | None = None, *, beta: bool = False
+) -> GraphClient:
     """Return a Graph client acting as the person ``user_id`` (delegated permissions)."""
     return GraphClient(
-        portal_graph_settings(),
+        portal_graph_settings(beta=beta),
         UserTokens(user_id, scopes or SIGN_IN_SCOPES),
         on_error=GraphErrorRecorder(str(user_id)),
         on_exchange=count_graph_exchange,
     )
 
 
-def graph_for_app() -> GraphClient:
+def graph_for_app(*, beta: bool = False) -> GraphClient:
     """Return a Graph client acting as the portal itself (application permissions)."""
     return GraphClient(
-        portal_graph_settings(),
+        portal_graph_settings(beta=beta),
         AppTokens(),
         on_error=GraphErrorRecorder(APP_CALLER),
         on_exchange=count_graph_exchange,

@@ -152,6 +152,9 @@ CHANNEL_LAYERS: dict[str, Any] = {}
 LIVE_MAX_SOCKETS_PER_PERSON = env.number("LIVE_MAX_SOCKETS_PER_PERSON", 20, minimum=1)
 # Watch messages one socket may send in any minute; a socket that keeps flooding is closed.
 LIVE_WATCH_MESSAGES_PER_MINUTE = env.number("LIVE_WATCH_MESSAGES_PER_MINUTE", 30, minimum=1)
+# Heartbeat pings one socket may send in any minute (pages ping at most every 1.5 s), counted
+# apart from watch messages; a socket that keeps flooding is closed.
+LIVE_PINGS_PER_MINUTE = env.number("LIVE_PINGS_PER_MINUTE", 120, minimum=1)
 
 # Sessions are kept in the database with a copy in the Redis cache, so the live socket can
 # check at every watch message that its session still exists without a database query.
@@ -332,6 +335,9 @@ PRESENCE_SUBSCRIPTION_MINUTES = env.number("PRESENCE_SUBSCRIPTION_MINUTES", 60, 
 PRESENCE_RENEW_BEFORE_MINUTES = env.number("PRESENCE_RENEW_BEFORE_MINUTES", 20, minimum=2)
 # A person shown on an open page stays watched this long after the page last said so.
 PRESENCE_WATCH_SECONDS = env.number("PRESENCE_WATCH_SECONDS", 180, minimum=30)
+# While an event's console is open, its registrations are read again from Graph at most this
+# often (the safety net behind registration notifications).
+EVENTS_RESYNC_SECONDS = env.number("EVENTS_RESYNC_SECONDS", 60, minimum=10)
 # Presence requests the portal allows itself per 30 s (Graph's limit: 1,500 per app per tenant).
 PRESENCE_REQUESTS_PER_30S = env.number("PRESENCE_REQUESTS_PER_30S", 1200, minimum=1)
 # Largest change-notification body accepted by the webhook.

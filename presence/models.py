@@ -69,6 +69,8 @@ class WallPreference(models.Model):
     sort = models.CharField(max_length=16, choices=SORTS, default="name")
     descending = models.BooleanField(default=False)
     group = models.CharField(max_length=16, choices=GROUPS, default="none")
+    # Read out (a polite live region) when favourites and people waited for change availability.
+    announce_changes = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -34,3 +34,11 @@ def save_wall_preference(
         defaults={"layout": layout, "sort": sort, "descending": descending, "group": group},
     )
     return preference
+
+
+def save_announce_preference(*, user: User, announce: bool) -> WallPreference:
+    """Remember whether ``user`` wants presence changes of the people they follow read out."""
+    preference, _ = WallPreference.objects.update_or_create(
+        user=user, defaults={"announce_changes": announce}
+    )
+    return preference

@@ -363,3 +363,41 @@ def alerts_inbox(user: User) -> AlertsInbox:
 def presence_states(person_ids: list[str]) -> dict[str, store.PresenceState]:
     """Return the stored presence of these people (other apps' face to the store)."""
     return store.get_many(person_ids)
+
+
+@dataclass(frozen=True)
+class Followed:
+    """Whom a person follows on their live pages: favourites and people they wait for."""
+
+    announce: bool
+    favourites: dict[str, str]
+    waiting: dict[str, str]
+
+    def as_json(self) -> dict[str, dict[str, str]]:
+        """Return the ids and names the page's script reads."""
+        return {"favourites": self.favourites, "waiting": self.waiting}
+
+
+def followed_people(user: User, *, announce: bool) -> Followed:
+    """Return ``user``'s visible favourites and the people they wait for, by id with names."""
+    rows = (
+        Person.objects.visible()
+        .annotate(
+            favourite=Exists(Favourite.objects.filter(user=user, person=OuterRef("pk"))),
+            waited_for=Exists(
+                AvailabilityAlert.objects.filter(
+                    user=user, person=OuterRef("pk"), fired_at__isnull=True
+                )
+            ),
+        )
+        .filter(Q(favourite=True) | Q(waited_for=True))
+        .values_list("graph_id", "display_name", "favourite", "waited_for")
+    )
+    favourites: dict[str, str] = {}
+    waiting: dict[str, str] = {}
+    for graph_id, name, favourite, waited_for in rows:
+        if favourite:
+            favourites[graph_id] = name
+        if waited_for:
+            waiting[graph_id] = name
+    return Followed(announce=announce, favourites=favourites, waiting=waiting)

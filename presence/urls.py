@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern] = [
     path("", views.wall, name="wall"),
     path("cards", views.wall_cards, name="cards"),
     path("display", views.wall_display, name="wall_display"),
+    path("announce", views.announce_changes, name="announce"),
     path("alerts/", views.alerts_page, name="alerts"),
     path("alerts/recent", views.alerts_recent, name="alerts_recent"),
     path("api/presence", views.presence_snapshot, name="snapshot"),

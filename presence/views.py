@@ -36,7 +36,11 @@ from presence.forms import (
 )
 from presence.models import WallPreference
 from presence.my_status import read_my_status
-from presence.preferences import save_wall_preference, wall_preference
+from presence.preferences import (
+    save_announce_preference,
+    save_wall_preference,
+    wall_preference,
+)
 from presence.services import watch_people
 from presence.store import get_many
 from presence.wall_forms import WallDisplayForm
@@ -58,8 +62,7 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _shown(user: User) -> selectors.WallDisplay:
-    preference = wall_preference(user)
+def _shown(preference: WallPreference) -> selectors.WallDisplay:
     return selectors.WallDisplay(
         layout=preference.layout,
         sort=preference.sort,
@@ -80,7 +83,8 @@ def _wall_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
             department=form.cleaned_data.get("department") or "",
         )
         code = 400
-    shown = selectors.effective_display(query, _shown(_user(request)))
+    preference = wall_preference(_user(request))
+    shown = selectors.effective_display(query, _shown(preference))
     wall = selectors.wall_page(_user(request), query, shown)
     params = request.GET.copy()
     params["page"] = str(wall.page + 1)
@@ -91,6 +95,7 @@ def _wall_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
         "shown": shown,
         "count_text": display.count_text(wall.count, text=query.text, close=wall.close),
         "next_query": params.urlencode(),
+        "preference": preference,
     }, code
 
 
@@ -108,7 +113,14 @@ def wall(request: HttpRequest) -> HttpResponse:
         group_choices=WallPreference.GROUPS,
         sort_columns=SORT_COLUMNS,
     )
+    context["followed"] = selectors.followed_people(
+        _user(request), announce=context["preference"].announce_changes
+    )
     return render(request, "presence/wall.html", context, status=code)
+
+
+def _followed(user: User) -> selectors.Followed:
+    return selectors.followed_people(user, announce=wall_preference(user).announce_changes)
 
 
 @never_cache
@@ -212,6 +224,7 @@ def person_page(request: HttpRequest, graph_id: str) -> HttpResponse:
             "active_nav": "people",
             "labels": display.label_tables(),
             "delegation": person_delegation(graph_id),
+            "followed": _followed(_user(request)),
         },
     )
 
@@ -244,6 +257,23 @@ def _bad_flag(request: HttpRequest, name: str) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"error": text}, status=400)
     return HttpResponse(text, status=400, content_type="text/plain")
+
+
+@signed_in
+@require_POST
+def announce_changes(request: HttpRequest) -> HttpResponse:
+    """Read out (announce=1) or not (announce=0) presence changes of the people one follows."""
+    wanted = _flag(request, "announce")
+    if wanted is None:
+        return _bad_flag(request, "announce")
+    save_announce_preference(user=_user(request), announce=wanted)
+    if _wants_json(request):
+        return JsonResponse({"announce": wanted})
+    if wanted:
+        messages.success(request, "Availability changes of the people you follow are read out.")
+    else:
+        messages.success(request, "Availability changes are no longer read out.")
+    return _back(request, reverse("presence:wall"))
 
 
 @signed_in

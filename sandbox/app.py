@@ -32,6 +32,8 @@ RESOURCE_MODULES: list[str] = [
     "sandbox.notifications.control",
     "sandbox.presence.routes",
     "sandbox.calls.routes",
+    "sandbox.virtual_events.routes",
+    "sandbox.meetings.routes",
 ]
 
 Hook = Callable[[SandboxState], Awaitable[None]]

@@ -41,6 +41,10 @@ SAMPLES = {
     "pk": "424242",
     "participant": "1",
     "slot": "greeting",
+    "event_id": "1",
+    "registration_id": "1",
+    "meeting_id": 1,
+    "report_id": 1,
 }
 
 
@@ -54,6 +58,8 @@ class Redirect:
 SIGN_IN = Redirect("the sign-in page, to come back here")
 CONSENT = Redirect("the consent step for the feature's permissions")
 AUTHORITY = Redirect("the identity provider")
+# A feature's permissions asked for first (the callers granted none), then back here.
+MEETINGS_CONSENT = Redirect("the consent page for meetings")
 Outcome = int | Redirect
 
 
@@ -132,10 +138,26 @@ HTTP_ROUTES: dict[str, Expect] = {
     "presence:alert": page_action(Redirect("presence:person"), data={"alert": "0"}),
     # How the wall is shown, remembered per person: done, it goes back to the wall.
     "presence:wall_display": page_action(Redirect("presence:wall"), data={"layout": "list"}),
+    # Reading out followed people's changes, remembered per person: done, back to the wall.
+    "presence:announce": page_action(Redirect("presence:wall"), data={"announce": "1"}),
     "presence:alerts": page(),
     # The header's alerts panel, an HTML fragment fetched by a page of a signed-in person.
     "presence:alerts_recent": page(),
     "meetings:home": page(),
+    # Pages that call Graph ask for the meetings permissions first (the callers have none).
+    "meetings:new": Expect(anonymous=SIGN_IN, employee=MEETINGS_CONSENT, admin=MEETINGS_CONSENT),
+    "meetings:lookup": Expect(anonymous=SIGN_IN, employee=MEETINGS_CONSENT, admin=MEETINGS_CONSENT),
+    "meetings:meet_now": page_action(MEETINGS_CONSENT, data={"person": PERSON_ID}),
+    "meetings:edit": Expect(anonymous=SIGN_IN, employee=MEETINGS_CONSENT, admin=MEETINGS_CONSENT),
+    "meetings:attendance": Expect(
+        anonymous=SIGN_IN, employee=MEETINGS_CONSENT, admin=MEETINGS_CONSENT
+    ),
+    # A meeting is shown only to its organizer and invitees: anyone else finds nothing.
+    "meetings:detail": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    "meetings:roster": Expect(anonymous=401, employee=404, admin=404),
+    "meetings:ics": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    "meetings:delete": page_action(404),
+    "meetings:attendance_csv": Expect(anonymous=SIGN_IN, employee=404, admin=404),
     "events:home": page(),
     # The call board and the reception line: portal admins only.
     "calls:board": admin_page(),
@@ -156,6 +178,25 @@ HTTP_ROUTES: dict[str, Expect] = {
     "calls:prompt": public(200),
     # A person's own delegates: signed-in people, asked for CallDelegation.Read first.
     "calls:my_delegates": Expect(anonymous=SIGN_IN, employee=CONSENT, admin=CONSENT),
+    # Event pages of events one may attend; there is no event 1 here.
+    "events:detail": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    "events:register": page_action(404),
+    "events:cancel_mine": page_action(404),
+    "events:ics": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    # The console: admins and an event's co-organizers (tests/events/test_console_access.py);
+    # anyone else is refused every console URL, whether the event exists or not.
+    "events:console": Expect(anonymous=SIGN_IN, employee=403, admin=200),
+    "events:create": admin_page(),
+    "events:manage": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:edit": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:preview": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:publish": Expect(anonymous=SIGN_IN, employee=403, admin=404, method="POST"),
+    "events:cancel": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:registration_rows": Expect(anonymous=401, employee=403, admin=404),
+    "events:registrations_csv": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:cancel_registration": Expect(anonymous=SIGN_IN, employee=403, admin=404, method="POST"),
+    "events:attendance": Expect(anonymous=SIGN_IN, employee=403, admin=404),
+    "events:attendance_csv": Expect(anonymous=SIGN_IN, employee=403, admin=404),
 }
 
 
@@ -276,6 +317,8 @@ def _assert_outcome(response: HttpResponse, expected: Outcome, path: str) -> Non
         assert location.startswith(f"{reverse('accounts:consent')}?feature=")
     elif expected is AUTHORITY:
         assert origin_of(location, name="Location") in _authority_origins()
+    elif expected is MEETINGS_CONSENT:
+        assert location.startswith(f"{reverse('accounts:consent')}?feature=meetings&next=")
     else:
         assert location == _url(expected.target)
 

@@ -33,7 +33,8 @@ MAX_WAITING_MESSAGES = 1000
 # What a page is told when messages may have been lost: re-read a snapshot.
 RESYNC_TEXT = json.dumps({"type": "resync"})
 # The page's heartbeat: a socket that stops answering pings is dead to it within seconds,
-# even when the network vanished without closing anything. Pings are not watch messages.
+# even when the network vanished without closing anything. Pings are not watch messages: they
+# have a budget of their own, so neither kind of message can use up the other's.
 PING = {"type": "ping"}
 PONG_TEXT = json.dumps({"type": "pong"})
 
@@ -60,6 +61,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self._expiry: asyncio.TimerHandle | None = None
         self._closing = False
         self._budget = WatchBudget(settings.LIVE_WATCH_MESSAGES_PER_MINUTE)
+        self._ping_budget = WatchBudget(settings.LIVE_PINGS_PER_MINUTE)
         self.user = self.scope.get("user")
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
@@ -93,22 +95,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if self.own_topic is None or self._closing:
             return
         if _is_ping(text_data):
-            await self.send(text_data=PONG_TEXT)
+            if await self._within(self._ping_budget, "ping"):
+                await self.send(text_data=PONG_TEXT)
             return
-        wait = self._budget.wait_needed()
-        if wait:
-            if self._budget.flooding():
-                await self._shut(CLOSE_FLOODING, "too many messages")
-                return
-            per_minute = self._budget.per_minute
-            await self.send_json(
-                {
-                    "type": "error",
-                    "error": f"too many watch messages: at most {per_minute} a minute; "
-                    "this one is ignored",
-                    "retry_after": retry_after(wait),
-                }
-            )
+        if not await self._within(self._budget, "watch"):
             return
         ended = await self._session_ended()
         if ended is not None:
@@ -121,6 +111,25 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await super().receive(text_data=text_data)
         except ValueError:
             await self.send_json({"type": "error", "error": "a message must be valid JSON"})
+
+    async def _within(self, budget: WatchBudget, kind: str) -> bool:
+        """Spend one ``kind`` message of ``budget``; refuse it (or close a flood) when spent."""
+        wait = budget.wait_needed()
+        if not wait:
+            return True
+        if budget.flooding():
+            await self._shut(CLOSE_FLOODING, "too many messages")
+            return False
+        await self.send_json(
+            {
+                "type": "error",
+                "refused": kind,
+                "error": f"too many {kind} messages: at most {budget.per_minute} a minute; "
+                "this one is ignored",
+                "retry_after": retry_after(wait),
+            }
+        )
+        return False
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         try:

@@ -7,7 +7,8 @@ process vouched for it. Each process re-scores all of its sockets in one round t
 that died and are dropped the next time that person opens a socket, so a crash never locks
 anyone out for longer than that.
 
-Watch messages are counted per socket, in the process holding it: at most N in any minute.
+Watch messages and heartbeat pings are counted per socket, each kind apart, in the process
+holding it: at most N of each in any minute.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def process_socket_slots(redis_url: str) -> SocketSlots:
 
 
 class WatchBudget:
-    """At most ``per_minute`` watch messages of one socket in any sixty seconds."""
+    """At most ``per_minute`` messages of one kind from one socket in any sixty seconds."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute

@@ -71,6 +71,8 @@ class ResourceKind:
     acts_as: ActsAs = "delegated"
     # Rich notifications (resource data encrypted to our certificate) or basic ones.
     include_resource_data: bool = True
+    # The Graph version its subscriptions are made on (meeting call events are beta only).
+    api_version: Literal["v1.0", "beta"] = "v1.0"
 
 
 _kinds: dict[str, ResourceKind] = {}

@@ -70,9 +70,19 @@ def is_owner_blocked(kind: str, user_id: int) -> bool:
     return bool(get_redis().exists(_owner_block_key(kind, user_id)))
 
 
-def client_for(owner_id: int | None) -> GraphClient:
-    """Return the Graph client a subscription is kept with: its owner's, or the app's."""
-    return graph_for_app() if owner_id is None else graph_for_user(owner_id)
+def client_for(owner_id: int | None, kind_name: str | None = None) -> GraphClient:
+    """Return the Graph client a subscription is kept with: its owner's, or the app's.
+
+    Kinds whose resource Graph offers on beta only get a client of that version.
+    """
+    beta = (
+        kind_name is not None
+        and registry.is_registered(kind_name)
+        and registry.get(kind_name).api_version == "beta"
+    )
+    if owner_id is None:
+        return graph_for_app(beta=beta)
+    return graph_for_user(owner_id, beta=beta)
 
 
 def _expiry(kind: registry.ResourceKind, now: datetime, lifetime: timedelta | None) -> datetime:
@@ -102,7 +112,7 @@ def subscribe(
     pending.expect(client_state, kind.name)
     try:
         created = create_subscription(
-            client_for(owner.pk if owner else None),
+            client_for(owner.pk if owner else None, kind.name),
             resource=resource,
             change_type=change_type,
             notification_url=notification_url(kind.name),
@@ -152,7 +162,9 @@ def owner_gone(subscription: Subscription) -> bool:
 def drop(subscription: Subscription) -> None:
     """Delete a subscription at Graph (when its token still works) and here."""
     try:
-        delete_subscription(client_for(subscription.owner_id), subscription.graph_id)
+        delete_subscription(
+            client_for(subscription.owner_id, subscription.kind), subscription.graph_id
+        )
     except (GraphError, ReauthRequired, TokenUnavailable) as error:
         # Graph forgets it at expiry anyway; its notifications are refused meanwhile.
         logger.info("subscription %s not deleted at Graph: %s", subscription.graph_id, error)
@@ -180,7 +192,7 @@ def renew(subscription: Subscription, *, now: datetime | None = None) -> Subscri
     switch = certificate is not None and certificate.pk != subscription.certificate_id
     try:
         renewed = renew_subscription(
-            client_for(subscription.owner_id),
+            client_for(subscription.owner_id, subscription.kind),
             subscription.graph_id,
             expiration=_expiry(kind, moment, None),
             encryption_certificate=certificate.certificate_base64
@@ -221,7 +233,9 @@ def reauthorize(subscription: Subscription, *, now: datetime | None = None) -> S
     if is_due(subscription, moment):
         return renew(subscription, now=moment)
     try:
-        reauthorize_subscription(client_for(subscription.owner_id), subscription.graph_id)
+        reauthorize_subscription(
+            client_for(subscription.owner_id, subscription.kind), subscription.graph_id
+        )
     except (NotFound, ReauthRequired, Unauthorized) as error:
         _end_refused(subscription, error)
         return None
@@ -243,7 +257,9 @@ def still_exists(subscription: Subscription) -> bool:
     """Tell whether Graph still holds the subscription; any doubt counts as yes."""
     try:
         # https://learn.microsoft.com/graph/api/subscription-get
-        get_subscription(client_for(subscription.owner_id), subscription.graph_id)
+        get_subscription(
+            client_for(subscription.owner_id, subscription.kind), subscription.graph_id
+        )
     except NotFound:
         return False
     except (GraphError, ReauthRequired, TokenUnavailable):

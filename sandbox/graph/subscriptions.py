@@ -131,6 +131,12 @@ async def create_subscription(ctx: GraphContext) -> Response:
             "InvalidRequest",
             f"The resource '{resource}' is not supported for change notifications.",
         )
+    if ctx.version not in entry.versions:
+        raise GraphError(
+            400,
+            "InvalidRequest",
+            f"Subscriptions on {entry.name} are only available on {', '.join(entry.versions)}.",
+        )
     check_permission(entry, principal)
     change_types = parse_change_types(change_type_text, entry)
     expiration = parse_expiration(

@@ -55,6 +55,8 @@ class SubscriptionResource:
     include_organization_id: bool
     # The lifecycle notifications Graph sends for this resource (see LIFECYCLE_EVENTS).
     lifecycle_events: frozenset[str]
+    # The API versions that accept subscriptions on it (meeting call events: beta only).
+    versions: tuple[str, ...] = ("v1.0", "beta")
 
     def allowed_permissions(self, principal: Principal) -> tuple[str, ...]:
         """Return the permissions that let ``principal`` subscribe to this resource."""
@@ -82,6 +84,7 @@ def register_subscription_resource(
     supports_resource_data: bool = True,
     include_organization_id: bool = False,
     lifecycle_events: frozenset[str] = EVERY_RESOURCE_GETS,
+    versions: tuple[str, ...] = ("v1.0", "beta"),
 ) -> SubscriptionResource:
     """Declare a subscribable resource; ``pattern`` is a regex over the resource string."""
     if any(existing.name == name for existing in _REGISTRY):
@@ -106,6 +109,7 @@ def register_subscription_resource(
         supports_resource_data=supports_resource_data,
         include_organization_id=include_organization_id,
         lifecycle_events=lifecycle_events,
+        versions=versions,
     )
     _REGISTRY.append(entry)
     return entry

@@ -30,11 +30,47 @@
 
   /* ---------- Actions ---------- */
 
+  /** Tell the live script whom the person now follows (it may read out their changes). */
+  function following(form, kind, personId, on) {
+    const holder = form.closest("[data-display-name]");
+    document.dispatchEvent(
+      new CustomEvent("commsportal:following", {
+        detail: {
+          kind: kind,
+          personId: personId,
+          name: holder ? holder.dataset.displayName : "",
+          on: on,
+        },
+      }),
+    );
+  }
+
+  // What this page last saved, per form address ("favourite" or "alert" of one person), and
+  // when: a result the search fetched before a save finished was drawn without it.
+  const saved = new Map();
+
+  function formsLike(form, selector) {
+    const action = form.getAttribute("action");
+    return Array.from(document.querySelectorAll(selector)).filter(function (other) {
+      return other.getAttribute("action") === action;
+    });
+  }
+
+  function showFavourite(form, on) {
+    const button = form.querySelector("button");
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.title = on ? "Remove from favourites" : "Add to favourites";
+    form.querySelector('input[name="favourite"]').value = on ? "0" : "1";
+    const card = form.closest("[data-person-card]");
+    if (card) {
+      card.classList.toggle("is-favourite", on);
+    }
+  }
+
   function initFavouriteForm(form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       const button = form.querySelector("button");
-      const flag = form.querySelector('input[name="favourite"]');
       // Not disabled while saving: a disabled button loses the keyboard focus.
       if (button.getAttribute("aria-busy") === "true") {
         return;
@@ -43,13 +79,12 @@
       postForm(form)
         .then(function (body) {
           const on = Boolean(body.favourite);
-          button.setAttribute("aria-pressed", on ? "true" : "false");
-          button.title = on ? "Remove from favourites" : "Add to favourites";
-          flag.value = on ? "0" : "1";
-          const card = form.closest("[data-person-card]");
-          if (card) {
-            card.classList.toggle("is-favourite", on);
-          }
+          saved.set(form.getAttribute("action"), { on: on, at: performance.now() });
+          // Every star of that person, including one drawn afresh while this one saved.
+          formsLike(form, "[data-favourite-form]").concat([form]).forEach(function (each) {
+            showFavourite(each, on);
+          });
+          following(form, "favourites", body.person_id, on);
         })
         .catch(function () {
           toast("The favourite could not be saved. Try again.", "error");
@@ -81,7 +116,12 @@
       button.setAttribute("aria-busy", "true");
       postForm(form)
         .then(function (body) {
-          showWaiting(form, Boolean(body.alert));
+          const waiting = Boolean(body.alert);
+          saved.set(form.getAttribute("action"), { on: waiting, at: performance.now() });
+          formsLike(form, "[data-alert-form]").concat([form]).forEach(function (each) {
+            showWaiting(each, waiting);
+          });
+          following(form, "waiting", body.person_id, waiting);
           toast(body.message, "success");
         })
         .catch(function () {
@@ -191,6 +231,7 @@
       return;
     }
     sentinel.dataset.loading = "true";
+    const askedAt = performance.now();
     fetch(sentinel.dataset.next, { headers: { Accept: "text/html" }, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) {
@@ -208,6 +249,7 @@
           heading.remove();
         }
         initPeople(fragment);
+        applySaved(fragment, askedAt);
         const nextSentinel = fragment.querySelector("[data-wall-more]");
         const nodes = Array.from(fragment.childNodes);
         sentinel.replaceWith.apply(sentinel, nodes);
@@ -255,8 +297,62 @@
     }
   }
 
-  /** Put a new result (the HTML of the wall's results section) in place of the shown one. */
-  function replaceResults(html) {
+  /** Apply what this page saved after ``askedAt`` to people drawn from an older answer. */
+  function applySaved(root, askedAt) {
+    root.querySelectorAll("[data-favourite-form]").forEach(function (form) {
+      const known = saved.get(form.getAttribute("action"));
+      if (known && known.at > askedAt) {
+        showFavourite(form, known.on);
+      }
+    });
+    root.querySelectorAll("[data-alert-form]").forEach(function (form) {
+      const known = saved.get(form.getAttribute("action"));
+      if (known && known.at > askedAt) {
+        showWaiting(form, known.on);
+      }
+    });
+  }
+
+  // The control of a person's card or row that has the focus, as a selector to find it again
+  // in a new result: the person's id and which of their controls it is.
+  const CONTROLS = [
+    ".favourite-button",
+    "[data-alert-button]",
+    "[data-copy-email]",
+    '[data-action="chat"]',
+    '[data-action="call"]',
+    '[data-action="video"]',
+    ".person-name a",
+    ".cell-name a",
+  ];
+
+  function focusedControl(current) {
+    const focused = document.activeElement;
+    if (!focused || !current.contains(focused)) {
+      return null;
+    }
+    const holder = focused.closest("[data-presence-id]");
+    const control = CONTROLS.find(function (selector) {
+      return focused.matches(selector);
+    });
+    return holder && control ? { personId: holder.dataset.presenceId, control: control } : null;
+  }
+
+  function refocus(fresh, was) {
+    const holder = fresh.querySelector(
+      '[data-presence-id="' + CSS.escape(was.personId) + '"]',
+    );
+    const control = holder ? holder.querySelector(was.control) : null;
+    // The person left the result: the focus goes to the result rather than the page's top.
+    (control || fresh).focus();
+  }
+
+  /**
+   * Put a new result (the HTML of the wall's results section) in place of the shown one.
+   * ``askedAt`` (performance.now() when it was asked for) tells which saves it may lack; the
+   * control that had the focus keeps it, in its new copy.
+   */
+  function replaceResults(html, askedAt) {
     const current = document.querySelector("[data-wall-results]");
     const template = document.createElement("template");
     template.innerHTML = html;
@@ -265,7 +361,12 @@
       return null;
     }
     initPeople(fresh);
+    applySaved(fresh, askedAt || 0);
+    const was = focusedControl(current);
     current.replaceWith(fresh);
+    if (was) {
+      refocus(fresh, was);
+    }
     if (window.CommsPortalPresence) {
       window.CommsPortalPresence.observe(fresh);
     }

@@ -66,6 +66,12 @@
   let cardObserver = null;
   let lastHeard = 0;
   let stale = false;
+  // Read out availability changes of these people (favourites, people waited for), by id
+  // with their names, once the person opted in; the opt-in is kept on the server.
+  const followed = { favourites: new Map(), waiting: new Map() };
+  let announcing = false;
+  let announcer = null;
+  const ANNOUNCE_KEEP = 5;
 
   /* ---------- Words (mirrors presence/display.py, fed by its label tables) ---------- */
 
@@ -172,23 +178,25 @@
 
   /* ---------- Out of date while disconnected ---------- */
 
-  function markStale() {
-    if (stale) {
-      return;
-    }
-    stale = true;
-    document.querySelectorAll("[data-presence-id]").forEach(function (root) {
-      root.dataset.stale = "true";
-      root.querySelectorAll('[data-field="availability"]').forEach(function (badge) {
-        if (!badge.querySelector("[data-stale-note]")) {
-          const note = document.createElement("span");
-          note.className = "visually-hidden";
-          note.dataset.staleNote = "";
-          note.textContent = STALE_TEXT;
-          badge.append(note);
-        }
-      });
+  // While the connection is down every person shown stays marked, even one drawn afresh
+  // meanwhile (a snapshot answer still on its way when the network went): nothing tells the
+  // page of their next change until it has reconnected and read everyone again.
+  function markOneStale(root) {
+    root.dataset.stale = "true";
+    root.querySelectorAll('[data-field="availability"]').forEach(function (badge) {
+      if (!badge.querySelector("[data-stale-note]")) {
+        const note = document.createElement("span");
+        note.className = "visually-hidden";
+        note.dataset.staleNote = "";
+        note.textContent = STALE_TEXT;
+        badge.append(note);
+      }
     });
+  }
+
+  function markStale() {
+    stale = true;
+    document.querySelectorAll("[data-presence-id]").forEach(markOneStale);
   }
 
   function clearStale() {
@@ -267,7 +275,6 @@
       setPresenceClass(badge, availability, presence.activity);
       badge.textContent = availabilityLabel(availability);
     });
-    delete root.dataset.stale;
     root.querySelectorAll('[data-field="icon"]').forEach(function (icon) {
       setPresenceClass(icon, availability, presence.activity);
     });
@@ -321,6 +328,9 @@
         : "";
     });
     root.dataset.availability = availability;
+    if (stale) {
+      markOneStale(root);
+    }
   }
 
   function applyPresence(presence, options) {
@@ -348,6 +358,9 @@
       }
     });
     lastAvailability.set(personId, presence.availability);
+    if (noticeable) {
+      announceChange(personId, presence.availability);
+    }
     if (changed && presence.availability === "Available") {
       window.CommsPortalAlerts.pageAlertFor(personId, nameOf(personId));
     }
@@ -370,10 +383,142 @@
     });
   }
 
+  /* ---------- Reading out changes of the people one follows (opt-in) ---------- */
+
+  function followedIds() {
+    return Array.from(new Set(Array.from(followed.favourites.keys()).concat(
+      Array.from(followed.waiting.keys()),
+    )));
+  }
+
+  function followedName(personId) {
+    return followed.favourites.get(personId) || followed.waiting.get(personId) || "";
+  }
+
+  function announceChange(personId, availability) {
+    if (!announcing || !announcer) {
+      return;
+    }
+    const name = followedName(personId);
+    if (!name) {
+      return;
+    }
+    // One line a change, added at once: screen readers read each line added, and the page
+    // keeps only the last few.
+    const line = document.createElement("p");
+    line.textContent = name + " is now " + availabilityLabel(availability) + ".";
+    announcer.append(line);
+    while (announcer.children.length > ANNOUNCE_KEEP) {
+      announcer.firstElementChild.remove();
+    }
+  }
+
+  function follow(kind, personId, name, on) {
+    const people = followed[kind];
+    if (!people) {
+      return;
+    }
+    if (on) {
+      people.set(personId, name || nameOf(personId));
+      if (announcing) {
+        sendWatch([personId]);
+      }
+    } else {
+      people.delete(personId);
+    }
+  }
+
+  function readFollowed() {
+    const element = document.getElementById("presence-followed");
+    if (!element) {
+      return;
+    }
+    try {
+      const data = JSON.parse(element.textContent);
+      ["favourites", "waiting"].forEach(function (kind) {
+        Object.keys(data[kind] || {}).forEach(function (personId) {
+          followed[kind].set(personId, data[kind][personId]);
+        });
+      });
+    } catch (error) {
+      // Nothing to read out then; the rest of the page works as before.
+    }
+  }
+
+  function saveAnnouncing(form, toggle) {
+    const body = new FormData();
+    body.set("csrfmiddlewaretoken", form.querySelector('[name="csrfmiddlewaretoken"]').value);
+    body.set("announce", toggle.checked ? "1" : "0");
+    return fetch(form.action, {
+      method: "POST",
+      body: body,
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  function initAnnouncing() {
+    announcer = document.querySelector("[data-presence-announcer]");
+    const form = document.querySelector("[data-announce-form]");
+    const toggle = form ? form.querySelector("[data-announce-toggle]") : null;
+    readFollowed();
+    if (!form || !toggle) {
+      return;
+    }
+    announcing = toggle.checked;
+    // The box saves itself; the button is for pages without script.
+    form.querySelectorAll("[data-announce-save]").forEach(function (button) {
+      button.hidden = true;
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+    });
+    toggle.addEventListener("change", function () {
+      const wanted = toggle.checked;
+      saveAnnouncing(form, toggle)
+        .then(function (body) {
+          announcing = Boolean(body.announce);
+          toggle.checked = announcing;
+          if (announcing) {
+            // Learn where everyone followed stands, so their next change can be told.
+            sendWatch(followedIds());
+          }
+        })
+        .catch(function () {
+          toggle.checked = !wanted;
+          window.CommsPortal.toast("The choice could not be saved. Try again.", {
+            level: "error",
+          });
+        });
+    });
+    // Stars and bells used on this page change whom to follow.
+    document.addEventListener("commsportal:following", function (event) {
+      const detail = event.detail || {};
+      follow(detail.kind, detail.personId, detail.name, Boolean(detail.on));
+    });
+    document.addEventListener("commsportal:notice", function (event) {
+      const notice = event.detail || {};
+      if (notice.kind === "available" && notice.person_id) {
+        followed.waiting.delete(notice.person_id); // the one-shot alert is spent
+      }
+    });
+  }
+
   /* ---------- Snapshot and watching ---------- */
 
   function watchedIds() {
-    return Array.from(onScreen).slice(0, MAX_WATCHED);
+    const ids = new Set(onScreen);
+    if (announcing) {
+      followedIds().forEach(function (personId) {
+        ids.add(personId);
+      });
+    }
+    return Array.from(ids).slice(0, MAX_WATCHED);
   }
 
   function fetchSnapshot(ids) {
@@ -442,13 +587,16 @@
 
   function watchConfirmed() {
     setStatus("live", "Live");
-    const ids = Array.from(snapshotAfterWatch);
-    snapshotAfterWatch.clear();
     const wasStale = stale;
+    // Out of date: everyone watched is read again, not only those new since the last watch,
+    // so the marks come off only once all of them were read on this connection.
+    const ids = wasStale ? watchedIds() : Array.from(snapshotAfterWatch);
+    snapshotAfterWatch.clear();
+    const reading = socket;
     const read = ids.length ? fetchSnapshot(ids) : Promise.resolve(true);
     read.then(function (complete) {
-      // Everyone shown has been read again since the connection came back.
-      if (wasStale && complete && socket && socket.readyState === WebSocket.OPEN) {
+      // Everyone shown has been read again since the connection came back, and it stayed up.
+      if (wasStale && complete && socket === reading && socket.readyState === WebSocket.OPEN) {
         clearStale();
       }
     });
@@ -469,6 +617,9 @@
       found.push(root);
     }
     found.forEach(function (element) {
+      if (stale) {
+        markOneStale(element);
+      }
       if (cardObserver) {
         cardObserver.observe(element);
       } else {
@@ -531,6 +682,9 @@
       sendWatch(watchedIds());
     });
     current.addEventListener("message", function (event) {
+      if (socket !== current) {
+        return; // given up on (offline, silent): what it still says is not news of now
+      }
       lastHeard = Date.now();
       let message;
       try {
@@ -558,8 +712,9 @@
         // The server cannot reach Redis for now; it sends "resync" once it can again.
         markStale();
         setStatus("reconnecting", "Reconnecting…");
-      } else if (message.type === "error" && message.retry_after) {
-        // Too many watch messages: this one was ignored, so send it again when allowed.
+      } else if (message.type === "error" && message.retry_after && message.refused !== "ping") {
+        // Too many watch messages: this one was ignored, so send it again when allowed. (A
+        // refused ping needs nothing: the answer itself shows the connection is alive.)
         holdWatches(Number(message.retry_after) || 1);
       }
     });
@@ -667,6 +822,7 @@
     socketPath = statusElement.dataset.socketPath;
     snapshotUrl = statusElement.dataset.snapshotUrl;
     readLabels();
+    initAnnouncing();
     document.querySelectorAll("[data-presence-id]").forEach(function (element) {
       // Remember what the server rendered, so the first push can tell a real change.
       if (element.dataset.availability) {

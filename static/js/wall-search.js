@@ -47,6 +47,7 @@
     pending = controller;
     const query = queryString();
     const url = filters.dataset.cardsUrl + (query ? "?" + query : "");
+    const askedAt = performance.now();
     return fetch(url, {
       headers: { Accept: "text/html" },
       credentials: "same-origin",
@@ -63,7 +64,7 @@
           return;
         }
         pending = null;
-        const fresh = window.CommsPortalWall.replaceResults(html);
+        const fresh = window.CommsPortalWall.replaceResults(html, askedAt);
         if (!fresh) {
           return;
         }
@@ -150,6 +151,59 @@
     });
   }
 
+  /* ---------- Phones: the filters and the view behind one disclosure button ---------- */
+
+  function filtersOn() {
+    let on = 0;
+    filters.querySelectorAll("[data-filter-panel] select, [data-filter-panel] input").forEach(
+      function (field) {
+        if (field.type === "checkbox" ? field.checked : field.value && field.value !== "all") {
+          on += 1;
+        }
+      },
+    );
+    return on;
+  }
+
+  function initFiltersToggle() {
+    const toggle = document.querySelector("[data-filters-toggle]");
+    if (!toggle) {
+      return;
+    }
+    const panels = toggle
+      .getAttribute("aria-controls")
+      .split(/\s+/)
+      .map(function (id) {
+        return document.getElementById(id);
+      })
+      .filter(Boolean);
+    const note = toggle.querySelector("[data-filters-on]");
+
+    function showCount() {
+      const on = filtersOn();
+      if (note) {
+        note.textContent = on ? "(" + on + " on)" : "";
+      }
+    }
+
+    function setOpen(open) {
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      panels.forEach(function (panel) {
+        panel.dataset.state = open ? "open" : "closed";
+      });
+    }
+
+    // Without this script every filter simply stays in view. The panels fold only where the
+    // style sheet says (narrow screens); wider ones ignore the state and hide the button.
+    toggle.hidden = false;
+    setOpen(false);
+    showCount();
+    toggle.addEventListener("click", function () {
+      setOpen(toggle.getAttribute("aria-expanded") !== "true");
+    });
+    filters.addEventListener("change", showCount);
+  }
+
   function init() {
     filters = document.querySelector("[data-wall-filters]");
     search = document.querySelector("[data-wall-search]");
@@ -191,6 +245,7 @@
       search.select();
     });
     initDisplay();
+    initFiltersToggle();
   }
 
   if (document.readyState === "loading") {

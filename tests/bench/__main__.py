@@ -27,6 +27,8 @@ BENCHMARKS = {
     "company": "tests.bench.company",
     "webhook": "tests.bench.webhook",
     "calls": "tests.bench.calls",
+    "events": "tests.bench.events",
+    "meetings": "tests.bench.meetings",
 }
 
 

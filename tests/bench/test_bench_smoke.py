@@ -60,3 +60,38 @@ def test_quick_wall_and_search_benchmarks_write_their_results(tmp_path: Path) ->
     # Every query finds its person, the typo included, through the picker and the wall.
     assert all(row["found"] >= 1 for row in search["rows"]), search["rows"]
     assert all(0 < row["p50 ms"] <= row["p95 ms"] for row in search["rows"])
+
+
+def test_quick_meetings_benchmark_measures_every_step(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench",
+            "--quick",
+            "--only",
+            "meetings",
+            "--database",
+            "sqlite",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    meetings = json.loads((tmp_path / "latest.json").read_text())["results"]["meetings"]
+    steps = [row["what"] for row in meetings["rows"]]
+    assert steps == [
+        "schedule (POST /meetings/new/)",
+        "Meet now again, same pair (createOrGet)",
+        "lookup by meeting ID ($filter)",
+        "My meetings page",
+        "roster event to live topic",
+        "attendance page (table + SVG)",
+        "attendance CSV, streamed",
+    ]
+    assert all(0 < row["p50 ms"] <= row["p95 ms"] <= row["max ms"] for row in meetings["rows"])

@@ -30,6 +30,17 @@ MISSING_REFERENCES_JS = """() => {
 }"""
 
 OVERFLOW_JS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# The elements reaching past the window's right edge, to say what made a page too wide.
+TOO_WIDE_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  return Array.from(document.querySelectorAll("body *"))
+    .filter((element) => element.getBoundingClientRect().right > width + 0.5)
+    .slice(0, 8)
+    .map((element) => element.tagName.toLowerCase() + (element.id ? "#" + element.id : "") +
+      (element.className && typeof element.className === "string"
+        ? "." + element.className.trim().split(/\\s+/).join(".") : "") +
+      " (right edge " + Math.round(element.getBoundingClientRect().right) + ")");
+}"""
 
 
 def axe_source() -> str:
@@ -77,3 +88,9 @@ def sideways_overflow(page: Page) -> int:
     """Return by how many pixels the page is wider than the window (0: no sideways scroll)."""
     overflow: int = page.evaluate(OVERFLOW_JS)
     return overflow
+
+
+def too_wide(page: Page) -> list[str]:
+    """Return the elements that reach past the window's right edge, named by tag and class."""
+    found: list[str] = page.evaluate(TOO_WIDE_JS)
+    return found

@@ -49,16 +49,16 @@ def test_nav_reaches_meetings_and_events_by_keyboard_and_marks_the_current_page(
     follow_by_keyboard(page, nav.get_by_role("link", name="Meetings"))
     expect(page).to_have_url(f"{live_stack.base_url}/meetings/")
     expect(page).to_have_title(re.compile("^Meetings"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Meetings are coming soon")
-    expect(page.get_by_role("heading", name="What is coming")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My meetings")
+    expect(page.get_by_role("heading", name="Find a meeting")).to_be_visible()
     expect(nav.locator("[aria-current=page]")).to_have_text("Meetings")
 
     follow_by_keyboard(page, nav.get_by_role("link", name="Events"))
     expect(page).to_have_url(f"{live_stack.base_url}/events/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Events are coming soon")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webinars and town halls")
     expect(nav.locator("[aria-current=page]")).to_have_text("Events")
 
-    follow_by_keyboard(page, page.get_by_role("link", name="see who is available"))
+    follow_by_keyboard(page, nav.get_by_role("link", name="People"))
     expect(page).to_have_url(f"{live_stack.base_url}/people/")
     expect(nav.locator("[aria-current=page]")).to_have_text("People")
     page.wait_for_load_state("networkidle")
@@ -71,7 +71,7 @@ def test_on_a_320_pixel_screen_the_menu_opens_by_keyboard_and_nothing_scrolls_si
 ) -> None:
     page.set_viewport_size({"width": 320, "height": 640})
     sign_in(page, live_stack.base_url, PRIYA, next_path="/meetings/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Meetings are coming soon")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My meetings")
     assert_no_sideways_scrolling(page)
 
     menu = page.get_by_role("button", name="Menu")
@@ -82,7 +82,7 @@ def test_on_a_320_pixel_screen_the_menu_opens_by_keyboard_and_nothing_scrolls_si
 
     follow_by_keyboard(page, nav.get_by_role("link", name="Events"))
     expect(page).to_have_url(f"{live_stack.base_url}/events/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Events are coming soon")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webinars and town halls")
     assert_no_sideways_scrolling(page)
     page.wait_for_load_state("networkidle")
     assert watch.console_errors == []

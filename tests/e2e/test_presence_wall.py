@@ -91,14 +91,22 @@ def card(page: Page, name: str):  # type: ignore[no-untyped-def]
 
 def open_wall_on_samuel(page: Page, stack: Stack) -> Locator:
     """Open Tomas's wall, live, with Samuel's card shown as Away and nothing still loading."""
-    sign_in(page, stack.base_url, TOMAS, next_path="/people/")
-    samuel_card = card(page, "Samuel Ortega")
-    samuel_card.scroll_into_view_if_needed()
-    expect(page.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
+    samuel = user_id(SAMUEL)
+    # The page reads Samuel's snapshot once the server confirms it watches him, a websocket
+    # round trip after he scrolls into view, which "networkidle" does not wait for: wait for
+    # that read itself, so no late one redraws his card after the test changes the store.
+    with page.expect_response(
+        lambda response: "/people/api/presence?" in response.url and samuel in response.url,
+        timeout=ENGINE_TIMEOUT_MS,
+    ):
+        sign_in(page, stack.base_url, TOMAS, next_path="/people/")
+        samuel_card = card(page, "Samuel Ortega")
+        samuel_card.scroll_into_view_if_needed()
+        expect(page.locator("[data-live-status]")).to_have_text("Live", timeout=PUSH_TIMEOUT_MS)
     expect(samuel_card.locator('[data-field="availability"]')).to_have_text(
         "Away", timeout=ENGINE_TIMEOUT_MS
     )
-    # Let the first snapshot and the photos finish, so nothing else resynchronises the card.
+    # Let the photos finish, so nothing else resynchronises the card.
     page.wait_for_load_state("networkidle")
     return samuel_card
 

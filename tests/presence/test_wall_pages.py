@@ -55,8 +55,8 @@ def test_first_page_of_ten_thousand_people_is_one_bounded_page(
     timings = []
     for _ in range(5):
         # Session, user, the user's display preference, one page of people (with the total),
-        # the departments: the same for any directory size.
-        with django_assert_max_num_queries(5):  # type: ignore[operator]
+        # the departments, whom the user follows: the same for any directory size.
+        with django_assert_max_num_queries(6):  # type: ignore[operator]
             started = time.perf_counter()
             response = client.get("/people/")
             timings.append(time.perf_counter() - started)
@@ -76,7 +76,7 @@ def test_available_first_with_ten_thousand_people_stays_bounded(
 ) -> None:
     store.apply_updates(presence(person, "Available", "Available") for person in crowd[5000:5100])
     client.force_login(directory.viewer)
-    with django_assert_max_num_queries(6):  # type: ignore[operator]
+    with django_assert_max_num_queries(7):  # type: ignore[operator]
         html = client.get("/people/?order=available&available=on").content.decode()
     names = card_names(html)
     assert names[0] == "Colleague 05000"
@@ -167,10 +167,14 @@ def test_person_page_shows_presence_manager_reports_and_meet_now(
     # Its name says whom it is for, so two people of the same name are told apart.
     meet_now = next(e for e in parts if e.tag == "button" and e.text.startswith("Meet now"))
     assert meet_now.text == "Meet now with Margaret Hamilton, Lead Engineer"
-    assert "disabled" in meet_now.attrs
+    assert "disabled" not in meet_now.attrs
+    form = next(
+        e for e in parts if e.tag == "form" and e.attrs.get("action") == "/meetings/meet-now/"
+    )
+    assert form.attrs["method"] == "post"
     alert = next(e for e in parts if "data-alert-button" in e.attrs)
     assert alert.text == "Tell me when available: Margaret Hamilton, Lead Engineer"
-    assert "Available with Meetings" in html
+    assert f'name="person" value="{directory.margaret.graph_id}"' in html
 
 
 def test_tell_me_when_available_is_a_persisted_one_shot_toggle(
@@ -199,3 +203,14 @@ def test_tell_me_when_available_is_a_persisted_one_shot_toggle(
 def test_unknown_person_is_404(client: Client, directory: Directory) -> None:
     client.force_login(directory.viewer)
     assert client.get(f"/people/{graph_id(424242)}/").status_code == 404
+
+
+def test_every_card_offers_meet_now_by_name(client: Client, directory: Directory) -> None:
+    client.force_login(directory.viewer)
+    html = client.get("/people/?layout=cards").content.decode()
+    buttons = [e for e in elements(html) if e.attrs.get("data-action") == "meet-now"]
+    labels = [button.attrs["aria-label"] for button in buttons]
+    assert "Meet now with Grace Hopper, Head of Platform" in labels
+    forms = [e for e in elements(html) if e.attrs.get("action") == "/meetings/meet-now/"]
+    assert len(forms) == len(buttons) > 0
+    assert html.count(f'name="person" value="{directory.grace.graph_id}"') == 1

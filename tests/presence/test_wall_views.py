@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from directory.models import Person
 from presence import store
-from presence.models import AvailabilityAlert, WallPreference
+from presence.models import AvailabilityAlert, Favourite, WallPreference
 from presence.store import PresenceState
 from tests.presence.test_wall import card_names, card_of, signed_in
 from tests.presence.wall_cast import Directory, directory_fixture, presence  # noqa: F401  (fixture)
@@ -222,3 +223,52 @@ def test_stopping_an_alert_says_so_without_a_double_negative(
     assert on["message"] == "You will be told when Alan Turing is available."
     off = client.post(url, {"alert": "0"}, HTTP_ACCEPT="application/json").json()
     assert off["message"] == "You stopped waiting for Alan Turing."
+
+
+def followed_on(html: str) -> dict[str, dict[str, str]]:
+    script = next(e for e in elements(html) if e.attrs.get("id") == "presence-followed")
+    followed: dict[str, dict[str, str]] = json.loads(script.text)
+    return followed
+
+
+def test_reading_out_changes_is_off_until_asked_for_and_remembered(
+    client: Client, directory: Directory
+) -> None:
+    signed_in(client, directory)
+    Favourite.objects.create(user=directory.viewer, person=directory.ada)
+    AvailabilityAlert.objects.create(user=directory.viewer, person=directory.alan)
+    # A spent alert is no longer a reason to follow someone.
+    AvailabilityAlert.objects.create(
+        user=directory.viewer, person=directory.hedy, fired_at=timezone.now()
+    )
+    html = client.get("/people/").content.decode()
+    box = next(e for e in elements(html) if "data-announce-toggle" in e.attrs)
+    assert "checked" not in box.attrs
+    assert followed_on(html) == {
+        "favourites": {directory.ada.graph_id: "Ada Lovelace"},
+        "waiting": {directory.alan.graph_id: "Alan Turing"},
+    }
+
+    answer = client.post("/people/announce", {"announce": "1"}, HTTP_ACCEPT="application/json")
+    assert answer.json() == {"announce": True}
+    assert WallPreference.objects.get(user=directory.viewer).announce_changes
+    for page in ("/people/", f"/people/{directory.grace.graph_id}/"):
+        html = client.get(page).content.decode()
+        box = next(e for e in elements(html) if "data-announce-toggle" in e.attrs)
+        assert "checked" in box.attrs, page
+
+    # Without script: the checkbox form, sent unticked, turns it off and goes back.
+    back = client.post("/people/announce", {"announce": "0", "next": "/people/?q=ada"})
+    assert back.status_code == 302
+    assert back["Location"] == "/people/?q=ada"
+    assert not WallPreference.objects.get(user=directory.viewer).announce_changes
+
+
+def test_a_reading_out_choice_that_is_neither_on_nor_off_is_refused(
+    client: Client, directory: Directory
+) -> None:
+    signed_in(client, directory)
+    response = client.post("/people/announce", {"announce": "yes"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"error": "'announce' must be 1 or 0."}
+    assert not WallPreference.objects.exists()

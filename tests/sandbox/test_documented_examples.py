@@ -58,17 +58,17 @@ REPLAYED_BY: dict[str, tuple[str, ...]] = {
         "notification-presence-decrypted.payload.json",
     ),
     "test_subscriptions.py": ("subscriptions-create", "subscriptions-renew.request.json"),
+    "virtual_events/test_virtual_events_examples.py": ("virtualevents-",),
+    "virtual_events/test_virtual_events_notifications.py": ("notification-virtualevent-",),
 }
-# Areas the sandbox does not serve yet: meetings, webinars and town halls, call records,
-# getting one delegate (the page's example is a placeholder stub), and the Teams chat
+# Areas the sandbox does not serve yet: meetings, call records, getting one call delegate
+# (the page's example is a placeholder stub), and the Teams chat
 # messages a rich-notification example uses.
 NOT_SERVED = (
     "calldelegation-delegationsettings-get",
     "callrecords-",
     "onlinemeetings-",
-    "virtualevents-",
     "notification-onlinemeeting-",
-    "notification-virtualevent-",
     "notification-rich-chatmessage",
 )
 

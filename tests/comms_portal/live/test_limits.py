@@ -193,3 +193,73 @@ async def test_pings_are_answered_and_do_not_use_up_the_watch_messages(
         assert await watch(socket, ["board:sales"]) == {"type": "watching", "count": 1}
     finally:
         await socket.disconnect()
+
+
+async def test_pings_past_their_limit_are_refused_and_nothing_else_is_lost(
+    settings: SettingsWrapper,
+) -> None:
+    settings.LIVE_PINGS_PER_MINUTE = 3
+    settings.LIVE_WATCH_MESSAGES_PER_MINUTE = 1
+    socket = await open_socket(await sync_to_async(session_cookie)("ada"))
+    try:
+        assert await watch(socket, ["board:sales"]) == {"type": "watching", "count": 1}
+        for _ in range(3):
+            await socket.send_to(text_data='{"type":"ping"}')
+            assert await socket.receive_json_from(timeout=5) == {"type": "pong"}
+
+        for _ in range(3):
+            await socket.send_to(text_data='{"type":"ping"}')
+            refused = await socket.receive_json_from(timeout=5)
+            assert refused["type"] == "error"
+            assert refused["refused"] == "ping"
+            assert (
+                refused["error"]
+                == "too many ping messages: at most 3 a minute; this one is ignored"
+            )
+            assert 1 <= refused["retry_after"] <= 60
+
+        # The flood cost the socket nothing else: what it watches still arrives, in order.
+        await sync_to_async(live.publish)("board:sales", {"n": 1})
+        await sync_to_async(live.publish)("board:sales", {"n": 2})
+        assert await socket.receive_json_from(timeout=5) == {"n": 1}
+        assert await socket.receive_json_from(timeout=5) == {"n": 2}
+        # Nor its watch messages, which have a budget of their own (one, spent above).
+        refused_watch = await watch(socket, ["board:support"])
+        assert refused_watch["refused"] == "watch"
+        assert await socket.receive_nothing(timeout=0.2)
+    finally:
+        await socket.disconnect()
+
+
+async def test_a_ping_flood_does_not_spend_the_watch_messages(settings: SettingsWrapper) -> None:
+    settings.LIVE_PINGS_PER_MINUTE = 2
+    settings.LIVE_WATCH_MESSAGES_PER_MINUTE = 3
+    socket = await open_socket(await sync_to_async(session_cookie)("ada"))
+    try:
+        for _ in range(4):
+            await socket.send_to(text_data='{"type":"ping"}')
+            await socket.receive_json_from(timeout=5)
+        assert await watch(socket, ["board:sales"]) == {"type": "watching", "count": 1}
+        await sync_to_async(live.publish)("board:sales", {"n": 1})
+        assert await socket.receive_json_from(timeout=5) == {"n": 1}
+    finally:
+        await socket.disconnect()
+
+
+async def test_a_socket_that_keeps_flooding_pings_is_closed(settings: SettingsWrapper) -> None:
+    settings.LIVE_PINGS_PER_MINUTE = 2
+    socket = await open_socket(await sync_to_async(session_cookie)("ada"))
+    try:
+        replies = []
+        for _ in range(4):
+            await socket.send_to(text_data='{"type":"ping"}')
+            replies.append((await socket.receive_json_from(timeout=5))["type"])
+        assert replies == ["pong", "pong", "error", "error"]
+        await socket.send_to(text_data='{"type":"ping"}')
+        assert await socket.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": CLOSE_FLOODING,
+            "reason": "too many messages",
+        }
+    finally:
+        await socket.disconnect()

@@ -1,0 +1,192 @@
+"""Teams webinars and town halls (Graph virtual events): one function per operation.
+
+https://learn.microsoft.com/graph/api/resources/virtualeventsroot
+Registration questions exist only on beta; those calls go to the beta root of the same host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from comms_portal.graph.http import GraphClient, GraphResponse, quote_segment
+from comms_portal.graph.paging import iter_pages
+
+Collection = Literal["webinars", "townhalls"]
+ROOT = "solutions/virtualEvents"
+
+
+def event_path(collection: Collection, event_id: str) -> str:
+    """Return the path of one event below the version root."""
+    return f"{ROOT}/{collection}/{quote_segment(event_id)}"
+
+
+def beta_url(client: GraphClient, path: str) -> str:
+    """Return the absolute beta URL of ``path`` on the client's Graph host."""
+    root = client.settings.version_root
+    return root[: root.rfind("/")] + "/beta/" + path
+
+
+def _object(response: GraphResponse) -> dict[str, Any]:
+    document = response.json_object()
+    if not isinstance(document.get("id"), str):
+        raise response.invalid("the object has no id")
+    return document
+
+
+def date_time_time_zone(moment: datetime) -> dict[str, str]:
+    """Write a moment as Graph's dateTimeTimeZone, in UTC."""
+    return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+
+
+def create_event(
+    client: GraphClient, collection: Collection, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Create a draft webinar or town hall as the signed-in organizer."""
+    # https://learn.microsoft.com/graph/api/virtualeventsroot-post-webinars
+    return _object(client.send("POST", f"{ROOT}/{collection}", json_body=body))
+
+
+def get_event(client: GraphClient, collection: Collection, event_id: str) -> dict[str, Any]:
+    """Read one event."""
+    # https://learn.microsoft.com/graph/api/virtualeventwebinar-get
+    return _object(client.send("GET", event_path(collection, event_id)))
+
+
+def update_event(
+    client: GraphClient, collection: Collection, event_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Change the documented properties of an event."""
+    # https://learn.microsoft.com/graph/api/virtualeventwebinar-update
+    return _object(client.send("PATCH", event_path(collection, event_id), json_body=body))
+
+
+def publish_event(client: GraphClient, collection: Collection, event_id: str) -> None:
+    """Publish a draft (organizer only)."""
+    # https://learn.microsoft.com/graph/api/virtualeventwebinar-publish
+    client.send("POST", event_path(collection, event_id) + "/publish")
+
+
+def cancel_event(client: GraphClient, collection: Collection, event_id: str) -> None:
+    """Cancel an event for good (organizer only)."""
+    # https://learn.microsoft.com/graph/api/virtualeventwebinar-cancel
+    client.send("POST", event_path(collection, event_id) + "/cancel")
+
+
+def add_presenter(
+    client: GraphClient, collection: Collection, event_id: str, identity: dict[str, Any]
+) -> dict[str, Any]:
+    """Add a presenter: a person of the tenant or a guest."""
+    # https://learn.microsoft.com/graph/api/virtualevent-post-presenters
+    path = event_path(collection, event_id) + "/presenters"
+    return _object(client.send("POST", path, json_body={"identity": identity}))
+
+
+def delete_presenter(
+    client: GraphClient, collection: Collection, event_id: str, presenter_id: str
+) -> None:
+    """Remove a presenter."""
+    path = event_path(collection, event_id) + f"/presenters/{quote_segment(presenter_id)}"
+    client.send("DELETE", path)
+
+
+def update_registration_configuration(
+    client: GraphClient, event_id: str, *, capacity: int | None
+) -> dict[str, Any]:
+    """Set a webinar's capacity (registrations beyond it are wait-listed)."""
+    path = event_path("webinars", event_id) + "/registrationConfiguration"
+    body = {"capacity": capacity, "isWaitlistEnabled": True}
+    return client.send("PATCH", path, json_body=body).json_object()
+
+
+def create_question(client: GraphClient, event_id: str, question: dict[str, Any]) -> dict[str, Any]:
+    """Add a registration question (beta)."""
+    # https://learn.microsoft.com/graph/api/virtualeventregistrationconfiguration-post-questions?view=graph-rest-beta
+    path = event_path("webinars", event_id) + "/registrationConfiguration/questions"
+    return _object(client.send("POST", beta_url(client, path), json_body=question))
+
+
+def delete_question(client: GraphClient, event_id: str, question_id: str) -> None:
+    """Remove a registration question (beta)."""
+    path = event_path("webinars", event_id) + (
+        f"/registrationConfiguration/questions/{quote_segment(question_id)}"
+    )
+    client.send("DELETE", beta_url(client, path))
+
+
+def register(
+    client: GraphClient,
+    event_id: str,
+    *,
+    time_zone: str,
+    language: str,
+    answers: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Register the signed-in person for a webinar (201 and the registration)."""
+    # https://learn.microsoft.com/graph/api/virtualeventwebinar-post-registrations
+    body = {
+        "preferredTimezone": time_zone,
+        "preferredLanguage": language,
+        "registrationQuestionAnswers": answers,
+    }
+    path = event_path("webinars", event_id) + "/registrations"
+    return _object(client.send("POST", path, json_body=body))
+
+
+def get_registration(client: GraphClient, event_id: str, registration_id: str) -> dict[str, Any]:
+    """Read one registration."""
+    # https://learn.microsoft.com/graph/api/virtualeventregistration-get
+    path = event_path("webinars", event_id) + f"/registrations/{quote_segment(registration_id)}"
+    return _object(client.send("GET", path))
+
+
+def cancel_registration(client: GraphClient, event_id: str, registration_id: str) -> None:
+    """Cancel a registration (its registrant, or an organizer)."""
+    # https://learn.microsoft.com/graph/api/virtualeventregistration-cancel
+    path = event_path("webinars", event_id) + (
+        f"/registrations/{quote_segment(registration_id)}/cancel"
+    )
+    client.send("POST", path)
+
+
+def iter_registrations(client: GraphClient, event_id: str) -> Iterator[dict[str, Any]]:
+    """Yield every registration of a webinar, page by page."""
+    # https://learn.microsoft.com/graph/api/virtualeventwebinar-list-registrations
+    path = event_path("webinars", event_id) + "/registrations"
+    for page in iter_pages(client, path, params={"$top": 999}):
+        for item in page.items:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                yield item
+
+
+def list_sessions(
+    client: GraphClient, collection: Collection, event_id: str
+) -> list[dict[str, Any]]:
+    """Return an event's sessions."""
+    path = event_path(collection, event_id) + "/sessions"
+    return _objects(client, path)
+
+
+def _objects(client: GraphClient, path: str) -> list[dict[str, Any]]:
+    return [
+        item
+        for page in iter_pages(client, path)
+        for item in page.items
+        if isinstance(item, dict) and isinstance(item.get("id"), str)
+    ]
+
+
+def list_attendance(
+    client: GraphClient, collection: Collection, event_id: str, session_id: str
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Return each attendance report of a session with its records."""
+    # https://learn.microsoft.com/graph/api/meetingattendancereport-list
+    reports_path = event_path(collection, event_id) + (
+        f"/sessions/{quote_segment(session_id)}/attendanceReports"
+    )
+    found: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for report in _objects(client, reports_path):
+        records_path = f"{reports_path}/{quote_segment(str(report['id']))}/attendanceRecords"
+        found.append((report, _objects(client, records_path)))
+    return found

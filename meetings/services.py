@@ -1,0 +1,371 @@
+"""State changes of meetings: schedule, Meet now, change, cancel, look up, attendance, roster.
+
+Each action calls Graph with the person's delegated token, then records what Graph answered;
+roster changes come from meeting call events (``meetings.handlers``) and are published on the
+meeting's live topic after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.graph_clients import graph_for_user
+from accounts.identity import FEATURE_SCOPES
+from accounts.models import User
+from accounts.token_store import ReauthRequired, TokenUnavailable
+from comms_portal import live
+from comms_portal.graph import BadRequest, Forbidden, GraphClient, GraphError, NotFound, Throttled
+from comms_portal.graph import meetings as graph_meetings
+from comms_portal.graph.meetings import CallEvent, CallParticipant, OnlineMeeting
+from directory.models import Person
+from meetings.models import AttendanceRecord, AttendanceReport, Invitee, Meeting, RosterEntry
+from meetings.topics import meeting_topic
+
+logger = logging.getLogger(__name__)
+
+MEET_NOW_MINUTES = 30
+_JOIN_URL = re.compile(r"^https://[^\s]+$")
+_MEETING_ID = re.compile(r"^[0-9 ]{6,40}$")
+
+
+class MeetingActionFailed(Exception):
+    """Graph did not do what was asked; the message says why in words a person understands."""
+
+
+def _words(error: Exception) -> str:
+    if isinstance(error, ReauthRequired):
+        return "Your Microsoft sign-in has expired. Sign in again, then try once more."
+    if isinstance(error, Throttled):
+        wait = f" in {int(error.retry_after)} seconds" if error.retry_after else " in a moment"
+        return f"Microsoft Teams is handling too many requests. Try again{wait}."
+    if isinstance(error, Forbidden):
+        return (
+            "Microsoft refused: the portal lacks permission to manage your meetings "
+            "(OnlineMeetings.ReadWrite). Ask your administrator."
+        )
+    if isinstance(error, NotFound):
+        return "Microsoft Teams no longer has that meeting."
+    if isinstance(error, BadRequest):
+        return f"Microsoft Teams refused the meeting: {error}"
+    if isinstance(error, TokenUnavailable):
+        return "The portal could not get a Microsoft sign-in token just now. Try again shortly."
+    return "Microsoft Teams did not answer as expected. Try again shortly."
+
+
+@contextmanager
+def _graph_failures(what: str) -> Iterator[None]:
+    """Turn Graph's and the token store's errors into MeetingActionFailed."""
+    try:
+        yield
+    except (GraphError, ReauthRequired, TokenUnavailable) as error:
+        logger.warning("%s failed: %s", what, error)
+        raise MeetingActionFailed(_words(error)) from error
+
+
+class NotOrganizer(PermissionError):
+    """Only a meeting's organizer may change or cancel it."""
+
+
+class UnrecognisedLookup(ValueError):
+    """Text that is neither a Teams join link nor a meeting ID."""
+
+
+@dataclass(frozen=True)
+class MeetingPlan:
+    """What a person asks for when scheduling or changing a meeting."""
+
+    subject: str
+    start: datetime
+    end: datetime
+    time_zone: str
+    invitees: list[Person]
+    passcode_required: bool = False
+    lobby_scope: str = "organization"
+    allowed_presenters: str = "everyone"
+
+
+def graph_as(user: User) -> GraphClient:
+    """Return a Graph client acting as ``user`` with the meetings permissions."""
+    return graph_for_user(user.pk, FEATURE_SCOPES["meetings"])
+
+
+def _attendees(people: list[Person]) -> list[dict[str, object]]:
+    return [graph_meetings.attendee_json(p.graph_id, p.user_principal_name) for p in people]
+
+
+def record_meeting(
+    found: OnlineMeeting, *, organizer: User | None = None, time_zone: str = ""
+) -> Meeting:
+    """Store (or refresh) what Graph says of a meeting, invitees included."""
+    organizer_graph_id = found.organizer_id or (organizer.object_id if organizer else "")
+    if organizer is None and organizer_graph_id:
+        organizer = User.objects.filter(object_id__iexact=organizer_graph_id).first()
+    settings = found.join_meeting_id_settings
+    lobby = found.lobby_bypass_settings
+    defaults = {
+        "organizer": organizer,
+        "organizer_graph_id": organizer_graph_id,
+        "subject": (found.subject or "")[:255],
+        "start": found.start_date_time,
+        "end": found.end_date_time,
+        "join_web_url": found.join_web_url,
+        "join_meeting_id": (settings.join_meeting_id if settings else None) or "",
+        "passcode": (settings.passcode if settings else None) or "",
+        "external_id": found.external_id or "",
+        "lobby_scope": (lobby.scope if lobby else None) or "",
+        "allowed_presenters": found.allowed_presenters or "",
+        "deleted_at": None,
+    }
+    if time_zone:
+        defaults["time_zone"] = time_zone
+    with transaction.atomic():
+        meeting, _ = Meeting.objects.update_or_create(graph_id=found.id, defaults=defaults)
+        attendees = found.participants.attendees if found.participants else []
+        ids = [a.user_id for a in attendees if a.user_id]
+        people = Person.objects.filter(graph_id__in=ids).in_bulk(field_name="graph_id")
+        meeting.invitees.exclude(graph_id__in=ids).delete()
+        for attendee in attendees:
+            if not attendee.user_id:
+                continue
+            person = people.get(attendee.user_id)
+            Invitee.objects.update_or_create(
+                meeting=meeting,
+                graph_id=attendee.user_id,
+                defaults={
+                    "upn": attendee.upn or (person.user_principal_name if person else ""),
+                    "display_name": person.display_name if person else (attendee.upn or ""),
+                    "role": attendee.role or "attendee",
+                },
+            )
+    return meeting
+
+
+def schedule_meeting(*, organizer: User, plan: MeetingPlan) -> Meeting:
+    """Create a Teams meeting at Graph for ``organizer`` and record it."""
+    body = graph_meetings.meeting_body(
+        subject=plan.subject,
+        start=plan.start,
+        end=plan.end,
+        attendees=_attendees(plan.invitees),
+        passcode_required=plan.passcode_required,
+        lobby_scope=plan.lobby_scope,
+        allowed_presenters=plan.allowed_presenters,
+    )
+    with _graph_failures("creating a meeting"):
+        created = graph_meetings.create_meeting(graph_as(organizer), body)
+    meeting = record_meeting(created, organizer=organizer, time_zone=plan.time_zone)
+    return meeting
+
+
+def meet_now_external_id(organizer: User, person: Person, now: datetime) -> str:
+    """Return the createOrGet key of a Meet now: the pair and the hour, so a second click
+    opens the same meeting instead of making another."""
+    key = f"{organizer.object_id.lower()}|{person.graph_id.lower()}|{now:%Y%m%d%H}"
+    return "meet-now-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def meet_now(*, organizer: User, person: Person, now: datetime | None = None) -> Meeting:
+    """Start a meeting with ``person`` now (createOrGet: one per pair and hour)."""
+    moment = now or timezone.now()
+    names = f"{organizer.display_name or organizer.username} and {person.display_name}"
+    body = graph_meetings.meeting_body(
+        subject=f"Meet now: {names}"[:255],
+        start=moment,
+        end=moment + timedelta(minutes=MEET_NOW_MINUTES),
+        attendees=_attendees([person]) if person.graph_id != organizer.object_id else [],
+        external_id=meet_now_external_id(organizer, person, moment),
+    )
+    with _graph_failures("Meet now"):
+        found, _ = graph_meetings.create_or_get_meeting(graph_as(organizer), body)
+    meeting = record_meeting(found, organizer=organizer, time_zone=organizer.time_zone)
+    return meeting
+
+
+def _check_organizer(user: User, meeting: Meeting) -> None:
+    if meeting.organizer_id != user.pk:
+        raise NotOrganizer("Only the meeting's organizer may change or cancel it.")
+
+
+def change_meeting(*, user: User, meeting: Meeting, plan: MeetingPlan) -> Meeting:
+    """Change a meeting at Graph (times together, the full attendee list) and here."""
+    _check_organizer(user, meeting)
+    body = graph_meetings.meeting_body(
+        subject=plan.subject,
+        start=plan.start,
+        end=plan.end,
+        attendees=_attendees(plan.invitees),
+        lobby_scope=plan.lobby_scope,
+        allowed_presenters=plan.allowed_presenters,
+    )
+    with _graph_failures("changing a meeting"):
+        changed = graph_meetings.update_meeting(graph_as(user), meeting.graph_id, body)
+    updated = record_meeting(changed, organizer=user, time_zone=plan.time_zone)
+    return updated
+
+
+def cancel_meeting(*, user: User, meeting: Meeting) -> None:
+    """Delete a meeting at Graph (already gone counts as done) and mark it deleted here."""
+    _check_organizer(user, meeting)
+    with _graph_failures("cancelling a meeting"), suppress(NotFound):
+        graph_meetings.delete_meeting(graph_as(user), meeting.graph_id)
+    meeting.deleted_at = timezone.now()
+    meeting.save(update_fields=["deleted_at", "updated_at"])
+
+
+def look_up_meeting(*, user: User, text: str) -> Meeting | None:
+    """Find a meeting by its join link or meeting ID, as ``user`` may see it."""
+    cleaned = text.strip()
+    if not (_JOIN_URL.match(cleaned) or _MEETING_ID.match(cleaned)):
+        raise UnrecognisedLookup(
+            "Paste a Teams join link (https://…) or type the meeting ID (digits)."
+        )
+    with _graph_failures("looking a meeting up"):
+        client = graph_as(user)
+        if _JOIN_URL.match(cleaned):
+            found = graph_meetings.find_by_join_url(client, cleaned)
+        else:
+            found = graph_meetings.find_by_join_meeting_id(client, cleaned.replace(" ", ""))
+    if found is None:
+        return None
+    return record_meeting(found)
+
+
+def sync_attendance(*, user: User, meeting: Meeting) -> list[AttendanceReport]:
+    """Read the meeting's attendance reports from Graph (as its organizer) and store them."""
+    _check_organizer(user, meeting)
+    with _graph_failures("reading attendance reports"):
+        client = graph_as(user)
+        fetched = [
+            graph_meetings.get_attendance_report(client, meeting.graph_id, listed.id)
+            for listed in graph_meetings.list_attendance_reports(client, meeting.graph_id)
+        ]
+    reports = []
+    for full in fetched:
+        with transaction.atomic():
+            report, _ = AttendanceReport.objects.update_or_create(
+                meeting=meeting,
+                graph_id=full.id,
+                defaults={
+                    "started_at": full.meeting_start_date_time,
+                    "ended_at": full.meeting_end_date_time,
+                    "participant_count": full.total_participant_count,
+                },
+            )
+            report.records.all().delete()
+            AttendanceRecord.objects.bulk_create(
+                AttendanceRecord(
+                    report=report,
+                    graph_id=(record.identity.id if record.identity else None) or "",
+                    display_name=(record.identity.display_name if record.identity else None) or "",
+                    email=record.email_address or "",
+                    role=record.role or "",
+                    total_seconds=record.total_attendance_in_seconds,
+                    intervals=[
+                        [
+                            span.join_date_time.isoformat(),
+                            span.leave_date_time.isoformat(),
+                            span.duration_in_seconds,
+                        ]
+                        for span in record.attendance_intervals
+                    ],
+                )
+                for record in full.attendance_records
+            )
+        reports.append(report)
+    meeting.reports_synced_at = timezone.now()
+    meeting.save(update_fields=["reports_synced_at"])
+    return reports
+
+
+def invited_people(meeting: Meeting) -> list[Person]:
+    """Return the directory people invited to a meeting, in invitation order."""
+    ids = list(meeting.invitees.order_by("pk").values_list("graph_id", flat=True))
+    found = Person.objects.filter(graph_id__in=ids).in_bulk(field_name="graph_id")
+    return [found[graph_id] for graph_id in ids if graph_id in found]
+
+
+def roster_message(meeting: Meeting) -> dict[str, object]:
+    """Return the live message describing a meeting's call and roster now."""
+    entries = list(
+        meeting.roster.filter(left_at__isnull=True).order_by(
+            "in_lobby", "joined_at", "display_name"
+        )
+    )
+    return {
+        "type": "roster",
+        "meeting": meeting.pk,
+        "running": meeting.is_running,
+        "people": [
+            {
+                "id": entry.graph_id,
+                "name": entry.display_name or "Someone",
+                "inLobby": entry.in_lobby,
+                "since": entry.joined_at.isoformat(),
+            }
+            for entry in entries
+        ],
+    }
+
+
+def _apply_participant(meeting: Meeting, participant: CallParticipant, when: datetime) -> None:
+    entry = meeting.roster.filter(participant_id=participant.id).first()
+    if entry is not None and entry.event_at > when:
+        return  # older news than what the row holds
+    if entry is None:
+        entry = RosterEntry(meeting=meeting, participant_id=participant.id, joined_at=when)
+    user = participant.user
+    entry.graph_id = str(user.get("id") or entry.graph_id)[:64]
+    entry.display_name = str(user.get("displayName") or entry.display_name)[:256]
+    if participant.has_left:
+        entry.left_at = when
+    else:
+        if entry.left_at is not None or (entry.in_lobby and not participant.is_in_lobby):
+            entry.joined_at = when
+        entry.left_at = None
+        entry.in_lobby = participant.is_in_lobby
+    entry.event_at = when
+    entry.save()
+
+
+def record_call_event(meeting: Meeting, event: CallEvent) -> None:
+    """Apply one meeting call event to the stored call and roster; publish after commit.
+
+    Graph does not promise the order of notifications, so each change is applied only if it
+    is newer than what it would replace (by the event's time).
+    """
+    when = event.event_date_time or timezone.now()
+    with transaction.atomic():
+        locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+        started, ended = locked.call_started_at, locked.call_ended_at
+        if event.event_type == "callStarted":
+            if started is not None and started >= when:
+                return
+            locked.call_started_at = when
+            # Rows of an earlier call go; joins of this one that came first stay.
+            locked.roster.filter(event_at__lt=when).delete()
+        elif event.event_type == "callEnded":
+            if ended is not None and ended >= when:
+                return
+            locked.call_ended_at = when
+            locked.roster.filter(event_at__lte=when).delete()
+        elif event.event_type == "rosterUpdated":
+            if ended is not None and ended >= when:
+                return  # a late change of a call that has ended
+            if not locked.is_running:
+                locked.call_started_at = when
+            for participant in event.participants:
+                _apply_participant(locked, participant, when)
+        else:
+            return
+        locked.save(update_fields=["call_started_at", "call_ended_at", "updated_at"])
+        message = roster_message(locked)
+        transaction.on_commit(lambda: live.publish(meeting_topic(locked.pk), message))
