@@ -21,6 +21,8 @@ FEATURE_SCOPES: dict[str, list[str]] = {
     "presence": SIGN_IN_SCOPES,
     "meetings": ["OnlineMeetings.ReadWrite", "OnlineMeetingArtifact.Read.All"],
     "events": ["VirtualEvent.ReadWrite"],
+    # Call delegation (beta) is readable with a person's own delegated permission only.
+    "calldelegation": ["CallDelegation.Read"],
 }
 
 # Application permissions the app's own (client credentials) token is asked for.

@@ -164,4 +164,20 @@ FEATURES: tuple[Feature, ...] = (
             ),
         ),
     ),
+    Feature(
+        key="calldelegation",
+        title="Call delegation",
+        docs=(
+            DocLink(
+                "List delegates",
+                "https://learn.microsoft.com/graph/api/callsettings-list-delegates"
+                "?view=graph-rest-beta",
+            ),
+        ),
+        permissions=(
+            _delegated(
+                "CallDelegation.Read", "Show a person's delegates and pass their callers on"
+            ),
+        ),
+    ),
 )

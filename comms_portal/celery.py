@@ -48,6 +48,12 @@ app.conf.beat_schedule = {
         "task": "presence.reconcile",
         "schedule": float(settings.PRESENCE_RECONCILE_SECONDS),
     },
+    # Graph ends a call that hears no keepAlive for 45 minutes; every 15 minutes is the advice.
+    "keep-calls-alive": {"task": "calls.keep_alive", "schedule": 900.0},
+    # Call back waiting callers as soon as someone of their team is Available.
+    "place-call-backs": {"task": "calls.place_call_backs", "schedule": 15.0},
+    # Call again the people an incident call-out has not reached, once their retry is due.
+    "retry-call-outs": {"task": "calls.retry_call_outs", "schedule": 15.0},
 }
 
 

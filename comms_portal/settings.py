@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "presence",
     "meetings",
     "events",
+    "calls",
 ]
 
 MIDDLEWARE = [
@@ -352,3 +353,31 @@ if PRESENCE_RENEW_BEFORE_MINUTES >= PRESENCE_SUBSCRIPTION_MINUTES:
     )
 if PRESENCE_REQUESTS_PER_30S > 1500:
     raise ImproperlyConfigured("PRESENCE_REQUESTS_PER_30S must be at most 1500 (Graph's limit).")
+
+# --- Calls (the calling bot) ------------------------------------------------------------------
+_calling: dict[str, Any] = _sandbox.get("calling") or {}
+# The calling bot's own app registration (application permissions only): its app id is the
+# audience of every callback token, its secret gets its client-credential tokens.
+CALLS_BOT_APP_ID = env.text("CALLS_BOT_APP_ID", _calling.get("bot_app_id", ""))
+CALLS_BOT_CLIENT_SECRET = env.text("CALLS_BOT_CLIENT_SECRET", _calling.get("bot_client_secret", ""))
+# Where the calling platform publishes the keys that sign its callbacks.
+CALLS_PLATFORM_OPENID_CONFIGURATION = env.url(
+    "CALLS_PLATFORM_OPENID_CONFIGURATION",
+    _calling.get(
+        "openid_configuration", "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration"
+    ),
+    schemes=("https",),
+)
+# Issuers accepted on callback tokens.
+CALLS_CALLBACK_ISSUERS = env.items("CALLS_CALLBACK_ISSUERS", ["https://api.botframework.com"])
+# The reception line's application instance (a resource account with a phone number).
+CALLS_RECEPTION_INSTANCE_ID = env.text(
+    "CALLS_RECEPTION_INSTANCE_ID", (_calling.get("reception") or {}).get("id", "")
+)
+CALLS_RECEPTION_PHONE = env.text(
+    "CALLS_RECEPTION_PHONE", (_calling.get("reception") or {}).get("phone", "")
+)
+# How long the platform's signing keys are trusted before they are read again (an unknown key
+# id is looked up at once, at most every CALLS_KEYS_MIN_REFRESH_SECONDS).
+CALLS_KEYS_CACHE_SECONDS = env.number("CALLS_KEYS_CACHE_SECONDS", 86_400, minimum=60)
+CALLS_KEYS_MIN_REFRESH_SECONDS = env.number("CALLS_KEYS_MIN_REFRESH_SECONDS", 5, minimum=0)

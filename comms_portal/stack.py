@@ -254,6 +254,9 @@ class Stack:
                 # Admin consent answers here; Entra only redirects to registered URIs.
                 "--redirect-uri",
                 f"{self.base_url}/admin-portal/consent-done",
+                # Calls to the reception line reach the portal's calling bot.
+                "--calling-webhook",
+                f"{self.base_url}/graph/notifications/calls",
             ],
             env=self.env,
         )

@@ -360,6 +360,11 @@ def alerts_inbox(user: User) -> AlertsInbox:
     )
 
 
+def presence_states(person_ids: list[str]) -> dict[str, store.PresenceState]:
+    """Return the stored presence of these people (other apps' face to the store)."""
+    return store.get_many(person_ids)
+
+
 @dataclass(frozen=True)
 class Followed:
     """Whom a person follows on their live pages: favourites and people they wait for."""

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.guards import signed_in, signed_in_api
 from accounts.models import User
+from calls.selectors import person_delegation
 from comms_portal import times
 from directory.models import Person
 from directory.selectors import visible_person
@@ -222,6 +223,7 @@ def person_page(request: HttpRequest, graph_id: str) -> HttpResponse:
             "detail": detail,
             "active_nav": "people",
             "labels": display.label_tables(),
+            "delegation": person_delegation(graph_id),
             "followed": _followed(_user(request)),
         },
     )

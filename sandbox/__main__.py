@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from sandbox.app import create_app
+from sandbox.calls.area import CALLING_WEBHOOK
 from sandbox.certs import ensure_tls_certificate, load_signing_key
 from sandbox.clock import SandboxClock
 from sandbox.info import build_info, write_info_file
@@ -47,6 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--token-lifetime", type=int, default=3599, help="access token lifetime in seconds"
     )
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
+    parser.add_argument(
+        "--calling-webhook",
+        default=None,
+        help="where the calling bot's incoming-call notifications go (its calling webhook)",
+    )
     add_presence_arguments(parser)
     args = parser.parse_args(argv)
     args.presence = presence_options(args, parser)
@@ -102,6 +108,7 @@ async def serve(args: argparse.Namespace) -> int:
         access_token_lifetime=args.token_lifetime,
     )
     configure_presence(state, args.presence)
+    state.extensions[CALLING_WEBHOOK] = args.calling_webhook
     app = create_app(state)
     common = {
         "log_config": None,

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.admin_consent import admin_consent_routes
+from sandbox.calls.platform import platform_routes
 from sandbox.control import control_mount
 from sandbox.discovery import discovery_routes
 from sandbox.graph.batch import batch_endpoint
@@ -30,6 +31,7 @@ RESOURCE_MODULES: list[str] = [
     "sandbox.graph.directory_subscriptions",
     "sandbox.notifications.control",
     "sandbox.presence.routes",
+    "sandbox.calls.routes",
     "sandbox.virtual_events.routes",
     "sandbox.meetings.routes",
 ]
@@ -105,6 +107,7 @@ def create_app(state: SandboxState) -> Starlette:
         routes.append(Route(f"/{version}/$batch", batch_endpoint, methods=["POST"]))
         routes.append(Route(f"/{version}/{{path:path}}", graph_endpoint, methods=GRAPH_METHODS))
     routes.extend(discovery_routes())
+    routes.extend(platform_routes())
     routes.extend(identity_routes())
     routes.extend(admin_consent_routes())
     routes.extend(token_routes())

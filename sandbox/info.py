@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from sandbox.calls.area import calling_info, calls_of
 from sandbox.state import SandboxState
 from sandbox.tenant import DEMO_PASSWORD, User
 
@@ -49,6 +50,7 @@ def build_info(state: SandboxState) -> dict[str, Any]:
         "user_count": len(tenant.users),
         "users": [_user_info(user) for user in tenant.users[:LISTED_USERS]],
         "other_tenant": {"tenant_id": tenant.other_tenant_id, "users": [_user_info(other)]},
+        "calling": calling_info(calls_of(state)),
         "pid": os.getpid(),
     }
 

@@ -37,6 +37,10 @@ PERSON_ID = "a17e0000-0000-4000-8000-0000000000b1"
 SAMPLES = {
     "graph_id": PERSON_ID,
     "kind": "presence",
+    # No call or menu key of these numbers: admins get 404 once they are let in.
+    "pk": "424242",
+    "participant": "1",
+    "slot": "greeting",
     "event_id": "1",
     "registration_id": "1",
     "meeting_id": 1,
@@ -52,6 +56,7 @@ class Redirect:
 
 
 SIGN_IN = Redirect("the sign-in page, to come back here")
+CONSENT = Redirect("the consent step for the feature's permissions")
 AUTHORITY = Redirect("the identity provider")
 # A feature's permissions asked for first (the callers granted none), then back here.
 MEETINGS_CONSENT = Redirect("the consent page for meetings")
@@ -154,6 +159,25 @@ HTTP_ROUTES: dict[str, Expect] = {
     "meetings:delete": page_action(404),
     "meetings:attendance_csv": Expect(anonymous=SIGN_IN, employee=404, admin=404),
     "events:home": page(),
+    # The call board and the reception line: portal admins only.
+    "calls:board": admin_page(),
+    "calls:board_rows": admin_page(),
+    "calls:reception": admin_page(),
+    "calls:incidents": admin_page(),
+    "calls:incident": admin_page(404),
+    "calls:incident_live": admin_page(404),
+    "calls:delete_option": admin_page(404, method="POST"),
+    "calls:call": admin_page(404),
+    "calls:call_live": admin_page(404),
+    "calls:hang_up": admin_page(404, method="POST"),
+    "calls:invite": admin_page(404, method="POST"),
+    "calls:mute": admin_page(404, method="POST"),
+    "calls:remove": admin_page(404, method="POST"),
+    # The calling platform fetches the line's prompts without a session: public by design
+    # (recordings the admin uploaded to be played to any caller).
+    "calls:prompt": public(200),
+    # A person's own delegates: signed-in people, asked for CallDelegation.Read first.
+    "calls:my_delegates": Expect(anonymous=SIGN_IN, employee=CONSENT, admin=CONSENT),
     # Event pages of events one may attend; there is no event 1 here.
     "events:detail": Expect(anonymous=SIGN_IN, employee=404, admin=404),
     "events:register": page_action(404),
@@ -289,6 +313,8 @@ def _assert_outcome(response: HttpResponse, expected: Outcome, path: str) -> Non
     location = response["Location"]
     if expected is SIGN_IN:
         assert location == f"{reverse('accounts:signin')}?{urlencode({'next': path}, safe='/')}"
+    elif expected is CONSENT:
+        assert location.startswith(f"{reverse('accounts:consent')}?feature=")
     elif expected is AUTHORITY:
         assert origin_of(location, name="Location") in _authority_origins()
     elif expected is MEETINGS_CONSENT:

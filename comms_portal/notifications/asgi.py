@@ -46,6 +46,8 @@ def endpoint_of(path: str, prefix: str) -> Endpoint | None:
     if rest == "lifecycle":
         return LIFECYCLE
     kind, _, tail = rest.partition("/")
+    if registry.callback_kind(kind) is not None:
+        return Endpoint(kind=kind, callback=True) if not tail else None
     if not registry.is_registered(kind):
         return None
     if not tail:
@@ -84,6 +86,15 @@ class NotificationIntake:
             return Answer(400, "Invalid Host header")
         if scope["method"] != "POST":
             return Answer(405, "", (("Allow", "POST"),))
+        if endpoint.callback:
+            refused = intake.declared_length_refused(_header(scope, b"content-length"), endpoint)
+            if refused is not None:
+                return refused
+            try:
+                body = await _read_body(receive, settings.WEBHOOK_MAX_BODY_BYTES)
+            except BodyTooLarge:
+                return intake.too_large(endpoint)
+            return await intake.answer_callback(body, endpoint, _header(scope, b"authorization"))
         token = _query_value(scope, "validationToken")
         if token is not None:
             return intake.validation_echo(token)

@@ -123,6 +123,7 @@ def process_bodies(bodies: list[str]) -> ProcessReport:
     and one call of each kind's handler.
     """
     report = ProcessReport()
+    bodies = _hand_callbacks(bodies, report)
     parsed = [(body, collection) for body in bodies if (collection := parse(body, report))]
     subscription_ids = {item.subscription_id for _, c in parsed for item in c.value}
     by_id = {s.graph_id: s for s in Subscription.objects.filter(graph_id__in=subscription_ids)}
@@ -159,6 +160,35 @@ def process_bodies(bodies: list[str]) -> ProcessReport:
     for kind_name, batch in changes.items():
         _hand_over(kind_name, batch, report)
     return report
+
+
+def _hand_callbacks(bodies: list[str], report: ProcessReport) -> list[str]:
+    """Hand callback kinds their bodies, in arrival order; return the change-notification ones."""
+    others: list[str] = []
+    callbacks: dict[str, list[str]] = defaultdict(list)
+    for body in bodies:
+        split = inbox.split_callback(body)
+        if split is None:
+            others.append(body)
+        else:
+            callbacks[split[0]].append(split[1])
+    for kind_name, batch in callbacks.items():
+        kind = registry.callback_kind(kind_name)
+        if kind is None:
+            reason = f"no callback kind {kind_name!r}"
+            report.drop(len(batch), reason, why=Dropped.UNKNOWN_KIND, kind=kind_name)
+            continue
+        handled = kind.handle_bodies(batch)
+        report.handed += len(batch)
+        report.by_kind[kind_name] = report.by_kind.get(kind_name, 0) + len(batch)
+        report.changed += handled.changed
+        if handled.dropped:
+            report.dropped += handled.dropped
+            report.reasons.extend(handled.reasons)
+            report.dropped_by[(kind_name, Dropped.HANDLER)] += handled.dropped
+            for reason in handled.reasons:
+                logger.warning("%s callback dropped by its handler: %s", kind_name, reason)
+    return others
 
 
 def _is_rich(subscription: Subscription) -> bool:

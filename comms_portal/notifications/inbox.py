@@ -66,6 +66,24 @@ DRAIN_TURN_SECONDS = 60.0
 LINGER_SECONDS = 2.0
 
 
+# Marks a queued body as a callback kind's, ahead of its name and a newline: no JSON text
+# starts with this control character, so change-notification bodies are never mistaken for one.
+CALLBACK_MARK = "\x1ecallback:"
+
+
+def callback_body(kind: str, body: bytes) -> bytes:
+    """Return ``body`` as the inbox keeps a callback of ``kind``."""
+    return f"{CALLBACK_MARK}{kind}\n".encode() + body
+
+
+def split_callback(queued: str) -> tuple[str, str] | None:
+    """Return (kind, body) of a queued callback, or None for a change-notification body."""
+    if not queued.startswith(CALLBACK_MARK):
+        return None
+    kind, _, body = queued[len(CALLBACK_MARK) :].partition("\n")
+    return kind, body
+
+
 class Appended(Enum):
     """What became of a body the intake appended."""
 

@@ -31,7 +31,7 @@ from comms_portal.graph import (
 )
 from comms_portal.metrics import counters
 from comms_portal.metrics.counters import NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_REFUSED, Refused
-from comms_portal.notifications import inbox, pending, tasks, trust
+from comms_portal.notifications import inbox, pending, registry, tasks, trust
 from comms_portal.notifications.trust import Known, known_subscriptions, split_trusted
 from comms_portal.redis_client import get_async_redis
 
@@ -43,6 +43,8 @@ class Endpoint:
     """Which intake URL a body came to: one kind's changes, or lifecycle events (no kind)."""
 
     kind: str | None
+    # A callback kind's endpoint (a bearer token proves each body), not a subscription's.
+    callback: bool = False
 
     @property
     def label(self) -> str:
@@ -215,6 +217,34 @@ def declared_length_refused(declared: str | None, endpoint: Endpoint) -> Answer 
     if not text.isdigit() or int(text) > settings.WEBHOOK_MAX_BODY_BYTES:
         return too_large(endpoint)
     return None
+
+
+async def answer_callback(body: bytes, endpoint: Endpoint, authorization: str | None) -> Answer:
+    """Check a callback's bearer token and shape, queue it, and say what to answer."""
+    kind = registry.callback_kind(endpoint.kind or "")
+    if kind is None:
+        return Answer(404, "no such callback kind")
+    if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:
+        return too_large(endpoint)
+    refused = await kind.authenticate(authorization, body)
+    if refused is not None:
+        logger.warning("callback intake: %s callback refused: %s", endpoint.label, refused)
+        counters.count(NOTIFICATIONS_REFUSED, endpoint.label, Refused.UNTRUSTED)
+        return Answer(401, "unauthorized", (("WWW-Authenticate", 'Bearer error="invalid_token"'),))
+    malformed = kind.malformed(body)
+    if malformed is not None:
+        logger.warning("callback intake: malformed %s body refused: %s", endpoint.label, malformed)
+        counters.count(NOTIFICATIONS_REFUSED, endpoint.label, Refused.MALFORMED)
+        return Answer(400, malformed)
+    appended = await inbox.append(inbox.callback_body(kind.name, body), kind=kind.name, accepted=1)
+    if appended is inbox.Appended.FULL:
+        logger.error("callback intake: inbox full; %s body refused with 503", endpoint.label)
+        if kind.not_queued is not None:
+            await kind.not_queued(authorization, body)
+        return Answer(503, "inbox full", (("Retry-After", str(INBOX_FULL_RETRY_SECONDS)),))
+    if appended is inbox.Appended.DRAIN_NEEDED:
+        await _enqueue(tasks.drain_notifications.delay)
+    return Answer(202)
 
 
 async def answer_body(body: bytes, endpoint: Endpoint) -> Answer:

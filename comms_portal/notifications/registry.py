@@ -9,7 +9,7 @@ nothing else of the app.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -111,3 +111,43 @@ def is_registered(name: str) -> bool:
 def all_kinds() -> list[ResourceKind]:
     """Return every registered kind, in registration order."""
     return list(_kinds.values())
+
+
+# --- callback kinds: bodies that prove themselves with a bearer token, not a subscription ----
+
+
+@dataclass(frozen=True)
+class CallbackKind:
+    """A kind of callback Graph posts with ``Authorization: Bearer <JWT>`` (a calling bot's).
+
+    The intake runs ``authenticate`` on the header and the body before queueing it; bodies that
+    pass go to the same inbox as change notifications, and the drain hands them, in the order
+    they arrived, to ``handle_bodies``.
+    """
+
+    name: str
+    # Return why the request is refused (logged and counted), or None when it may be queued.
+    authenticate: Callable[[str | None, bytes], Awaitable[str | None]]
+    # Check the body's shape; return why it is malformed, or None.
+    malformed: Callable[[bytes], str | None]
+    # Receive the queued bodies, oldest first.
+    handle_bodies: Callable[[Sequence[str]], Handled]
+    # Forget an authenticated body that could not be queued (the inbox was full), so that
+    # the sender's next try is not taken for a replay.
+    not_queued: Callable[[str | None, bytes], Awaitable[None]] | None = None
+
+
+_callback_kinds: dict[str, CallbackKind] = {}
+
+
+def register_callbacks(kind: CallbackKind) -> CallbackKind:
+    """Declare a callback kind; it posts to the intake URL of its name."""
+    if not _NAME.match(kind.name) or kind.name == "lifecycle" or kind.name in _kinds:
+        raise ValueError(f"callback kind name {kind.name!r} is not free")
+    _callback_kinds[kind.name] = kind
+    return kind
+
+
+def callback_kind(name: str) -> CallbackKind | None:
+    """Return the callback kind ``name``, if one is registered."""
+    return _callback_kinds.get(name)

@@ -21,6 +21,13 @@ def _response(answer: Answer) -> HttpResponse:
 
 
 async def _receive(request: HttpRequest, endpoint: Endpoint) -> HttpResponse:
+    if endpoint.callback:
+        refused = intake.declared_length_refused(request.META.get("CONTENT_LENGTH"), endpoint)
+        if refused is not None:
+            return _response(refused)
+        body = request.read(settings.WEBHOOK_MAX_BODY_BYTES + 1)
+        authorization = request.headers.get("Authorization")
+        return _response(await intake.answer_callback(body, endpoint, authorization))
     token = request.GET.get("validationToken")
     if token is not None:
         return _response(intake.validation_echo(token))
@@ -41,7 +48,10 @@ def _registered(kind: str) -> str:
 async def changes(request: HttpRequest, kind: str) -> HttpResponse:
     """Receive the change notifications of one resource kind."""
     # An unknown kind is no URL of ours, whatever the method.
-    endpoint = Endpoint(kind=_registered(kind))
+    if registry.callback_kind(kind) is not None:
+        endpoint = Endpoint(kind=kind, callback=True)
+    else:
+        endpoint = Endpoint(kind=_registered(kind))
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     return await _receive(request, endpoint)

@@ -57,6 +57,7 @@ def test_main_navigation_links_every_area_and_admin_only_for_admins() -> None:
         assert main_nav_links(render_page("home.html", portal_user=person)) == NAV_TARGETS
     assert main_nav_links(render_page("home.html", portal_user=MEGAN)) == {
         **NAV_TARGETS,
+        "Calls": "/calls/",
         "Admin": "/admin-portal/",
     }
 
@@ -75,6 +76,11 @@ def test_active_nav_marks_exactly_one_link_as_the_current_page(
 def test_admin_link_is_marked_current_for_admins_on_admin_pages() -> None:
     html = render_page("home.html", portal_user=MEGAN, active_nav="admin")
     assert current_links(html) == ["Admin"]
+
+
+def test_calls_link_is_marked_current_for_admins_on_calls_pages() -> None:
+    html = render_page("home.html", portal_user=MEGAN, active_nav="calls")
+    assert current_links(html) == ["Calls"]
 
 
 def test_unknown_active_nav_marks_nothing() -> None:

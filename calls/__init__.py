@@ -1,0 +1,1 @@
+"""The calling bot: callback intake, reception line, call board, participant controls."""

@@ -1,0 +1,141 @@
+"""Checking the bearer token of the calling platform's callbacks, and refusing replays.
+
+As Microsoft's calling samples check it: the keys come from the platform's OpenID
+configuration (read again daily, and at once, within limits, when a token names a key id not
+seen yet, so rotated keys are picked up); the signature must hold with one of them, the token
+must not be expired, its issuer must be the platform's, its audience the bot's app id and its
+``tid`` a tenant of ours. A body already taken with the same token is a replay and refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+from django.conf import settings
+
+from comms_portal.redis_client import get_async_redis
+
+logger = logging.getLogger(__name__)
+
+LEEWAY_SECONDS = 300
+FETCH_TIMEOUT_SECONDS = 5.0
+REPLAY_KEY_PREFIX = "portal:calls:callback-seen:"
+# Tokens last an hour; a replay is remembered at least that long.
+REPLAY_KEEP_SECONDS = 2 * 3600
+
+
+class KeysUnavailable(Exception):
+    """The platform's keys could not be read."""
+
+
+@dataclass
+class _KeyCache:
+    keys: dict[str, Any] = field(default_factory=dict)
+    fetched_at: float = 0.0  # monotonic
+    last_attempt: float = -1e9
+
+
+_cache = _KeyCache()
+
+
+def forget_keys() -> None:
+    """Drop the cached keys (tests; a restart does the same)."""
+    global _cache
+    _cache = _KeyCache()
+
+
+async def _fetch_keys() -> dict[str, Any]:
+    verify: ssl.SSLContext | bool = True
+    if settings.GRAPH_CA_BUNDLE:
+        verify = ssl.create_default_context(cafile=settings.GRAPH_CA_BUNDLE)
+    async with httpx.AsyncClient(
+        verify=verify, timeout=FETCH_TIMEOUT_SECONDS, trust_env=False
+    ) as client:
+        configuration = (await client.get(settings.CALLS_PLATFORM_OPENID_CONFIGURATION)).json()
+        jwks_uri = configuration.get("jwks_uri") if isinstance(configuration, dict) else None
+        if not isinstance(jwks_uri, str) or not jwks_uri.startswith("https://"):
+            raise KeysUnavailable("the OpenID configuration names no https jwks_uri")
+        document = (await client.get(jwks_uri)).json()
+    keys: dict[str, Any] = {}
+    for entry in document.get("keys", []) if isinstance(document, dict) else []:
+        try:
+            keys[str(entry["kid"])] = jwt.PyJWK(entry).key
+        except (KeyError, jwt.PyJWKError) as error:
+            logger.warning("calling platform key skipped: %s", error)
+    return keys
+
+
+async def signing_key(kid: str) -> Any | None:
+    """Return the platform's public key ``kid``, reading the keys again when needed."""
+    now = time.monotonic()
+    stale = now - _cache.fetched_at > settings.CALLS_KEYS_CACHE_SECONDS
+    unknown = kid not in _cache.keys
+    may_fetch = now - _cache.last_attempt >= settings.CALLS_KEYS_MIN_REFRESH_SECONDS
+    if (stale or unknown) and may_fetch:
+        _cache.last_attempt = now
+        try:
+            _cache.keys = await _fetch_keys()
+            _cache.fetched_at = now
+        except (httpx.HTTPError, ValueError, KeysUnavailable) as error:
+            logger.error("calling platform keys not read: %s", error)
+    return _cache.keys.get(kid)
+
+
+async def authenticate(authorization: str | None, body: bytes) -> str | None:
+    """Return why a callback must be refused, or None when its token holds and it is new."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return "no bearer token"
+    token = authorization.removeprefix("Bearer ").strip()
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as error:
+        return f"malformed token: {error}"
+    if header.get("alg") != "RS256":
+        return f"token algorithm {header.get('alg')!r} is not RS256"
+    key = await signing_key(str(header.get("kid", "")))
+    if key is None:
+        return f"token signed by an unknown key {str(header.get('kid'))[:40]!r}"
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=["RS256"],
+            audience=settings.CALLS_BOT_APP_ID,
+            issuer=list(settings.CALLS_CALLBACK_ISSUERS),
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iss", "aud", "tid"]},
+        )
+    except jwt.ExpiredSignatureError:
+        return "token expired"
+    except jwt.InvalidAudienceError:
+        return "token for another audience"
+    except jwt.InvalidIssuerError:
+        return "token from another issuer"
+    except jwt.InvalidTokenError as error:
+        return f"token refused: {type(error).__name__}: {error}"
+    if claims.get("tid") not in settings.ALLOWED_TENANTS:
+        return f"token for another tenant {str(claims.get('tid'))[:40]!r}"
+    fresh = await get_async_redis().set(
+        _replay_key(token, body), b"1", nx=True, ex=REPLAY_KEEP_SECONDS
+    )
+    if not fresh:
+        return "replayed: this token and body were taken already"
+    return None
+
+
+def _replay_key(token: str, body: bytes) -> str:
+    return REPLAY_KEY_PREFIX + hashlib.sha256(token.encode() + b"\n" + body).hexdigest()
+
+
+async def not_queued(authorization: str | None, body: bytes) -> None:
+    """Forget a callback that was not queued, so that the platform may send it again."""
+    if authorization and authorization.startswith("Bearer "):
+        token = authorization.removeprefix("Bearer ").strip()
+        await get_async_redis().delete(_replay_key(token, body))

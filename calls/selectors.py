@@ -1,0 +1,116 @@
+"""Reads of the calls pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calls.models import (
+    Call,
+    CallDelegate,
+    CallEvent,
+    CallParticipant,
+    Incident,
+    IncidentTarget,
+    MenuOption,
+    Prompt,
+    ReceptionLine,
+)
+from directory.models import Person
+
+RECENT = 20
+
+
+@dataclass(frozen=True)
+class Board:
+    """The calls on the board: live ones first, then the latest ended."""
+
+    live: list[Call]
+    recent: list[Call]
+
+
+def board() -> Board:
+    """Return the board's calls."""
+    related = ("routed_to", "option")
+    return Board(
+        live=list(Call.objects.live().select_related(*related)),
+        recent=list(Call.objects.filter(state="terminated").select_related(*related)[:RECENT]),
+    )
+
+
+@dataclass(frozen=True)
+class CallDetail:
+    """One call with its participants and steps."""
+
+    call: Call
+    participants: list[CallParticipant]
+    events: list[CallEvent]
+
+
+def call_detail(pk: int) -> CallDetail | None:
+    """Return a call's page data, or None."""
+    call = Call.objects.select_related("routed_to", "option").filter(pk=pk).first()
+    if call is None:
+        return None
+    return CallDetail(
+        call=call,
+        participants=list(call.participants.select_related("person").order_by("pk")),
+        events=list(call.events.all()),
+    )
+
+
+def menu(line: ReceptionLine) -> list[MenuOption]:
+    """Return the line's menu, key by key."""
+    return list(line.options.select_related("person").prefetch_related("members"))
+
+
+def uploaded_slots(line: ReceptionLine) -> set[str]:
+    """Return the prompt slots with an uploaded recording."""
+    return set(Prompt.objects.filter(line=line).values_list("slot", flat=True))
+
+
+def prompt_content(line: ReceptionLine, slot: str) -> bytes | None:
+    """Return an uploaded recording, or None."""
+    prompt = Prompt.objects.filter(line=line, slot=slot).first()
+    return bytes(prompt.content) if prompt is not None else None
+
+
+@dataclass(frozen=True)
+class PersonDelegation:
+    """Who takes a person's calls, and whose calls they take, as last read from Graph."""
+
+    delegates: list[Person]
+    delegators: list[Person]
+
+
+def person_delegation(graph_id: str) -> PersonDelegation:
+    """Return the call delegation shown on a person's page."""
+    rows = CallDelegate.objects.select_related("delegate", "delegator")
+    return PersonDelegation(
+        delegates=[
+            r.delegate for r in rows.filter(delegator__graph_id=graph_id, receives_calls=True)
+        ],
+        delegators=[r.delegator for r in rows.filter(delegate__graph_id=graph_id)],
+    )
+
+
+def incidents() -> list[Incident]:
+    """Return the latest call-outs."""
+    return list(Incident.objects.all()[:RECENT])
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    """A call-out and the people it calls."""
+
+    incident: Incident
+    targets: list[IncidentTarget]
+
+
+def incident_detail(pk: int) -> IncidentDetail | None:
+    """Return a call-out's page data, or None."""
+    incident = Incident.objects.filter(pk=pk).first()
+    if incident is None:
+        return None
+    return IncidentDetail(
+        incident=incident, targets=list(incident.targets.select_related("person"))
+    )

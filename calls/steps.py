@@ -1,0 +1,58 @@
+"""Small steps every call flow takes: where callbacks and prompts are, telling the board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+
+from calls.bot import graph_for_bot
+from calls.models import Call, CallEvent
+from comms_portal import live
+from comms_portal.graph import calls as graph_calls
+
+BOARD_TOPIC = "calls:board"
+
+
+def callback_uri() -> str:
+    """Return where the platform posts this bot's callbacks."""
+    path = reverse("notifications:intake", kwargs={"kind": "calls"})
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def prompt_uri(slot: str) -> str:
+    """Return the address the platform fetches a prompt of the line from."""
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("calls:prompt", kwargs={"slot": slot})
+
+
+def summary(call: Call) -> dict[str, Any]:
+    """Return what the board shows of a call."""
+    return {
+        "id": call.pk,
+        "state": call.state,
+        "caller": call.caller_label,
+        "routing": call.routing,
+        "purpose": call.purpose,
+    }
+
+
+def publish(call: Call) -> None:
+    """Tell the board's pages about the call, once the change is committed."""
+    message = {"type": "call", "call": summary(call)}
+    transaction.on_commit(lambda: live.publish(BOARD_TOPIC, message))
+
+
+def event(call: Call, text: str) -> None:
+    """Note one step of the call for its page."""
+    CallEvent.objects.create(call=call, text=text[:300])
+
+
+def play(call: Call, slot: str, context: str) -> None:
+    """Play one of the line's prompts; the flow waits for its ``context`` to complete."""
+    call.waiting_for = context
+    call.save(update_fields=["waiting_for", "routing", "updated_at"])
+    graph_calls.play_prompt(
+        graph_for_bot(), call.graph_id, prompts=[prompt_uri(slot)], client_context=context
+    )

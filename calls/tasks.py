@@ -1,0 +1,25 @@
+"""Background work of calls: keepAlive for live calls, and placing waiting call-backs."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from calls import incidents, services
+
+
+@shared_task(name="calls.keep_alive", ignore_result=True)
+def keep_calls_alive() -> int:
+    """Keep every live call from timing out."""
+    return services.keep_calls_alive()
+
+
+@shared_task(name="calls.place_call_backs", ignore_result=True)
+def place_call_backs() -> int:
+    """Call back waiting callers whose team has someone Available."""
+    return services.place_call_backs()
+
+
+@shared_task(name="calls.retry_call_outs", ignore_result=True)
+def retry_call_outs() -> int:
+    """Call again the people an incident call-out has not reached yet."""
+    return incidents.retry_call_outs()

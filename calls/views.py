@@ -1,0 +1,289 @@
+"""The calls pages: the board, one call with its controls, the reception line, prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.guards import admin_required, requires_consent
+from accounts.models import User
+from calls import selectors, services
+from calls.forms import (
+    PROMPT_SLOTS,
+    IncidentForm,
+    InviteForm,
+    LineForm,
+    OptionForm,
+    PromptForm,
+)
+from calls.models import Call, CallParticipant, MenuOption, Prompt
+from comms_portal.graph import GraphError
+from directory.models import Person
+
+BUNDLED_PROMPTS = Path(__file__).resolve().parent / "prompts"
+SLOTS = dict(PROMPT_SLOTS)
+
+
+@admin_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    """Show the live calls and the latest ended ones."""
+    return render(request, "calls/board.html", {"board": selectors.board(), "active_nav": "calls"})
+
+
+@admin_required
+@require_GET
+def board_rows(request: HttpRequest) -> HttpResponse:
+    """Return the board's tables alone (the page fetches them on each live message)."""
+    return render(request, "calls/_board_tables.html", {"board": selectors.board()})
+
+
+def _detail(pk: int) -> selectors.CallDetail:
+    detail = selectors.call_detail(pk)
+    if detail is None:
+        raise Http404("No such call.")
+    return detail
+
+
+@admin_required
+@require_GET
+def call_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show one call: who is in it, its steps, and the controls."""
+    return render(
+        request,
+        "calls/call.html",
+        {"detail": _detail(pk), "invite_form": InviteForm(), "active_nav": "calls"},
+    )
+
+
+@admin_required
+@require_GET
+def call_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return a call's live part alone."""
+    return render(request, "calls/_call_live.html", {"detail": _detail(pk)})
+
+
+def _run(request: HttpRequest, action: object, done: str) -> None:
+    try:
+        action()  # type: ignore[operator]
+    except services.ControlRefused as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+
+
+@admin_required
+@require_POST
+def hang_up(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hang up the bot's leg of a call."""
+    call = get_object_or_404(Call.objects.live(), pk=pk)
+    _run(request, lambda: services.hang_up(call=call), "Hanging up.")
+    return redirect("calls:call", pk=pk)
+
+
+@admin_required
+@require_POST
+def mute(request: HttpRequest, pk: int, participant: int) -> HttpResponse:
+    """Mute one participant."""
+    call = get_object_or_404(Call.objects.live(), pk=pk)
+    who = get_object_or_404(CallParticipant, call=call, pk=participant)
+    _run(request, lambda: services.mute(call=call, participant=who), f"Muting {who.label}.")
+    return redirect("calls:call", pk=pk)
+
+
+@admin_required
+@require_POST
+def remove(request: HttpRequest, pk: int, participant: int) -> HttpResponse:
+    """Remove one participant."""
+    call = get_object_or_404(Call.objects.live(), pk=pk)
+    who = get_object_or_404(CallParticipant, call=call, pk=participant)
+    _run(request, lambda: services.remove(call=call, participant=who), f"Removing {who.label}.")
+    return redirect("calls:call", pk=pk)
+
+
+@admin_required
+@require_POST
+def invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invite people chosen in the directory picker."""
+    call = get_object_or_404(Call.objects.live(), pk=pk)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "calls/call.html",
+            {"detail": _detail(pk), "invite_form": form, "active_nav": "calls"},
+            status=400,
+        )
+    people = form.cleaned_data["people"]
+    _run(request, lambda: services.invite(call=call, people=people), "Inviting.")
+    return redirect("calls:call", pk=pk)
+
+
+@admin_required
+def reception(request: HttpRequest) -> HttpResponse:
+    """Set the reception line's greeting, hours, menu and prompts."""
+    line = services.the_line()
+    line_form = LineForm(instance=line)
+    option_form = OptionForm()
+    prompt_form = PromptForm()
+    status = 200
+    if request.method == "POST":
+        which = request.POST.get("form")
+        if which == "line":
+            line_form = LineForm(request.POST, instance=line)
+            if line_form.is_valid():
+                line_form.save()
+                messages.success(request, "The reception line is saved.")
+                return redirect("calls:reception")
+        elif which == "option":
+            option_form = OptionForm(request.POST)
+            if option_form.is_valid():
+                _save_option(line, option_form)
+                messages.success(request, "The menu key is saved.")
+                return redirect("calls:reception")
+        elif which == "prompt":
+            prompt_form = PromptForm(request.POST, request.FILES)
+            if prompt_form.is_valid():
+                Prompt.objects.update_or_create(
+                    line=line,
+                    slot=prompt_form.cleaned_data["slot"],
+                    defaults={"content": prompt_form.cleaned_data["recording"]},
+                )
+                messages.success(request, "The recording is saved.")
+                return redirect("calls:reception")
+        status = 400
+    return render(
+        request,
+        "calls/reception.html",
+        {
+            "line": line,
+            "line_form": line_form,
+            "option_form": option_form,
+            "prompt_form": prompt_form,
+            "menu": selectors.menu(line),
+            "slots": [
+                (slot, label, slot in selectors.uploaded_slots(line))
+                for slot, label in PROMPT_SLOTS
+            ],
+            "active_nav": "calls",
+        },
+        status=status,
+    )
+
+
+def _save_option(line: object, form: OptionForm) -> None:
+    data = form.cleaned_data
+    people = data.get("people") or []
+    with transaction.atomic():
+        option, _ = MenuOption.objects.update_or_create(
+            line=line,
+            digit=data["digit"],
+            defaults={
+                "label": data["label"],
+                "kind": data["kind"],
+                "department": data.get("department") or "",
+                "person": people[0] if data["kind"] == MenuOption.Kind.PERSON else None,
+            },
+        )
+        option.members.set(people if data["kind"] == MenuOption.Kind.LIST else [])
+
+
+@admin_required
+@require_POST
+def delete_option(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a key off the menu."""
+    get_object_or_404(MenuOption, pk=pk).delete()
+    messages.success(request, "The menu key is removed.")
+    return redirect("calls:reception")
+
+
+@require_GET
+def prompt(request: HttpRequest, slot: str) -> HttpResponse:
+    """Serve a prompt to the calling platform: the uploaded recording, else the bundled one."""
+    if slot not in SLOTS:
+        raise Http404("No such prompt.")
+    content = selectors.prompt_content(services.the_line(), slot)
+    if content is None:
+        content = (BUNDLED_PROMPTS / f"{slot}.wav").read_bytes()
+    response = HttpResponse(content, content_type="audio/wav")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@requires_consent("calldelegation")
+@require_GET
+def my_delegates(request: HttpRequest) -> HttpResponse:
+    """Show whom the signed-in person lets take their calls, read from Graph now."""
+    user = request.user
+    assert isinstance(user, User)
+    person = Person.objects.filter(graph_id=user.object_id).first()
+    if person is None:
+        raise Http404("You are not in the directory yet.")
+    error = ""
+    try:
+        delegation = services.refresh_delegation(user_id=user.pk, person=person)
+    except GraphError as failure:
+        error = f"Microsoft Graph did not answer: {failure.message}"
+        delegation = services.delegation_of(person)
+    return render(
+        request,
+        "calls/my_delegates.html",
+        {"delegation": delegation, "error": error, "active_nav": "people"},
+    )
+
+
+@admin_required
+def incidents(request: HttpRequest) -> HttpResponse:
+    """List call-outs, and start one."""
+    form = IncidentForm()
+    status = 200
+    if request.method == "POST":
+        form = IncidentForm(request.POST)
+        if form.is_valid():
+            user = request.user
+            try:
+                incident = services.start_call_out(
+                    title=form.cleaned_data["title"],
+                    message=form.cleaned_data["message"],
+                    join_url=form.cleaned_data["join_url"],
+                    people=form.cleaned_data["people"],
+                    created_by=getattr(user, "display_name", "") or "",
+                )
+            except GraphError as failure:
+                messages.error(request, f"The call-out could not start: {failure.message}")
+            else:
+                messages.success(request, "The call-out has started.")
+                return redirect("calls:incident", pk=incident.pk)
+        status = 400
+    return render(
+        request,
+        "calls/incidents.html",
+        {"form": form, "incidents": selectors.incidents(), "active_nav": "calls"},
+        status=status,
+    )
+
+
+def _incident(pk: int) -> selectors.IncidentDetail:
+    detail = selectors.incident_detail(pk)
+    if detail is None:
+        raise Http404("No such call-out.")
+    return detail
+
+
+@admin_required
+@require_GET
+def incident(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a call-out as it goes: whom it called and what they answered."""
+    return render(request, "calls/incident.html", {"detail": _incident(pk), "active_nav": "calls"})
+
+
+@admin_required
+@require_GET
+def incident_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return a call-out's live part alone."""
+    return render(request, "calls/_incident_live.html", {"detail": _incident(pk)})

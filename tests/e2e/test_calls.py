@@ -1,0 +1,97 @@
+"""An admin sets up the reception line in the browser and watches a call arrive and be routed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from comms_portal.stack import Stack
+from tests.e2e.accessibility import axe_source, serious_violations
+from tests.e2e.conftest import PageWatch
+from tests.e2e.signin import sign_in
+from tests.support.cast import AIKO, MEGAN
+from tests.support.session_sandbox import control
+
+pytestmark = pytest.mark.e2e
+CALLER = "+447700900777"
+
+
+def user_id(upn: str) -> str:
+    info = control("GET", "/info").json()
+    return str(next(u["id"] for u in info["users"] if u["userPrincipalName"] == upn))
+
+
+def test_reception_line_set_up_in_the_browser_routes_a_live_call(
+    page: Page, live_stack: Stack, watch: PageWatch, directory_synced: None
+) -> None:
+    control("POST", "/calls/webhook", {"url": f"{live_stack.base_url}/graph/notifications/calls"})
+    control("POST", "/calls/settings", {"answerSeconds": 0.5, "promptSeconds": 0.2})
+    control(
+        "POST", f"/presence/{user_id(AIKO)}", {"availability": "Available", "activity": "Available"}
+    )
+    sign_in(page, live_stack.base_url, MEGAN)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Calls").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Call board")
+    page.get_by_role("link", name="Reception line").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reception line")
+
+    # Open every day, all day (the same opening and closing time).
+    page.get_by_label("Opens at").fill("00:00")
+    page.get_by_label("Closes at").fill("00:00")
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"):
+        page.get_by_label(day, exact=True).check()
+    page.get_by_role("button", name="Save the line").click()
+    expect(page.get_by_text("The reception line is saved.")).to_be_visible()
+
+    # Key 1 leads to a list of one person, chosen with the directory picker, by keyboard.
+    page.get_by_label("Key", exact=True).select_option("1")
+    page.get_by_label("Label").fill("Front desk")
+    page.get_by_label("Leads to").select_option("list")
+    picker = page.get_by_role("combobox", name="People (a list, or the one person)")
+    picker.fill("Aiko")
+    expect(page.get_by_role("option", name=re.compile("^Aiko Tanaka"))).to_be_visible(
+        timeout=10_000
+    )
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Save the key").click()
+    expect(page.locator('[data-digit="1"]')).to_contain_text("Front desk")
+
+    # The board, open while the call comes in, updates by itself.
+    page.get_by_role("link", name="Call board").click()
+    expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible(timeout=10_000)
+    # With one key only, the line rings its team at once, without a menu.
+    call = control("POST", "/calls/incoming", {"from": {"phone": CALLER}}).json()["id"]
+    ended = page.locator('[data-calls="recent"] tr', has_text=CALLER)
+    expect(ended).to_contain_text("Taken by Aiko Tanaka", timeout=15_000)
+
+    ended.get_by_role("link", name=CALLER).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Call from {CALLER}")
+    expect(page.locator("[data-steps]")).to_contain_text("Ringing Aiko Tanaka (Available longest)")
+    control("POST", f"/calls/{call}/hangup")
+    page.wait_for_load_state("networkidle")
+    assert watch.console_errors == []
+    assert watch.outside_requests == []
+
+
+def test_the_calls_pages_have_no_serious_accessibility_violations(
+    browser: Browser, live_stack: Stack, directory_synced: None
+) -> None:
+    context = browser.new_context(base_url=live_stack.base_url, bypass_csp=True)
+    page = context.new_page()
+    sign_in(page, live_stack.base_url, MEGAN)
+    axe = axe_source()
+    found = {}
+    for width in (1280, 320):
+        page.set_viewport_size({"width": width, "height": 800})
+        for path in ("/calls/", "/calls/reception/", "/calls/incidents/"):
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            violations = serious_violations(page, axe)
+            if violations:
+                found[f"{path} at {width}px"] = violations
+    context.close()
+    assert found == {}
