@@ -30,6 +30,7 @@ RESOURCE_MODULES: list[str] = [
     "sandbox.graph.directory_subscriptions",
     "sandbox.notifications.control",
     "sandbox.presence.routes",
+    "sandbox.callrecords.routes",
 ]
 
 Hook = Callable[[SandboxState], Awaitable[None]]
