@@ -87,9 +87,12 @@ class CallRecordsArea:
 
     # -- adding records ----------------------------------------------------------------
 
-    def add(self, spec: RecordSpec, *, notify: bool = True) -> RecordSpec:
-        """Keep ``spec``; schedule its notifications when they are still to come."""
-        now = self.now()
+    def add(self, spec: RecordSpec, *, notify: bool = True, late: bool = False) -> RecordSpec:
+        """Keep ``spec``; schedule its notifications when they are still to come.
+
+        ``late`` notifies versions already written too (a record made to order just now).
+        """
+        now = self.now() - (3600.0 if late else 0.0)
         with self.lock:
             if spec.id in self.specs:
                 return self.specs[spec.id]
@@ -373,7 +376,7 @@ class CallRecordsArea:
         spec.legs = spec.legs + tuple(extra_legs)
         spec.available_at = available_at
         spec.second_version_at = second_version_at
-        return self.add(spec)
+        return self.add(spec, late=True)
 
     def record_from_call(self, call: dict[str, Any]) -> RecordSpec | None:
         """Turn an ended call of the calls part into a record written after the usual delay."""
