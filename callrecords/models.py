@@ -139,7 +139,8 @@ class CallStream(models.Model):
     post_fec_loss = models.FloatField(null=True)
     verdict = models.CharField(max_length=16)  # good, poor, unclassified
     reasons = models.CharField(max_length=200, blank=True)  # comma-separated reason codes
-    # Copies for grouping without joins.
+    # Copies for grouping without joins, of the person's endpoint on this stream: the sender,
+    # or the receiver when a meeting server sent it.
     call_start = models.DateTimeField()
     call_type = models.CharField(max_length=32)
     network = models.CharField(max_length=32, blank=True)

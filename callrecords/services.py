@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.graph_clients import graph_for_app
 from callrecords import quality
 from callrecords.models import (
+    BuildingSubnet,
     CallEndpoint,
     CallParticipant,
     CallRecord,
@@ -204,9 +205,11 @@ def _rows_of(record: GraphCallRecord, rows: _Rows) -> None:
             for medium in media:
                 modality = quality.modality_of(medium.label)
                 for stream in medium.streams:
-                    sender = (
-                        callee if (stream.stream_direction or "") == "calleeToCaller" else caller
-                    )
+                    backwards = (stream.stream_direction or "") == "calleeToCaller"
+                    sender = callee if backwards else caller
+                    # Whose stream it is for the dashboard: the sender's, unless the sender is
+                    # a meeting server; then the person receiving it.
+                    subject = (caller if backwards else callee) if sender.is_service else sender
                     figures = _figures(modality, stream)
                     verdict = quality.classify(figures)
                     if verdict.verdict != quality.UNCLASSIFIED:
@@ -234,12 +237,12 @@ def _rows_of(record: GraphCallRecord, rows: _Rows) -> None:
                             reasons=",".join(verdict.reasons),
                             call_start=record.start_date_time,
                             call_type=call.call_type,
-                            network=sender.network,
-                            subnet=sender.subnet,
-                            device=sender.capture_device,
-                            client=_client_label(sender)[:128],
-                            person_id=sender.person_id,
-                            person_name=sender.display_name,
+                            network=subject.network,
+                            subnet=subject.subnet,
+                            device=subject.capture_device,
+                            client=_client_label(subject)[:128],
+                            person_id=subject.person_id,
+                            person_name=subject.display_name,
                         )
                     )
             segments.append((segment_row, streams))
@@ -437,3 +440,18 @@ def purge_expired(*, now: datetime | None = None) -> int:
         deleted += len(ids)
     PstnCall.objects.filter(start__lt=cutoff).delete()
     return deleted
+
+
+def map_subnet(*, subnet: str, building: str) -> BuildingSubnet:
+    """Count calls from ``subnet`` (an address or a range) as made in ``building``."""
+    mapping, _ = BuildingSubnet.objects.update_or_create(
+        subnet=subnet, defaults={"building": building}
+    )
+    return mapping
+
+
+def unmap_subnet(*, mapping_id: str) -> bool:
+    """Remove one subnet mapping; False when there was none of that id."""
+    if not mapping_id.isdigit():
+        return False
+    return BuildingSubnet.objects.filter(pk=int(mapping_id)).delete()[0] > 0

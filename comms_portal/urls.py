@@ -19,4 +19,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("people/", include("presence.urls")),
     path("meetings/", include("meetings.urls")),
     path("events/", include("events.urls")),
+    path("calls/", include("callrecords.urls")),
 ]

@@ -34,7 +34,7 @@ from directory.models import Person
 ROLES = ("anonymous", "employee", "admin")
 PERSON_ID = "a17e0000-0000-4000-8000-0000000000b1"
 # A value for each parameter a route may take.
-SAMPLES = {"graph_id": PERSON_ID, "kind": "presence"}
+SAMPLES = {"graph_id": PERSON_ID, "kind": "presence", "table": "network"}
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,15 @@ HTTP_ROUTES: dict[str, Expect] = {
     # The header's alerts panel, an HTML fragment fetched by a page of a signed-in person.
     "presence:alerts_recent": page(),
     "meetings:home": page(),
+    # Call quality: everyone sees their own calls; the dashboard, its CSV tables, buildings and
+    # PSTN usage are for admins. A call's timeline shows only to its participants and admins
+    # (the sample call does not exist: 404 for both).
+    "callrecords:mine": page(),
+    "callrecords:dashboard": admin_page(),
+    "callrecords:export": admin_page(),
+    "callrecords:call": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    "callrecords:pstn": admin_page(),
+    "callrecords:buildings": admin_page(),
     "events:home": page(),
 }
 
