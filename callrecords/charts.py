@@ -43,7 +43,7 @@ def rate_columns(chart_id: str, title: str, rows: Sequence[RateRow]) -> SafeStri
     plot = height - top - bottom
     peak = max(max(row.rate for row in rows), CONCERN_RATE * 1.5)
     slot = (WIDTH - 40) / len(rows)
-    bar = max(slot - BAR_GAP, 2)
+    bar = min(max(slot - BAR_GAP, 2), 48)
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-labelledby="{chart_id}-title" preserveAspectRatio="xMinYMin meet">',

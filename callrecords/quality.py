@@ -246,3 +246,25 @@ def likely_cause(
     if others_poor:
         return "others"
     return None
+
+
+PRODUCT_NAMES = {"teams": "Teams", "skypeForBusiness": "Skype for Business", "lync": "Lync"}
+PLATFORM_NAMES = {
+    "windows": "Windows",
+    "macOS": "macOS",
+    "iOS": "iOS",
+    "android": "Android",
+    "web": "the web",
+    "ipPhone": "an IP phone",
+    "roomSystem": "a room system",
+    "surfaceHub": "Surface Hub",
+}
+
+
+def client_words(product_family: str, platform: str) -> str:
+    """Name a client in words: "Teams on Windows"."""
+    product = PRODUCT_NAMES.get(product_family, product_family)
+    where = PLATFORM_NAMES.get(platform, platform)
+    if product and where:
+        return f"{product} on {where}"
+    return product or where or "Unknown client"

@@ -288,10 +288,10 @@ def _endpoint_words(endpoint: CallEndpoint | None) -> str:
     if endpoint.is_service:
         return "the Teams meeting server"
     who = endpoint.display_name or "someone"
-    client = " on ".join(p for p in (endpoint.product_family, endpoint.platform) if p)
+    client = quality.client_words(endpoint.product_family, endpoint.platform)
     network = quality.describe_network(endpoint.network or "unknown", endpoint.wifi_signal)
     device = f", {endpoint.capture_device}" if endpoint.capture_device else ""
-    return f"{who} ({client or 'unknown client'}, {network}{device})"
+    return f"{who} ({client}, {network}{device})"
 
 
 def _figures_words(stream: CallStream) -> str:

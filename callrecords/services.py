@@ -121,8 +121,7 @@ def _figures(modality: str, stream: MediaStream) -> quality.Figures:
 def _client_label(endpoint: CallEndpoint) -> str:
     if endpoint.is_service:
         return "Teams service"
-    parts = [part for part in (endpoint.product_family, endpoint.platform) if part]
-    return " on ".join(parts) if parts else "Unknown client"
+    return quality.client_words(endpoint.product_family, endpoint.platform)
 
 
 @dataclass
