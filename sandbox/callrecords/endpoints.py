@@ -191,6 +191,7 @@ async def list_call_records(ctx: GraphContext) -> Response:
             break
         version = spec.version_at(now)
         body = record_json(spec, area.members, version, area.last_modified(spec, now))
+        body["organizer_v2@odata.context"] = _organizer_context(ctx, spec.id)
         page.append(_select(body, options.get("$select")))
         last = (spec.start, spec.id)
     result: dict[str, Any] = {"@odata.context": f"{ctx.base_url}/{CONTEXT}", "value": page}
@@ -200,6 +201,10 @@ async def list_call_records(ctx: GraphContext) -> Response:
         query = "&".join(f"{k}={quote(v, safe=':$,()')}" for k, v in keep.items())
         result["@odata.nextLink"] = f"{ctx.base_url}/communications/callRecords?{query}"
     return graph_json(result, headers=applied)
+
+
+def _organizer_context(ctx: GraphContext, graph_id: str) -> str:
+    return f"{ctx.base_url}/{CONTEXT}('{graph_id}')/organizer_v2/$entity"
 
 
 def _expansions(text: str | None) -> set[str]:
@@ -260,6 +265,7 @@ async def get_call_record(ctx: GraphContext) -> Response:
     body: dict[str, Any] = {"@odata.context": f"{ctx.base_url}/{CONTEXT}/$entity"}
     body.update(_select(record_json(spec, area.members, version, area.last_modified(spec, now)),
                         options.get("$select")))  # fmt: skip
+    body["organizer_v2@odata.context"] = _organizer_context(ctx, spec.id)
     body["participants_v2@odata.context"] = f"{ctx.base_url}/{CONTEXT}('{spec.id}')/participants_v2"
     if "participants_v2" in expand:
         page, more = _participants_page(area, spec, 0)

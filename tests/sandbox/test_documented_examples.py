@@ -52,13 +52,13 @@ REPLAYED_BY: dict[str, tuple[str, ...]] = {
         "notification-presence-decrypted.payload.json",
     ),
     "test_subscriptions.py": ("subscriptions-create", "subscriptions-renew.request.json"),
+    "callrecords/test_callrecords_api.py": ("callrecords-",),
 }
-# Areas the sandbox does not serve yet: meetings, webinars and town halls, calls and call
-# records, and the Teams chat messages a rich-notification example uses.
+# Areas the sandbox does not serve yet: meetings, webinars and town halls, calls, and the
+# Teams chat messages a rich-notification example uses.
 NOT_SERVED = (
     "callback-",
     "calldelegation-",
-    "callrecords-",
     "calls-",
     "onlinemeetings-",
     "virtualevents-",
