@@ -26,6 +26,7 @@ BENCHMARKS = {
     "latency": "tests.bench.latency",
     "company": "tests.bench.company",
     "webhook": "tests.bench.webhook",
+    "callrecords": "tests.bench.callrecords",
 }
 
 
