@@ -107,12 +107,20 @@ class CallSegment(models.Model):
     """A stretch of a session."""
 
     call = models.ForeignKey(CallRecord, on_delete=models.CASCADE, related_name="segments")
-    session = models.ForeignKey(CallSession, on_delete=models.CASCADE, related_name="segments")
+    # Segments, endpoints and streams go with their call (by call_id); the links between them
+    # need no index of their own and no cascade of their own.
+    session = models.ForeignKey(
+        CallSession, on_delete=models.DO_NOTHING, db_index=False, related_name="segments"
+    )
     graph_id = models.CharField(max_length=64)
     start = models.DateTimeField()
     end = models.DateTimeField()
-    caller = models.ForeignKey(CallEndpoint, null=True, on_delete=models.CASCADE, related_name="+")
-    callee = models.ForeignKey(CallEndpoint, null=True, on_delete=models.CASCADE, related_name="+")
+    caller = models.ForeignKey(
+        CallEndpoint, null=True, on_delete=models.DO_NOTHING, db_index=False, related_name="+"
+    )
+    callee = models.ForeignKey(
+        CallEndpoint, null=True, on_delete=models.DO_NOTHING, db_index=False, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"segment {self.graph_id}"
@@ -122,9 +130,13 @@ class CallStream(models.Model):
     """One direction of one medium in a segment, its figures and its classification."""
 
     call = models.ForeignKey(CallRecord, on_delete=models.CASCADE, related_name="streams")
-    segment = models.ForeignKey(CallSegment, on_delete=models.CASCADE, related_name="streams")
+    segment = models.ForeignKey(
+        CallSegment, on_delete=models.DO_NOTHING, db_index=False, related_name="streams"
+    )
     # The endpoint that sent it; its network, device and person are copied below.
-    sender = models.ForeignKey(CallEndpoint, null=True, on_delete=models.CASCADE, related_name="+")
+    sender = models.ForeignKey(
+        CallEndpoint, null=True, on_delete=models.DO_NOTHING, db_index=False, related_name="+"
+    )
     media_label = models.CharField(max_length=64, blank=True)
     modality = models.CharField(max_length=16)  # audio, video, vbss, other
     direction = models.CharField(max_length=32, blank=True)

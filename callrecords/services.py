@@ -18,15 +18,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.graph_clients import graph_for_app
-from callrecords import quality
+from callrecords import storage
 from callrecords.models import (
     BuildingSubnet,
-    CallEndpoint,
-    CallParticipant,
     CallRecord,
-    CallSegment,
-    CallSession,
-    CallStream,
     PstnCall,
 )
 from comms_portal.graph import GraphClient, NotFound
@@ -34,10 +29,6 @@ from comms_portal.graph.callrecords import (
     CallRecord as GraphCallRecord,
 )
 from comms_portal.graph.callrecords import (
-    DeviceInfo,
-    Endpoint,
-    MediaStream,
-    NetworkInfo,
     get_call_record,
     get_direct_routing_calls,
     get_pstn_calls,
@@ -72,182 +63,6 @@ class HealReport:
     fetched: int = 0
     expired: int = 0
     stored: StoreReport = field(default_factory=StoreReport)
-
-
-def _ms(value: timedelta | None) -> float | None:
-    return None if value is None else value.total_seconds() * 1000
-
-
-def _endpoint_row(
-    call: CallRecord, endpoint: Endpoint | None, network: NetworkInfo | None,
-    device: DeviceInfo | None,
-) -> CallEndpoint:  # fmt: skip
-    identity = endpoint.associated_identity if endpoint else None
-    agent = endpoint.user_agent if endpoint else None
-    return CallEndpoint(
-        call=call,
-        is_service=bool(endpoint and endpoint.is_service),
-        person_id=(identity.id or "") if identity else "",
-        display_name=((identity.display_name or "") if identity else "")[:256],
-        platform=((agent.platform or "") if agent else "")[:64],
-        product_family=((agent.product_family or agent.role or "") if agent else "")[:64],
-        network=quality.network_kind(
-            network.connection_type if network else None, network.wifi_band if network else None
-        ),
-        wifi_signal=network.wifi_signal_strength if network else None,
-        subnet=((network.subnet or "") if network else "")[:64],
-        capture_device=((device.capture_device_name or "") if device else "")[:256],
-        render_device=((device.render_device_name or "") if device else "")[:256],
-        mic_glitch_rate=device.mic_glitch_rate if device else None,
-        device_glitch_ratio=device.device_glitch_event_ratio if device else None,
-        feedback=((endpoint.feedback.rating or "") if endpoint and endpoint.feedback else "")[:32],
-    )
-
-
-def _figures(modality: str, stream: MediaStream) -> quality.Figures:
-    return quality.Figures(
-        modality=modality,
-        jitter_ms=_ms(stream.average_jitter),
-        packet_loss=stream.average_packet_loss_rate,
-        round_trip_ms=_ms(stream.average_round_trip_time),
-        concealed_ratio=stream.average_ratio_of_concealed_samples,
-        mos_degradation=stream.average_audio_degradation,
-        video_frame_rate=stream.average_video_frame_rate,
-        video_frame_loss_pct=stream.average_video_frame_loss_percentage,
-        post_fec_loss=stream.post_fec_packet_loss_rate,
-    )
-
-
-def _client_label(endpoint: CallEndpoint) -> str:
-    if endpoint.is_service:
-        return "Teams service"
-    return quality.client_words(endpoint.product_family, endpoint.platform)
-
-
-@dataclass
-class _Rows:
-    calls: list[CallRecord] = field(default_factory=list)
-    participants: list[CallParticipant] = field(default_factory=list)
-    sessions: list[tuple[CallSession, list[tuple[CallSegment, list[CallStream]]]]] = field(
-        default_factory=list
-    )
-    endpoints: list[CallEndpoint] = field(default_factory=list)
-
-
-def _rows_of(record: GraphCallRecord, rows: _Rows) -> None:
-    """Turn one Graph record into unsaved rows (endpoints before the rows that point at them)."""
-    organizer = (
-        record.organizer_v2.identity.main()
-        if record.organizer_v2 and record.organizer_v2.identity
-        else None
-    )
-    call = CallRecord(
-        graph_id=record.id,
-        version=record.version,
-        call_type=(record.type or "unknown")[:32],
-        modalities=",".join(record.modalities)[:200],
-        start=record.start_date_time,
-        end=record.end_date_time,
-        last_modified=record.last_modified_date_time,
-        join_web_url=record.join_web_url or "",
-        organizer_id=(record.organizer_v2.id if record.organizer_v2 else "")[:64],
-        organizer_name=((organizer.display_name or "") if organizer else "")[:256],
-    )
-    rows.calls.append(call)
-    seen: set[str] = set()
-    for participant in record.participants_v2:
-        if participant.id in seen:
-            continue
-        seen.add(participant.id)
-        identity = participant.identity.main() if participant.identity else None
-        rows.participants.append(
-            CallParticipant(
-                call=call,
-                person_id=participant.id[:64],
-                display_name=((identity.display_name or "") if identity else "")[:256],
-                call_start=record.start_date_time,
-            )
-        )
-    classified = poor = 0
-    for session in record.sessions:
-        session_row = CallSession(
-            call=call,
-            graph_id=session.id[:64],
-            modalities=",".join(session.modalities)[:200],
-            start=session.start_date_time,
-            end=session.end_date_time,
-        )
-        segments: list[tuple[CallSegment, list[CallStream]]] = []
-        for segment in session.segments:
-            caller_ep = segment.caller or session.caller
-            callee_ep = segment.callee or session.callee
-            # An endpoint's network and device are reported per medium; the first that says
-            # (normally the audio) describes it.
-            media = segment.media
-            caller_net = next((m.caller_network for m in media if m.caller_network), None)
-            callee_net = next((m.callee_network for m in media if m.callee_network), None)
-            caller_dev = next((m.caller_device for m in media if m.caller_device), None)
-            callee_dev = next((m.callee_device for m in media if m.callee_device), None)
-            caller = _endpoint_row(call, caller_ep, caller_net, caller_dev)
-            callee = _endpoint_row(call, callee_ep, callee_net, callee_dev)
-            rows.endpoints.extend((caller, callee))
-            segment_row = CallSegment(
-                call=call,
-                session=session_row,
-                graph_id=segment.id[:64],
-                start=segment.start_date_time,
-                end=segment.end_date_time,
-                caller=caller,
-                callee=callee,
-            )
-            streams: list[CallStream] = []
-            for medium in media:
-                modality = quality.modality_of(medium.label)
-                for stream in medium.streams:
-                    backwards = (stream.stream_direction or "") == "calleeToCaller"
-                    sender = callee if backwards else caller
-                    # Whose stream it is for the dashboard: the sender's, unless the sender is
-                    # a meeting server; then the person receiving it.
-                    subject = (caller if backwards else callee) if sender.is_service else sender
-                    figures = _figures(modality, stream)
-                    verdict = quality.classify(figures)
-                    if verdict.verdict != quality.UNCLASSIFIED:
-                        classified += 1
-                    if verdict.verdict == quality.POOR:
-                        poor += 1
-                    streams.append(
-                        CallStream(
-                            call=call,
-                            segment=segment_row,
-                            sender=sender,
-                            media_label=(medium.label or "")[:64],
-                            modality=modality,
-                            direction=(stream.stream_direction or "")[:32],
-                            jitter_ms=figures.jitter_ms,
-                            packet_loss=figures.packet_loss,
-                            round_trip_ms=figures.round_trip_ms,
-                            concealed_ratio=figures.concealed_ratio,
-                            mos_degradation=figures.mos_degradation,
-                            packet_utilization=stream.packet_utilization,
-                            video_frame_rate=figures.video_frame_rate,
-                            video_frame_loss_pct=figures.video_frame_loss_pct,
-                            post_fec_loss=figures.post_fec_loss,
-                            verdict=verdict.verdict,
-                            reasons=",".join(verdict.reasons),
-                            call_start=record.start_date_time,
-                            call_type=call.call_type,
-                            network=subject.network,
-                            subnet=subject.subnet,
-                            device=subject.capture_device,
-                            client=_client_label(subject)[:128],
-                            person_id=subject.person_id,
-                            person_name=subject.display_name,
-                        )
-                    )
-            segments.append((segment_row, streams))
-        rows.sessions.append((session_row, segments))
-    call.streams_classified = classified
-    call.streams_poor = poor
 
 
 def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -302,38 +117,8 @@ def _store_newest(records: list[GraphCallRecord]) -> StoreReport:
     report.created = len(wanted) - len(replaced)
     if replaced:
         CallRecord.objects.filter(graph_id__in=replaced).delete()
-    if not wanted:
-        return report
-    rows = _Rows()
-    for record in wanted:
-        _rows_of(record, rows)
-    CallRecord.objects.bulk_create(rows.calls, batch_size=STORE_BATCH)
-    for participant in rows.participants:
-        participant.call_id = participant.call.pk
-    CallParticipant.objects.bulk_create(rows.participants, batch_size=1000)
-    for endpoint in rows.endpoints:
-        endpoint.call_id = endpoint.call.pk
-    CallEndpoint.objects.bulk_create(rows.endpoints, batch_size=1000)
-    sessions = [session for session, _ in rows.sessions]
-    for session in sessions:
-        session.call_id = session.call.pk
-    CallSession.objects.bulk_create(sessions, batch_size=1000)
-    segments: list[CallSegment] = []
-    streams: list[CallStream] = []
-    for _, parts in rows.sessions:
-        for segment, segment_streams in parts:
-            segment.call_id = segment.call.pk
-            segment.session_id = segment.session.pk
-            segment.caller_id = segment.caller.pk if segment.caller else None
-            segment.callee_id = segment.callee.pk if segment.callee else None
-            segments.append(segment)
-            streams.extend(segment_streams)
-    CallSegment.objects.bulk_create(segments, batch_size=1000)
-    for stream in streams:
-        stream.call_id = stream.call.pk
-        stream.segment_id = stream.segment.pk
-        stream.sender_id = stream.sender.pk if stream.sender else None
-    CallStream.objects.bulk_create(streams, batch_size=1000)
+    if wanted:
+        storage.write(wanted)
     return report
 
 
