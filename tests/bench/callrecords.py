@@ -28,7 +28,7 @@ from tests.bench.harness import BenchEnvironment
 from tests.bench.report import Section, summary_ms
 
 FETCH_THREADS = 8
-STORE_BATCH = 200
+STORE_BATCH = 500
 GOAL_RECORDS_PER_SECOND = 1_000
 GOAL_CHART_P95_MS = 300
 GOAL_MY_CALLS_P95_MS = 100
