@@ -31,6 +31,10 @@ AXE_PAGES = {
     "person": "PERSON",
     "my status": "/people/me/status/",
     "admin": "/admin-portal/",
+    "call quality": "/calls/quality/",
+    "my calls": "/calls/",
+    "buildings": "/calls/buildings/",
+    "pstn usage": "/calls/pstn/",
 }
 ALL_PAGES = {
     **AXE_PAGES,
