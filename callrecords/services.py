@@ -29,6 +29,7 @@ from comms_portal.graph.callrecords import (
     CallRecord as GraphCallRecord,
 )
 from comms_portal.graph.callrecords import (
+    ListedRecord,
     get_call_record,
     get_direct_routing_calls,
     get_pstn_calls,
@@ -157,7 +158,9 @@ def heal(
     return report
 
 
-def _batched(items: Iterable[object], size: int = STORE_BATCH) -> Iterator[list]:  # type: ignore[type-arg]
+def _batched(
+    items: Iterable[ListedRecord], size: int = STORE_BATCH
+) -> Iterator[list[ListedRecord]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk

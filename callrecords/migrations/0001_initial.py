@@ -5,155 +5,289 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='BuildingSubnet',
+            name="BuildingSubnet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subnet', models.CharField(max_length=64, unique=True)),
-                ('building', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("subnet", models.CharField(max_length=64, unique=True)),
+                ("building", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='CallRecord',
+            name="CallRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('graph_id', models.CharField(max_length=64, unique=True)),
-                ('version', models.BigIntegerField()),
-                ('call_type', models.CharField(max_length=32)),
-                ('modalities', models.CharField(blank=True, max_length=200)),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('last_modified', models.DateTimeField(blank=True, null=True)),
-                ('join_web_url', models.TextField(blank=True)),
-                ('organizer_id', models.CharField(blank=True, max_length=64)),
-                ('organizer_name', models.CharField(blank=True, max_length=256)),
-                ('streams_classified', models.IntegerField(default=0)),
-                ('streams_poor', models.IntegerField(default=0)),
-                ('stored_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("graph_id", models.CharField(max_length=64, unique=True)),
+                ("version", models.BigIntegerField()),
+                ("call_type", models.CharField(max_length=32)),
+                ("modalities", models.CharField(blank=True, max_length=200)),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("last_modified", models.DateTimeField(blank=True, null=True)),
+                ("join_web_url", models.TextField(blank=True)),
+                ("organizer_id", models.CharField(blank=True, max_length=64)),
+                ("organizer_name", models.CharField(blank=True, max_length=256)),
+                ("streams_classified", models.IntegerField(default=0)),
+                ("streams_poor", models.IntegerField(default=0)),
+                ("stored_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['start'], name='callrec_start'), models.Index(fields=['-streams_poor', 'start'], name='callrec_poor_start')],
+                "indexes": [
+                    models.Index(fields=["start"], name="callrec_start"),
+                    models.Index(fields=["-streams_poor", "start"], name="callrec_poor_start"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CallEndpoint',
+            name="CallEndpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_service', models.BooleanField(default=False)),
-                ('person_id', models.CharField(blank=True, max_length=64)),
-                ('display_name', models.CharField(blank=True, max_length=256)),
-                ('platform', models.CharField(blank=True, max_length=64)),
-                ('product_family', models.CharField(blank=True, max_length=64)),
-                ('network', models.CharField(blank=True, max_length=32)),
-                ('wifi_signal', models.IntegerField(blank=True, null=True)),
-                ('subnet', models.CharField(blank=True, max_length=64)),
-                ('capture_device', models.CharField(blank=True, max_length=256)),
-                ('render_device', models.CharField(blank=True, max_length=256)),
-                ('mic_glitch_rate', models.IntegerField(blank=True, null=True)),
-                ('device_glitch_ratio', models.FloatField(blank=True, null=True)),
-                ('feedback', models.CharField(blank=True, max_length=32)),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='endpoints', to='callrecords.callrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_service", models.BooleanField(default=False)),
+                ("person_id", models.CharField(blank=True, max_length=64)),
+                ("display_name", models.CharField(blank=True, max_length=256)),
+                ("platform", models.CharField(blank=True, max_length=64)),
+                ("product_family", models.CharField(blank=True, max_length=64)),
+                ("network", models.CharField(blank=True, max_length=32)),
+                ("wifi_signal", models.IntegerField(blank=True, null=True)),
+                ("subnet", models.CharField(blank=True, max_length=64)),
+                ("capture_device", models.CharField(blank=True, max_length=256)),
+                ("render_device", models.CharField(blank=True, max_length=256)),
+                ("mic_glitch_rate", models.IntegerField(blank=True, null=True)),
+                ("device_glitch_ratio", models.FloatField(blank=True, null=True)),
+                ("feedback", models.CharField(blank=True, max_length=32)),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="endpoints",
+                        to="callrecords.callrecord",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CallSession',
+            name="CallSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('graph_id', models.CharField(max_length=64)),
-                ('modalities', models.CharField(blank=True, max_length=200)),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='callrecords.callrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("graph_id", models.CharField(max_length=64)),
+                ("modalities", models.CharField(blank=True, max_length=200)),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sessions",
+                        to="callrecords.callrecord",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CallSegment',
+            name="CallSegment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('graph_id', models.CharField(max_length=64)),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segments', to='callrecords.callrecord')),
-                ('callee', models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='callrecords.callendpoint')),
-                ('caller', models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='callrecords.callendpoint')),
-                ('session', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='segments', to='callrecords.callsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("graph_id", models.CharField(max_length=64)),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="segments",
+                        to="callrecords.callrecord",
+                    ),
+                ),
+                (
+                    "callee",
+                    models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="callrecords.callendpoint",
+                    ),
+                ),
+                (
+                    "caller",
+                    models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="callrecords.callendpoint",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="segments",
+                        to="callrecords.callsession",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PstnCall',
+            name="PstnCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('graph_id', models.CharField(max_length=64)),
-                ('source', models.CharField(choices=[('pstn', 'Calling Plan'), ('direct', 'Direct Routing')], max_length=16)),
-                ('person_id', models.CharField(blank=True, max_length=64)),
-                ('user_principal_name', models.CharField(blank=True, max_length=256)),
-                ('display_name', models.CharField(blank=True, max_length=256)),
-                ('start', models.DateTimeField()),
-                ('duration_seconds', models.IntegerField(default=0)),
-                ('call_type', models.CharField(blank=True, max_length=64)),
-                ('charge', models.FloatField(null=True)),
-                ('currency', models.CharField(blank=True, max_length=8)),
-                ('destination', models.CharField(blank=True, max_length=128)),
-                ('successful', models.BooleanField(null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("graph_id", models.CharField(max_length=64)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("pstn", "Calling Plan"), ("direct", "Direct Routing")],
+                        max_length=16,
+                    ),
+                ),
+                ("person_id", models.CharField(blank=True, max_length=64)),
+                ("user_principal_name", models.CharField(blank=True, max_length=256)),
+                ("display_name", models.CharField(blank=True, max_length=256)),
+                ("start", models.DateTimeField()),
+                ("duration_seconds", models.IntegerField(default=0)),
+                ("call_type", models.CharField(blank=True, max_length=64)),
+                ("charge", models.FloatField(null=True)),
+                ("currency", models.CharField(blank=True, max_length=8)),
+                ("destination", models.CharField(blank=True, max_length=128)),
+                ("successful", models.BooleanField(null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['start'], name='callrec_pstn_start')],
-                'constraints': [models.UniqueConstraint(fields=('source', 'graph_id'), name='callrec_pstn_unique')],
+                "indexes": [models.Index(fields=["start"], name="callrec_pstn_start")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "graph_id"), name="callrec_pstn_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CallParticipant',
+            name="CallParticipant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('person_id', models.CharField(max_length=64)),
-                ('display_name', models.CharField(blank=True, max_length=256)),
-                ('call_start', models.DateTimeField()),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='callrecords.callrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("person_id", models.CharField(max_length=64)),
+                ("display_name", models.CharField(blank=True, max_length=256)),
+                ("call_start", models.DateTimeField()),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="callrecords.callrecord",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['person_id', 'call_start'], name='callrec_part_person')],
+                "indexes": [
+                    models.Index(fields=["person_id", "call_start"], name="callrec_part_person")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CallStream',
+            name="CallStream",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('media_label', models.CharField(blank=True, max_length=64)),
-                ('modality', models.CharField(max_length=16)),
-                ('direction', models.CharField(blank=True, max_length=32)),
-                ('jitter_ms', models.FloatField(null=True)),
-                ('packet_loss', models.FloatField(null=True)),
-                ('round_trip_ms', models.FloatField(null=True)),
-                ('concealed_ratio', models.FloatField(null=True)),
-                ('mos_degradation', models.FloatField(null=True)),
-                ('packet_utilization', models.IntegerField(null=True)),
-                ('video_frame_rate', models.FloatField(null=True)),
-                ('video_frame_loss_pct', models.FloatField(null=True)),
-                ('post_fec_loss', models.FloatField(null=True)),
-                ('verdict', models.CharField(max_length=16)),
-                ('reasons', models.CharField(blank=True, max_length=200)),
-                ('call_start', models.DateTimeField()),
-                ('call_type', models.CharField(max_length=32)),
-                ('network', models.CharField(blank=True, max_length=32)),
-                ('subnet', models.CharField(blank=True, max_length=64)),
-                ('device', models.CharField(blank=True, max_length=256)),
-                ('client', models.CharField(blank=True, max_length=128)),
-                ('person_id', models.CharField(blank=True, max_length=64)),
-                ('person_name', models.CharField(blank=True, max_length=256)),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='streams', to='callrecords.callrecord')),
-                ('segment', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='streams', to='callrecords.callsegment')),
-                ('sender', models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='callrecords.callendpoint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("media_label", models.CharField(blank=True, max_length=64)),
+                ("modality", models.CharField(max_length=16)),
+                ("direction", models.CharField(blank=True, max_length=32)),
+                ("jitter_ms", models.FloatField(null=True)),
+                ("packet_loss", models.FloatField(null=True)),
+                ("round_trip_ms", models.FloatField(null=True)),
+                ("concealed_ratio", models.FloatField(null=True)),
+                ("mos_degradation", models.FloatField(null=True)),
+                ("packet_utilization", models.IntegerField(null=True)),
+                ("video_frame_rate", models.FloatField(null=True)),
+                ("video_frame_loss_pct", models.FloatField(null=True)),
+                ("post_fec_loss", models.FloatField(null=True)),
+                ("verdict", models.CharField(max_length=16)),
+                ("reasons", models.CharField(blank=True, max_length=200)),
+                ("call_start", models.DateTimeField()),
+                ("call_type", models.CharField(max_length=32)),
+                ("network", models.CharField(blank=True, max_length=32)),
+                ("subnet", models.CharField(blank=True, max_length=64)),
+                ("device", models.CharField(blank=True, max_length=256)),
+                ("client", models.CharField(blank=True, max_length=128)),
+                ("person_id", models.CharField(blank=True, max_length=64)),
+                ("person_name", models.CharField(blank=True, max_length=256)),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="streams",
+                        to="callrecords.callrecord",
+                    ),
+                ),
+                (
+                    "segment",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="streams",
+                        to="callrecords.callsegment",
+                    ),
+                ),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="callrecords.callendpoint",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['call_start', 'modality'], name='callrec_stream_start'), models.Index(fields=['person_id', 'call_start'], name='callrec_stream_person')],
+                "indexes": [
+                    models.Index(fields=["call_start", "modality"], name="callrec_stream_start"),
+                    models.Index(fields=["person_id", "call_start"], name="callrec_stream_person"),
+                ],
             },
         ),
     ]
