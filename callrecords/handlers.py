@@ -31,6 +31,8 @@ RESOURCE = "communications/callRecords"
 CHANGE_TYPE = "created,updated"
 # Graph keeps a call-records subscription alive for at most 4,230 minutes.
 MAX_LIFETIME = timedelta(minutes=4230)
+# Graph keeps call records 30 days.
+GRAPH_KEEPS_HOURS = 30 * 24
 _RECORD = re.compile(r"^/?communications/callRecords/([0-9A-Za-z-]{1,64})/?$", re.IGNORECASE)
 _ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
@@ -88,8 +90,9 @@ def keep_subscribed() -> list[str]:
         KIND, owner=None, resource=RESOURCE, change_type=CHANGE_TYPE, now=now
     )
     done.append(f"created {created.graph_id}")
-    # Whatever happened while no subscription was held is found by the list.
-    transaction.on_commit(tasks.heal.delay)
+    # Whatever happened while no subscription was held is found by the list: all the 30 days
+    # Graph keeps (only records missing here, or newer, are read whole).
+    transaction.on_commit(functools.partial(tasks.heal.delay, GRAPH_KEEPS_HOURS))
     return done
 
 

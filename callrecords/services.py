@@ -166,10 +166,10 @@ def _batched(
         yield chunk
 
 
-def heal_recent(*, now: datetime | None = None) -> HealReport:
-    """Heal the records of the last CALLRECORDS_HEAL_HOURS hours (later versions included)."""
+def heal_recent(*, now: datetime | None = None, hours: int | None = None) -> HealReport:
+    """Heal the records of the last ``hours`` (CALLRECORDS_HEAL_HOURS by default)."""
     moment = now or timezone.now()
-    return heal(since=moment - timedelta(hours=settings.CALLRECORDS_HEAL_HOURS))
+    return heal(since=moment - timedelta(hours=hours or settings.CALLRECORDS_HEAL_HOURS))
 
 
 def pull_pstn_usage(*, since: datetime, until: datetime, client: GraphClient | None = None) -> int:

@@ -22,9 +22,9 @@ def collect_record(graph_id: str) -> None:
 
 
 @shared_task(name="callrecords.heal", ignore_result=True)
-def heal() -> None:
+def heal(hours: int | None = None) -> None:
     """List recent records by start time and store any missed or newer."""
-    services.heal_recent()
+    services.heal_recent(hours=hours)
 
 
 @shared_task(name="callrecords.pull_pstn_usage", ignore_result=True)

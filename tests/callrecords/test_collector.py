@@ -77,6 +77,8 @@ def test_a_notification_reads_the_whole_record_across_pages_and_stores_it(
 
     assert report.changed == 1 and report.by_kind == {"callrecords": 1}
     assert collected_ids(enqueued) == [record_id]
+    # Subscribing asked for a heal of the 30 days Graph keeps.
+    assert ("callrecords.heal", [30 * 24]) in enqueued
     stored = services.collect_record(graph_id=record_id)
     assert stored.created == 1
     call = CallRecord.objects.get(graph_id=record_id)
