@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from callrecords.models import (
     CallSession,
     CallStream,
     PstnCall,
+    StreamRollup,
 )
 
 MODALITIES = {"audio": "Audio", "video": "Video", "vbss": "Screen sharing"}
@@ -78,13 +79,15 @@ def classified_streams(filters: Filters) -> QuerySet[CallStream]:
     return streams
 
 
-def _counts(streams: QuerySet[CallStream], *fields: str) -> Iterable[dict[str, Any]]:
-    counted: Iterable[dict[str, Any]] = (
-        streams.values(*fields)
-        .annotate(classified=Count("id"), poor=Count("id", filter=Q(verdict=quality.POOR)))
-        .order_by()
+def _rollups(filters: Filters, dimension: str) -> QuerySet[StreamRollup]:
+    rows = StreamRollup.objects.filter(
+        dimension=dimension, hour__gte=filters.since, hour__lt=filters.until
     )
-    return counted
+    if filters.modality:
+        rows = rows.filter(modality=filters.modality)
+    if filters.call_type:
+        rows = rows.filter(call_type=filters.call_type)
+    return rows
 
 
 def poor_rate_over_time(filters: Filters) -> list[RateRow]:
@@ -92,18 +95,30 @@ def poor_rate_over_time(filters: Filters) -> list[RateRow]:
     zone = timezone.get_current_timezone()
     trunc = TruncWeek if filters.bucket == "week" else TruncDay
     rows = (
-        classified_streams(filters)
-        .annotate(period=trunc("call_start", tzinfo=zone))
+        _rollups(filters, "all")
+        .annotate(period=trunc("hour", tzinfo=zone))
         .values("period")
-        .annotate(classified=Count("id"), poor=Count("id", filter=Q(verdict=quality.POOR)))
+        .annotate(total=Sum("classified"), bad=Sum("poor"))
         .order_by("period")
     )
     result = []
     for row in rows:
+        if not row["total"]:
+            continue
         period = row["period"]
         label = f"Week of {period:%d %b}" if filters.bucket == "week" else f"{period:%a %d %b}"
-        result.append(RateRow(period.date().isoformat(), label, row["classified"], row["poor"]))
+        result.append(RateRow(period.date().isoformat(), label, row["total"], row["bad"]))
     return result
+
+
+def _grouped(filters: Filters, dimension: str) -> list[tuple[str, str, int, int]]:
+    rows = (
+        _rollups(filters, dimension)
+        .values("key")
+        .annotate(total=Sum("classified"), bad=Sum("poor"), name=Max("label"))
+        .order_by()
+    )
+    return [(r["key"], r["name"] or "", r["total"], r["bad"]) for r in rows if r["total"]]
 
 
 def _network_label(key: str) -> str:
@@ -112,28 +127,22 @@ def _network_label(key: str) -> str:
 
 def poor_rate_by(filters: Filters, dimension: str) -> list[RateRow]:
     """Poor-stream rate by network type, subnet, building, device, client or person."""
-    streams = classified_streams(filters)
     if dimension == "building":
-        return _by_building(_counts(streams, "subnet"))
-    if dimension == "person":
-        rows = [
-            RateRow(
-                r["person_id"],
-                r["person_name"] or "Someone outside the directory",
-                r["classified"],
-                r["poor"],
-            )
-            for r in _counts(streams.exclude(person_id=""), "person_id", "person_name")
-        ]
-    else:
-        field_name = {"network": "network", "subnet": "subnet", "device": "device"}.get(
-            dimension, "client"
+        grouped = _grouped(filters, "subnet")
+        return _by_building(
+            {"subnet": key, "classified": total, "poor": bad} for key, _, total, bad in grouped
         )
-        labeller = _network_label if dimension == "network" else (lambda key: key or "Not reported")
-        rows = [
-            RateRow(r[field_name], labeller(r[field_name]), r["classified"], r["poor"])
-            for r in _counts(streams, field_name)
-        ]
+    if dimension not in ("network", "subnet", "device", "client", "person"):
+        dimension = "client"
+    rows = []
+    for key, name, total, bad in _grouped(filters, dimension):
+        if dimension == "network":
+            label = _network_label(key)
+        elif dimension == "person":
+            label = name or "Someone outside the directory"
+        else:
+            label = key or "Not reported"
+        rows.append(RateRow(key, label, total, bad))
     return sorted(rows, key=lambda row: (-row.rate, -row.classified, row.label))
 
 

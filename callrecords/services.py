@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.graph_clients import graph_for_app
-from callrecords import storage
+from callrecords import rollups, storage
 from callrecords.models import (
     BuildingSubnet,
     CallRecord,
@@ -117,7 +117,9 @@ def _store_newest(records: list[GraphCallRecord]) -> StoreReport:
     report.replaced = len(replaced)
     report.created = len(wanted) - len(replaced)
     if replaced:
-        CallRecord.objects.filter(graph_id__in=replaced).delete()
+        old = CallRecord.objects.filter(graph_id__in=replaced)
+        rollups.take_away_calls(list(old.values_list("pk", flat=True)))
+        old.delete()
     if wanted:
         storage.write(wanted)
     return report
@@ -217,7 +219,10 @@ def pull_recent_pstn_usage(*, now: datetime | None = None) -> int:
 def purge_expired(*, now: datetime | None = None) -> int:
     """Delete calls and PSTN rows older than CALLRECORDS_RETENTION_DAYS; return calls deleted."""
     moment = now or timezone.now()
-    cutoff = moment - timedelta(days=settings.CALLRECORDS_RETENTION_DAYS)
+    # Whole hours, as the dashboard's counts are kept by the hour.
+    cutoff = (moment - timedelta(days=settings.CALLRECORDS_RETENTION_DAYS)).replace(
+        minute=0, second=0, microsecond=0
+    )
     deleted = 0
     while True:
         ids = list(CallRecord.objects.filter(start__lt=cutoff).values_list("pk", flat=True)[:500])
@@ -226,6 +231,7 @@ def purge_expired(*, now: datetime | None = None) -> int:
         CallRecord.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
     PstnCall.objects.filter(start__lt=cutoff).delete()
+    rollups.purge_before(cutoff)
     return deleted
 
 

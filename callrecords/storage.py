@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
-from callrecords import quality
+from callrecords import quality, rollups
 from callrecords.models import (
     CallEndpoint,
     CallParticipant,
@@ -285,10 +285,26 @@ def write(records: Sequence[GraphCallRecord]) -> None:
     now = timezone.now()
     for record in records:
         add_record(batch, record, now)
+    counts = rollups.count(
+        {
+            "call_start": row[17],
+            "modality": row[4],
+            "call_type": row[18],
+            "network": row[19],
+            "subnet": row[20],
+            "device": row[21],
+            "client": row[22],
+            "person_id": row[23],
+            "person_name": row[24],
+            "verdict": row[15],
+        }
+        for row in batch.rows["streams"]
+    )
     if connection.vendor == "postgresql":
         _copy(batch)
     else:
         _bulk_create(batch)
+    rollups.add(*counts)
 
 
 def _resolve(
