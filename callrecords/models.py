@@ -217,10 +217,11 @@ class StreamRollup(models.Model):
     The dashboard reads these counts instead of grouping every stream of the range: with a
     hundred thousand calls a month that is a few thousand rows instead of a million.
     ``dimension`` is ``all`` (one row an hour), ``network``, ``subnet``, ``device``,
-    ``client`` or ``person``; ``key`` is the group's value within it.
+    ``client`` or ``person``; ``key`` is the group's value within it. People are counted by
+    the UTC day rather than the hour, which keeps their rows few.
     """
 
-    hour = models.DateTimeField()  # the UTC hour the calls started in
+    hour = models.DateTimeField()  # the UTC hour (for people, the UTC day) the calls started
     modality = models.CharField(max_length=16)
     call_type = models.CharField(max_length=32)
     dimension = models.CharField(max_length=16)

@@ -56,7 +56,9 @@ def keys_of(
         (hour, modality, call_type, "client", client, client),
     ]
     if person_id:
-        keys.append((hour, modality, call_type, "person", person_id, person_name))
+        # By the UTC day: an hour a person would make the table as long as the streams.
+        day = hour.replace(hour=0)
+        keys.append((day, modality, call_type, "person", person_id, person_name))
     return keys
 
 

@@ -6,7 +6,7 @@ import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Max, QuerySet, Sum
@@ -36,6 +36,7 @@ DIMENSIONS = {
     "person": "Person",
 }
 WORST_CALLS = 20
+PERSON_DAY_MIDDLE = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,12 @@ def classified_streams(filters: Filters) -> QuerySet[CallStream]:
 
 
 def _rollups(filters: Filters, dimension: str) -> QuerySet[StreamRollup]:
-    rows = StreamRollup.objects.filter(
-        dimension=dimension, hour__gte=filters.since, hour__lt=filters.until
-    )
+    since, until = filters.since, filters.until
+    if dimension == "person":
+        # Counted by the UTC day: a day counts when its middle falls in the range, so the
+        # range's ends are off by at most half a day on clocks far from UTC.
+        since, until = since - PERSON_DAY_MIDDLE, until - PERSON_DAY_MIDDLE
+    rows = StreamRollup.objects.filter(dimension=dimension, hour__gte=since, hour__lt=until)
     if filters.modality:
         rows = rows.filter(modality=filters.modality)
     if filters.call_type:
@@ -423,11 +427,20 @@ def my_calls(person_id: str, *, since: datetime) -> MyCalls:
     ):
         if other != person_id:
             names[call_id].append(name or "a guest")
-    streams: dict[int, list[CallStream]] = defaultdict(list)
-    for stream in CallStream.objects.filter(call_id__in=call_ids).exclude(
-        verdict=quality.UNCLASSIFIED
+    # Who each classified stream belongs to and how it went; the figures only of one's own
+    # poor streams, the first of each call, to explain them.
+    streams: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for call_id, who, verdict in (
+        CallStream.objects.filter(call_id__in=call_ids)
+        .exclude(verdict=quality.UNCLASSIFIED)
+        .values_list("call_id", "person_id", "verdict")
     ):
-        streams[stream.call_id].append(stream)
+        streams[call_id].append((who, verdict))
+    first_own_poor: dict[int, CallStream] = {}
+    for stream in CallStream.objects.filter(
+        call_id__in=call_ids, person_id=person_id, verdict=quality.POOR
+    ).order_by("call_id", "pk"):
+        first_own_poor.setdefault(stream.call_id, stream)
     own: dict[int, dict[str, Any]] = {}
     for row in (
         CallEndpoint.objects.filter(call_id__in=call_ids, person_id=person_id)
@@ -441,13 +454,13 @@ def my_calls(person_id: str, *, since: datetime) -> MyCalls:
     causes: Counter[str] = Counter()
     for call_id in call_ids:
         call = calls[call_id]
-        mine = [s for s in streams[call_id] if s.person_id == person_id]
-        others = [s for s in streams[call_id] if s.person_id != person_id]
-        own_poor = [s for s in mine if s.verdict == quality.POOR]
-        others_poor = any(s.verdict == quality.POOR for s in others)
+        mine = [verdict for who, verdict in streams[call_id] if who == person_id]
+        others = [verdict for who, verdict in streams[call_id] if who != person_id]
+        own_poor = quality.POOR in mine
+        others_poor = quality.POOR in others
         endpoint = own.get(call_id, {})
         cause = quality.likely_cause(
-            own_poor=bool(own_poor),
+            own_poor=own_poor,
             network=endpoint.get("network") or "unknown",
             wifi_signal=endpoint.get("signal"),
             device_glitch=endpoint.get("glitch"),
@@ -459,7 +472,8 @@ def my_calls(person_id: str, *, since: datetime) -> MyCalls:
             verdict, words = quality.GOOD, "Good"
         else:
             verdict, words = quality.POOR, "Poor"
-        detail = explain_stream(own_poor[0], endpoint.get("signal")) if own_poor else ""
+        worst = first_own_poor.get(call_id)
+        detail = explain_stream(worst, endpoint.get("signal")) if worst else ""
         if cause is not None:
             causes[cause] += 1
         people = names[call_id]
