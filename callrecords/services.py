@@ -148,15 +148,19 @@ def heal(
         report.listed += len(listed_batch)
         held = stored_versions(item.id for item in listed_batch)
         fetched: list[GraphCallRecord] = []
-        for item in listed_batch:
-            if held.get(item.id, -1) >= item.version:
-                continue
-            try:
-                fetched.append(get_call_record(graph, item.id))
-            except NotFound:
-                report.expired += 1
-        report.fetched += len(fetched)
-        report.stored.add(store_records(fetched))
+        try:
+            for item in listed_batch:
+                if held.get(item.id, -1) >= item.version:
+                    continue
+                try:
+                    fetched.append(get_call_record(graph, item.id))
+                except NotFound:
+                    report.expired += 1
+        finally:
+            # Throttled past the client's patience: keep what was read; the task's retry
+            # goes on from there (what is stored is not read again).
+            report.fetched += len(fetched)
+            report.stored.add(store_records(fetched))
     return report
 
 

@@ -21,7 +21,14 @@ def collect_record(graph_id: str) -> None:
     services.collect_record(graph_id=graph_id)
 
 
-@shared_task(name="callrecords.heal", ignore_result=True)
+@shared_task(
+    name="callrecords.heal",
+    ignore_result=True,
+    autoretry_for=(Throttled, ServiceUnavailable, GraphTransportError),
+    retry_backoff=60,
+    retry_backoff_max=1800,
+    max_retries=10,
+)
 def heal(hours: int | None = None) -> None:
     """List recent records by start time and store any missed or newer."""
     services.heal_recent(hours=hours)

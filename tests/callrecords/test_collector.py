@@ -15,7 +15,7 @@ from pytest_django.live_server_helper import LiveServer
 from accounts.graph_clients import graph_for_app
 from callrecords import handlers, services
 from callrecords.models import CallParticipant, CallRecord, CallSession, CallStream
-from comms_portal.graph import NotFound
+from comms_portal.graph import NotFound, Throttled
 from comms_portal.graph.callrecords import get_call_record
 from comms_portal.notifications import drain
 from comms_portal.notifications.models import Subscription
@@ -179,3 +179,34 @@ def test_the_subscription_is_kept_one_and_renewed(
     assert subscription.owner is None
     lifetime = subscription.expires_at - subscription.created_at
     assert timedelta(minutes=4200) < lifetime <= timedelta(minutes=4231)
+
+
+def test_a_heal_throttled_past_patience_keeps_what_it_read_and_the_next_one_finishes(
+    sandbox: RunningSandbox, control: Control, settings: SettingsWrapper
+) -> None:
+    settings.GRAPH_MAX_RETRY_WAIT_SECONDS = 0
+    priya, grace = people(sandbox, PRIYA, GRACE)
+    start = datetime.fromisoformat(control("GET", "/clock")["now"].replace("Z", "+00:00"))
+    made = [
+        make_record(
+            control,
+            participants=[priya, grace],
+            start=(start - timedelta(minutes=50 - n)).isoformat().replace("+00:00", "Z"),
+            key=f"throttled-heal-{n}",
+        )
+        for n in range(4)
+    ]
+    # The list and two records' two reads each, then Graph says to wait.
+    control("POST", "/throttling", {"bucket": "callrecords", "requests": 5, "window_seconds": 600})
+    try:
+        with pytest.raises(Throttled):
+            services.heal(since=start - timedelta(hours=1))
+    finally:
+        control("DELETE", "/throttling")
+    # Two records were read whole before the throttling: they are kept.
+    assert CallRecord.objects.count() == 2
+
+    report = services.heal(since=start - timedelta(hours=1))
+
+    assert report.fetched == report.listed - 2  # what is stored is not read again
+    assert CallRecord.objects.filter(graph_id__in=made).count() == 4
