@@ -53,6 +53,10 @@ def test_an_admin_finds_the_weak_wifi_calls_and_reads_why(
     expect(page.get_by_role("heading", level=1)).to_have_text("Call quality")
     networks = page.locator('table[data-table="network"]')
     expect(networks.locator('tr[data-key="wifi-24"]')).to_contain_text("Wi-Fi 2.4 GHz")
+    # Among the calls between two people, the weak Wi-Fi one is the worst of all.
+    page.get_by_label("Call type").select_option(label="Calls between two people")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**call_type=peerToPeer**")
     worst = page.locator(f'table[data-table="worst"] tr[data-call="{calls["weak-wifi"]}"]')
     expect(worst).to_contain_text("Wi-Fi 2.4 GHz")
     expect(worst).to_contain_text("Samuel Ortega")
