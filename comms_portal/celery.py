@@ -43,6 +43,15 @@ app.conf.beat_schedule = {
     # Pick up notification bodies whose drain request was lost (a web process died between
     # queueing a body and asking for the drain); normally a drain runs within milliseconds.
     "drain-notifications": {"task": "notifications.drain", "schedule": 30.0},
+    # Store call records a notification missed (call records have no "missed" signal).
+    "heal-call-records": {
+        "task": "callrecords.heal",
+        "schedule": float(settings.CALLRECORDS_HEAL_SECONDS),
+    },
+    # Pull yesterday's PSTN and direct-routing calls for the usage page.
+    "pull-pstn-usage": {"task": "callrecords.pull_pstn_usage", "schedule": 24 * 3600.0},
+    # Delete calls older than the retention setting.
+    "purge-call-records": {"task": "callrecords.purge", "schedule": 24 * 3600.0},
     # Re-read everyone watched now and then: presence has no "missed" signal of its own.
     "reconcile-presence": {
         "task": "presence.reconcile",

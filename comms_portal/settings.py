@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "meetings",
     "events",
     "calls",
+    "callrecords",
 ]
 
 MIDDLEWARE = [
@@ -345,6 +346,20 @@ WEBHOOK_MAX_BODY_BYTES = env.number("WEBHOOK_MAX_BODY_BYTES", 1_048_576, minimum
 # With the worker down the inbox grows; past this many bodies the intake answers 503 and Graph
 # keeps the notifications and sends them again later, instead of Redis running out of memory.
 NOTIFICATION_INBOX_MAX_BODIES = env.number("NOTIFICATION_INBOX_MAX_BODIES", 50_000, minimum=100)
+# --- Call records ---------------------------------------------------------------------------
+# Calls, their streams and PSTN rows are kept this many days, then purged (Graph keeps 30).
+CALLRECORDS_RETENTION_DAYS = env.number("CALLRECORDS_RETENTION_DAYS", 90, minimum=1)
+# How often recent records are listed by start time to store any a notification missed, and
+# how far back each pass looks (Teams writes a record up to 150 minutes after the call, and
+# later versions after that).
+CALLRECORDS_HEAL_SECONDS = env.number("CALLRECORDS_HEAL_SECONDS", 3600, minimum=60)
+CALLRECORDS_HEAL_HOURS = env.number("CALLRECORDS_HEAL_HOURS", 48, minimum=1)
+# Lifetime asked for the call-records subscription; Graph allows at most 4,230 minutes.
+CALLRECORDS_SUBSCRIPTION_MINUTES = env.number("CALLRECORDS_SUBSCRIPTION_MINUTES", 4230, minimum=60)
+if CALLRECORDS_SUBSCRIPTION_MINUTES > 4230:
+    raise ImproperlyConfigured(
+        "CALLRECORDS_SUBSCRIPTION_MINUTES must be at most 4230 (Graph's limit)."
+    )
 if PRESENCE_SUBSCRIPTION_MINUTES > 60:
     raise ImproperlyConfigured("PRESENCE_SUBSCRIPTION_MINUTES must be at most 60 (Graph's limit).")
 if PRESENCE_RENEW_BEFORE_MINUTES >= PRESENCE_SUBSCRIPTION_MINUTES:

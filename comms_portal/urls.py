@@ -20,4 +20,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("meetings/", include("meetings.urls")),
     path("events/", include("events.urls")),
     path("calls/", include("calls.urls")),
+    path("call-quality/", include("callrecords.urls")),
 ]

@@ -34,6 +34,7 @@ RESOURCE_MODULES: list[str] = [
     "sandbox.calls.routes",
     "sandbox.virtual_events.routes",
     "sandbox.meetings.routes",
+    "sandbox.callrecords.routes",
 ]
 
 Hook = Callable[[SandboxState], Awaitable[None]]

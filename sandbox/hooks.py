@@ -1,59 +1,83 @@
-"""Points where other sandbox areas attach to events of the meetings and calls areas.
+"""Hooks one part of the sandbox offers the others: what happened, for whoever listens.
 
-When a meeting's call ends, ``meeting_ended(meeting, attendance_intervals)`` tells every
-listener registered with ``on_meeting_ended``; none is registered by default. ``meeting`` is
-the meeting as Graph returns it and ``attendance_intervals`` maps each participant's user id
-to their ``(joinDateTime, leaveDateTime)`` pairs (aware UTC datetimes).
+The calls and meetings parts call :func:`call_ended` and :func:`meeting_ended` when a call
+or a meeting is over; the call-records part listens and turns them into call records, as
+Teams does. A part that listens registers with :func:`on_call_ended` or
+:func:`on_meeting_ended` (and removes itself with the function those return), so the caller
+needs to know nothing of who listens.
 
-When a call of the calling bot ends, ``call_ended(call)`` tells every listener registered with
-``on_call_ended``; ``call`` is the call resource as Graph returns it (metadata only).
-
-Listeners run with the sandbox's state lock held, on the thread that ended the call: keep
-them quick.
+``call_dict`` is Graph's ``call`` resource as the sandbox serves it (``id``,
+``callChainId``, ``source``, ``targets``, ``requestedModalities``...), with the moments the
+call began and ended as ``startDateTime`` and ``endDateTime`` (ISO 8601, UTC).
+``meeting_dict`` is Graph's ``onlineMeeting`` (``id``, ``joinWebUrl``, ``participants``,
+``startDateTime``, ``endDateTime``...), and ``attendance_intervals`` one entry per
+attendee as an attendance report's ``attendanceRecord`` has it
+(``identity``: ``{"id", "displayName"}``, ``attendanceIntervals``:
+``[{"joinDateTime", "leaveDateTime"}]``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
-logger = logging.getLogger("sandbox.hooks")
+logger = logging.getLogger(__name__)
 
-Intervals = dict[str, list[tuple[datetime, datetime]]]
-MeetingEnded = Callable[[dict[str, Any], Intervals], None]
-CallEnded = Callable[[dict[str, Any]], object]
+CallListener = Callable[[dict[str, Any]], None]
+MeetingListener = Callable[[dict[str, Any], Sequence[dict[str, Any]]], None]
 
-_meeting_ended: list[MeetingEnded] = []
-_call_ended: list[CallEnded] = []
-
-
-def on_meeting_ended(listener: MeetingEnded) -> MeetingEnded:
-    """Call ``listener`` each time a meeting's call ends."""
-    _meeting_ended.append(listener)
-    return listener
+_lock = threading.Lock()
+_call_listeners: list[CallListener] = []
+_meeting_listeners: list[MeetingListener] = []
 
 
-def meeting_ended(meeting: dict[str, Any], attendance_intervals: Intervals) -> None:
-    """Tell every listener that a meeting's call ended; a failing listener is logged."""
-    for listener in list(_meeting_ended):
+def on_call_ended(listener: CallListener) -> Callable[[], None]:
+    """Call ``listener(call_dict)`` whenever a call ends; return what removes it again."""
+    with _lock:
+        _call_listeners.append(listener)
+
+    def remove() -> None:
+        with _lock:
+            if listener in _call_listeners:
+                _call_listeners.remove(listener)
+
+    return remove
+
+
+def on_meeting_ended(listener: MeetingListener) -> Callable[[], None]:
+    """Call ``listener(meeting_dict, attendance_intervals)`` whenever a meeting ends."""
+    with _lock:
+        _meeting_listeners.append(listener)
+
+    def remove() -> None:
+        with _lock:
+            if listener in _meeting_listeners:
+                _meeting_listeners.remove(listener)
+
+    return remove
+
+
+def call_ended(call_dict: dict[str, Any]) -> None:
+    """Tell every listener that a call ended; a failing listener does not stop the others."""
+    with _lock:
+        listeners = list(_call_listeners)
+    for listener in listeners:
         try:
-            listener(meeting, attendance_intervals)
+            listener(call_dict)
         except Exception:
-            logger.exception("a meeting-ended listener failed")
+            logger.exception("a call_ended listener failed")
 
 
-def on_call_ended(listener: CallEnded) -> CallEnded:
-    """Call ``listener`` each time a call of the calling bot ends."""
-    _call_ended.append(listener)
-    return listener
-
-
-def call_ended(call: dict[str, Any]) -> None:
-    """Tell every listener that a call ended; a failing listener is logged."""
-    for listener in list(_call_ended):
+def meeting_ended(
+    meeting_dict: dict[str, Any], attendance_intervals: Sequence[dict[str, Any]]
+) -> None:
+    """Tell every listener that a meeting ended, with who attended when."""
+    with _lock:
+        listeners = list(_meeting_listeners)
+    for listener in listeners:
         try:
-            listener(call)
+            listener(meeting_dict, attendance_intervals)
         except Exception:
-            logger.exception("a call-ended listener failed")
+            logger.exception("a meeting_ended listener failed")

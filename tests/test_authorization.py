@@ -45,6 +45,7 @@ SAMPLES = {
     "registration_id": "1",
     "meeting_id": 1,
     "report_id": 1,
+    "table": "network",
 }
 
 
@@ -158,6 +159,15 @@ HTTP_ROUTES: dict[str, Expect] = {
     "meetings:ics": Expect(anonymous=SIGN_IN, employee=404, admin=404),
     "meetings:delete": page_action(404),
     "meetings:attendance_csv": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    # Call quality: everyone sees their own calls; the dashboard, its CSV tables, buildings and
+    # PSTN usage are for admins. A call's timeline shows only to its participants and admins
+    # (the sample call does not exist: 404 for both).
+    "callrecords:mine": page(),
+    "callrecords:dashboard": admin_page(),
+    "callrecords:export": admin_page(),
+    "callrecords:call": Expect(anonymous=SIGN_IN, employee=404, admin=404),
+    "callrecords:pstn": admin_page(),
+    "callrecords:buildings": admin_page(),
     "events:home": page(),
     # The call board and the reception line: portal admins only.
     "calls:board": admin_page(),

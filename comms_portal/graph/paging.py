@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -46,14 +46,21 @@ def _link(document: dict[str, Any], key: str, response: GraphResponse) -> str | 
 
 
 def iter_pages(
-    client: GraphClient, url: str, *, params: QueryParams | None = None
+    client: GraphClient,
+    url: str,
+    *,
+    params: QueryParams | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterator[Page]:
-    """Yield each page of a collection, following @odata.nextLink exactly as given."""
+    """Yield each page of a collection, following @odata.nextLink exactly as given.
+
+    ``headers`` (such as ``Prefer: odata.maxpagesize``) go with every page's request.
+    """
     seen: set[str] = set()
     next_url: str | None = url
     next_params = params
     while next_url is not None:
-        response = client.send("GET", next_url, params=next_params)
+        response = client.send("GET", next_url, params=next_params, headers=headers)
         document = response.json_object()
         items = document.get("value")
         if not isinstance(items, list):

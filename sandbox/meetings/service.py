@@ -270,7 +270,7 @@ def end_call(area: MeetingsArea, meeting: Meeting) -> AttendanceReport | None:
     report = AttendanceReport(id=str(uuid.uuid4()), start=call.started_at, end=now, records=records)
     meeting.reports.append(report)
     publish_call_event(area.state, meeting, "callEnded", now)
-    hooks.meeting_ended(meeting.to_graph(), {k: list(v) for k, v in call.intervals.items()})
+    hooks.meeting_ended(meeting.to_graph(), report.records_json())
     return report
 
 

@@ -29,6 +29,7 @@ BENCHMARKS = {
     "calls": "tests.bench.calls",
     "events": "tests.bench.events",
     "meetings": "tests.bench.meetings",
+    "callrecords": "tests.bench.callrecords",
 }
 
 

@@ -56,6 +56,9 @@ class Sizes:
     company_clients: int
     company_watch: int
     company_pool: int
+    # Call records ingested from the sandbox, and dashboard timings over them.
+    callrecords: int = 100_000
+    callrecords_requests: int = 20
 
 
 FULL = Sizes(
@@ -94,6 +97,8 @@ QUICK = Sizes(
     company_clients=200,
     company_watch=60,
     company_pool=1_000,
+    callrecords=2_000,
+    callrecords_requests=5,
 )
 
 

@@ -95,3 +95,34 @@ def test_quick_meetings_benchmark_measures_every_step(tmp_path: Path) -> None:
         "attendance CSV, streamed",
     ]
     assert all(0 < row["p50 ms"] <= row["p95 ms"] <= row["max ms"] for row in meetings["rows"])
+
+
+def test_quick_callrecords_benchmark_ingests_every_record(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench",
+            "--quick",
+            "--only",
+            "callrecords",
+            "--database",
+            "sqlite",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    section = json.loads((tmp_path / "latest.json").read_text())["results"]["callrecords"]
+    ingest = section["details"]["ingest"]
+    # Every record the sandbox made (2,000 in quick mode) is listed and stored.
+    assert ingest["listed"] >= 2_000 and ingest["stored"] == ingest["listed"]
+    assert section["details"]["stored"]["calls"] >= 2_000
+    assert len(ingest["memory_mib"]) >= 2  # at the start and as the run goes
+    charts = [row for row in section["rows"] if str(row["what"]).startswith("chart")]
+    assert len(charts) == 7 and all(row["p50 ms"] > 0 for row in charts)

@@ -32,6 +32,10 @@ AXE_PAGES = {
     "person": "PERSON",
     "my status": "/people/me/status/",
     "admin": "/admin-portal/",
+    "call quality": "/call-quality/",
+    "my calls": "/call-quality/mine/",
+    "buildings": "/call-quality/buildings/",
+    "pstn usage": "/call-quality/pstn/",
 }
 ALL_PAGES = {
     **AXE_PAGES,

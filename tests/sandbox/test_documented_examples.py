@@ -60,15 +60,31 @@ REPLAYED_BY: dict[str, tuple[str, ...]] = {
     "test_subscriptions.py": ("subscriptions-create", "subscriptions-renew.request.json"),
     "virtual_events/test_virtual_events_examples.py": ("virtualevents-",),
     "virtual_events/test_virtual_events_notifications.py": ("notification-virtualevent-",),
+    "callrecords/test_callrecords_api.py": ("callrecords-",),
+    "meetings/test_meetings_api.py": (
+        "onlinemeetings-create-passcode.request.json",
+        "onlinemeetings-createorget.request.json",
+        "onlinemeetings-get-by-id.response.json",
+        "onlinemeetings-list-filter-joinweburl.response.json",
+        "onlinemeetings-update-lobby.request.json",
+        "onlinemeetings-update.request.json",
+    ),
+    "meetings/test_meeting_calls.py": (
+        "notification-onlinemeeting-decrypted-callstarted.payload.json",
+        "notification-onlinemeeting-decrypted-participantleft.payload.json",
+        "notification-onlinemeeting-rich.payload.json",
+        "onlinemeetings-attendance",
+    ),
 }
-# Areas the sandbox does not serve yet: meetings, call records, getting one call delegate
-# (the page's example is a placeholder stub), and the Teams chat
-# messages a rich-notification example uses.
+# Not replayed: getting one call delegate (the page's example is a placeholder stub), the
+# Teams chat messages a rich-notification example uses, and four meeting examples whose
+# requests the meetings tests make in their own words.
 NOT_SERVED = (
     "calldelegation-delegationsettings-get",
-    "callrecords-",
-    "onlinemeetings-",
-    "notification-onlinemeeting-",
+    "notification-onlinemeeting-decrypted-rosterupdated.payload.json",
+    "onlinemeetings-create.request.json",
+    "onlinemeetings-delete.request.json",
+    "onlinemeetings-list-filter-joinmeetingid.response.json",
     "notification-rich-chatmessage",
 )
 

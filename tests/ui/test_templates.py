@@ -53,18 +53,26 @@ def main_nav_links(html: str) -> dict[str, str]:
 
 
 def test_main_navigation_links_every_area_and_admin_only_for_admins() -> None:
+    everyone = {**NAV_TARGETS, "My calls": "/call-quality/mine/"}
     for person in (ADELE, None):
-        assert main_nav_links(render_page("home.html", portal_user=person)) == NAV_TARGETS
+        assert main_nav_links(render_page("home.html", portal_user=person)) == everyone
     assert main_nav_links(render_page("home.html", portal_user=MEGAN)) == {
-        **NAV_TARGETS,
+        **everyone,
         "Calls": "/calls/",
+        "Call quality": "/call-quality/",
         "Admin": "/admin-portal/",
     }
 
 
 @pytest.mark.parametrize(
     ("active_nav", "expected"),
-    [("people", ["People"]), ("meetings", ["Meetings"]), ("events", ["Events"]), ("", [])],
+    [
+        ("people", ["People"]),
+        ("meetings", ["Meetings"]),
+        ("events", ["Events"]),
+        ("mycalls", ["My calls"]),
+        ("", []),
+    ],
 )
 def test_active_nav_marks_exactly_one_link_as_the_current_page(
     active_nav: str, expected: list[str]

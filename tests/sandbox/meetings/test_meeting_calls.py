@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Sequence, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -264,16 +264,16 @@ def poll(condition: Any, timeout: float = 10.0) -> Any:
 def test_meeting_ended_listeners_are_told_and_a_failing_one_does_not_stop_the_others() -> None:
     heard: list[tuple[str, int]] = []
 
-    def failing(meeting: dict[str, Any], intervals: hooks.Intervals) -> None:
+    def failing(meeting: dict[str, Any], attendance: Sequence[dict[str, Any]]) -> None:
         raise RuntimeError("listener bug")
 
-    def listening(meeting: dict[str, Any], intervals: hooks.Intervals) -> None:
-        heard.append((meeting["id"], len(intervals)))
+    def listening(meeting: dict[str, Any], attendance: Sequence[dict[str, Any]]) -> None:
+        heard.append((meeting["id"], len(attendance)))
 
-    hooks.on_meeting_ended(failing)
-    hooks.on_meeting_ended(listening)
+    removers = [hooks.on_meeting_ended(failing), hooks.on_meeting_ended(listening)]
     try:
-        hooks.meeting_ended({"id": "m"}, {"u": []})
+        hooks.meeting_ended({"id": "m"}, [{"identity": {"id": "u"}, "attendanceIntervals": []}])
     finally:
-        hooks._meeting_ended.clear()
+        for remove in removers:
+            remove()
     assert heard == [("m", 1)]

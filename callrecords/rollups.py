@@ -1,0 +1,116 @@
+"""Keeping the dashboard's hourly counts in step with the streams stored.
+
+Counts are added when records are written, taken away when a newer version replaces a record,
+and dropped with the hours the retention purge removes. Additions are upserts that add to
+what is there (``ON CONFLICT ... DO UPDATE SET classified = classified + excluded...``), so
+writers running at once do not lose each other's counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from callrecords import quality
+from callrecords.models import CallStream, StreamRollup
+
+# The stream's values each dimension groups by: (key, label).
+DIMENSIONS = ("all", "network", "subnet", "device", "client", "person")
+RollupKey = tuple[datetime, str, str, str, str, str]  # hour, modality, type, dimension, key, label
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def keys_of(
+    *,
+    call_start: datetime,
+    modality: str,
+    call_type: str,
+    network: str,
+    subnet: str,
+    device: str,
+    client: str,
+    person_id: str,
+    person_name: str,
+) -> list[RollupKey]:
+    """Return the rollup rows one classified stream counts in."""
+    hour = _hour(call_start)
+    keys: list[RollupKey] = [
+        (hour, modality, call_type, "all", "", ""),
+        (
+            hour,
+            modality,
+            call_type,
+            "network",
+            network,
+            quality.NETWORK_LABELS.get(network, network),
+        ),
+        (hour, modality, call_type, "subnet", subnet, subnet),
+        (hour, modality, call_type, "device", device, device),
+        (hour, modality, call_type, "client", client, client),
+    ]
+    if person_id:
+        # By the UTC day: an hour a person would make the table as long as the streams.
+        day = hour.replace(hour=0)
+        keys.append((day, modality, call_type, "person", person_id, person_name))
+    return keys
+
+
+def count(
+    streams: Iterable[dict[str, Any]], sign: int = 1
+) -> tuple[Counter[RollupKey], Counter[RollupKey]]:
+    """Count classified and poor streams per rollup row (negative to take them away)."""
+    classified: Counter[RollupKey] = Counter()
+    poor: Counter[RollupKey] = Counter()
+    for stream in streams:
+        verdict = stream.pop("verdict")
+        if verdict == quality.UNCLASSIFIED:
+            continue
+        for key in keys_of(**stream):
+            classified[key] += sign
+            if verdict == quality.POOR:
+                poor[key] += sign
+    return classified, poor
+
+
+def add(classified: Counter[RollupKey], poor: Counter[RollupKey]) -> None:
+    """Add these counts to the stored rollup rows, creating those missing."""
+    if not classified:
+        return
+    table = StreamRollup._meta.db_table
+    rows = [(*key, classified[key], poor[key]) for key in classified]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f'INSERT INTO "{table}" '  # noqa: S608 - the table name is the model's own
+            '("hour", "modality", "call_type", "dimension", "key", "label", "classified", "poor") '
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            'ON CONFLICT ("hour", "modality", "call_type", "dimension", "key") DO UPDATE SET '
+            f'"classified" = "{table}"."classified" + excluded."classified", '
+            f'"poor" = "{table}"."poor" + excluded."poor", "label" = excluded."label"',
+            rows,
+        )
+
+
+STREAM_FIELDS = (
+    "call_start", "modality", "call_type", "network", "subnet", "device", "client",
+    "person_id", "person_name", "verdict",
+)  # fmt: skip
+
+
+def take_away_calls(call_ids: Sequence[int]) -> None:
+    """Remove the counts of calls about to be replaced by a newer version."""
+    if not call_ids:
+        return
+    streams = CallStream.objects.filter(call_id__in=call_ids).values(*STREAM_FIELDS)
+    add(*count(streams, sign=-1))
+
+
+def purge_before(cutoff: datetime) -> int:
+    """Drop the counts of hours before ``cutoff`` (the purge drops those calls)."""
+    return StreamRollup.objects.filter(hour__lt=_hour(cutoff)).delete()[0]

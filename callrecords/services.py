@@ -1,0 +1,254 @@
+"""Collect call records from Graph and store them: one by id, healed by list, PSTN, purge.
+
+Every write is idempotent by (id, version): a record is stored when the portal has none of
+that id or an older version, replacing the older one whole; an equal or older version is
+ignored. Records arrive in batches and are written with bulk inserts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import islice
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.graph_clients import graph_for_app
+from callrecords import rollups, storage
+from callrecords.models import (
+    BuildingSubnet,
+    CallRecord,
+    PstnCall,
+)
+from comms_portal.graph import GraphClient, NotFound
+from comms_portal.graph.callrecords import (
+    CallRecord as GraphCallRecord,
+)
+from comms_portal.graph.callrecords import (
+    ListedRecord,
+    get_call_record,
+    get_direct_routing_calls,
+    get_pstn_calls,
+    list_call_records,
+)
+
+logger = logging.getLogger(__name__)
+
+STORE_BATCH = 200
+VERSION_LOOKUP_BATCH = 500
+
+
+@dataclass
+class StoreReport:
+    """What storing a batch did."""
+
+    created: int = 0
+    replaced: int = 0
+    ignored: int = 0
+
+    def add(self, other: StoreReport) -> None:
+        self.created += other.created
+        self.replaced += other.replaced
+        self.ignored += other.ignored
+
+
+@dataclass
+class HealReport:
+    """What a pass over the list did."""
+
+    listed: int = 0
+    fetched: int = 0
+    expired: int = 0
+    stored: StoreReport = field(default_factory=StoreReport)
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def stored_versions(graph_ids: Iterable[str]) -> dict[str, int]:
+    """Return the version stored for each of ``graph_ids`` the portal holds."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(graph_ids, VERSION_LOOKUP_BATCH):
+        found.update(
+            CallRecord.objects.filter(graph_id__in=chunk).values_list("graph_id", "version")
+        )
+    return found
+
+
+def store_records(records: Sequence[GraphCallRecord]) -> StoreReport:
+    """Store records newer than what the portal holds, replacing older versions whole."""
+    report = StoreReport()
+    newest: dict[str, GraphCallRecord] = {}
+    for record in records:
+        if record.id not in newest or newest[record.id].version < record.version:
+            newest[record.id] = record
+    report.ignored += len(records) - len(newest)
+    try:
+        with transaction.atomic():
+            report.add(_store_newest(list(newest.values())))
+    except IntegrityError:
+        # Another worker stored one of them meanwhile: go one by one, each deciding afresh.
+        for record in newest.values():
+            try:
+                with transaction.atomic():
+                    report.add(_store_newest([record]))
+            except IntegrityError:
+                report.ignored += 1
+    return report
+
+
+def _store_newest(records: list[GraphCallRecord]) -> StoreReport:
+    report = StoreReport()
+    held = dict(
+        CallRecord.objects.select_for_update()
+        .filter(graph_id__in=[r.id for r in records])
+        .values_list("graph_id", "version")
+    )
+    wanted = [r for r in records if r.id not in held or held[r.id] < r.version]
+    report.ignored = len(records) - len(wanted)
+    replaced = [r.id for r in wanted if r.id in held]
+    report.replaced = len(replaced)
+    report.created = len(wanted) - len(replaced)
+    if replaced:
+        old = CallRecord.objects.filter(graph_id__in=replaced)
+        rollups.take_away_calls(list(old.values_list("pk", flat=True)))
+        old.delete()
+    if wanted:
+        storage.write(wanted)
+    return report
+
+
+def collect_record(*, graph_id: str, client: GraphClient | None = None) -> StoreReport:
+    """Read one record whole from Graph and store it; a record gone (404) is skipped."""
+    graph = client or graph_for_app()
+    try:
+        record = get_call_record(graph, graph_id)
+    except NotFound:
+        logger.info("call record %s is gone (older than 30 days, or not written yet)", graph_id)
+        return StoreReport(ignored=1)
+    return store_records([record])
+
+
+def heal(
+    *, since: datetime, until: datetime | None = None, client: GraphClient | None = None
+) -> HealReport:
+    """List records by start time and read whole those missing here or newer at Graph."""
+    graph = client or graph_for_app()
+    report = HealReport()
+    for listed_batch in _batched(
+        list_call_records(graph, since=since, until=until, page_size=1000)
+    ):
+        report.listed += len(listed_batch)
+        held = stored_versions(item.id for item in listed_batch)
+        fetched: list[GraphCallRecord] = []
+        try:
+            for item in listed_batch:
+                if held.get(item.id, -1) >= item.version:
+                    continue
+                try:
+                    fetched.append(get_call_record(graph, item.id))
+                except NotFound:
+                    report.expired += 1
+        finally:
+            # Throttled past the client's patience: keep what was read; the task's retry
+            # goes on from there (what is stored is not read again).
+            report.fetched += len(fetched)
+            report.stored.add(store_records(fetched))
+    return report
+
+
+def _batched(
+    items: Iterable[ListedRecord], size: int = STORE_BATCH
+) -> Iterator[list[ListedRecord]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def heal_recent(*, now: datetime | None = None, hours: int | None = None) -> HealReport:
+    """Heal the records of the last ``hours`` (CALLRECORDS_HEAL_HOURS by default)."""
+    moment = now or timezone.now()
+    return heal(since=moment - timedelta(hours=hours or settings.CALLRECORDS_HEAL_HOURS))
+
+
+def pull_pstn_usage(*, since: datetime, until: datetime, client: GraphClient | None = None) -> int:
+    """Store the PSTN and direct-routing calls of a range (idempotent); return rows read."""
+    graph = client or graph_for_app()
+    count = 0
+    for source, rows in (
+        ("pstn", get_pstn_calls(graph, since=since, until=until)),
+        ("direct", get_direct_routing_calls(graph, since=since, until=until)),
+    ):
+        batch = [
+            PstnCall(
+                graph_id=row.id[:64],
+                source=source,
+                person_id=(row.user_id or "")[:64],
+                user_principal_name=(row.user_principal_name or "")[:256],
+                display_name=(row.user_display_name or "")[:256],
+                start=row.start_date_time,
+                duration_seconds=row.duration or 0,
+                call_type=(row.call_type or "")[:64],
+                charge=row.charge,
+                currency=(row.currency or "")[:8],
+                destination=(row.destination_name or "")[:128],
+                successful=row.successful_call,
+            )
+            for row in rows
+        ]
+        count += len(batch)
+        PstnCall.objects.bulk_create(
+            batch,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["source", "graph_id"],
+            update_fields=["duration_seconds", "charge", "successful", "call_type"],
+        )
+    return count
+
+
+def pull_recent_pstn_usage(*, now: datetime | None = None) -> int:
+    """Pull the last two days of PSTN and direct-routing calls (run daily)."""
+    moment = now or timezone.now()
+    return pull_pstn_usage(since=moment - timedelta(days=2), until=moment)
+
+
+def purge_expired(*, now: datetime | None = None) -> int:
+    """Delete calls and PSTN rows older than CALLRECORDS_RETENTION_DAYS; return calls deleted."""
+    moment = now or timezone.now()
+    # Whole hours, as the dashboard's counts are kept by the hour.
+    cutoff = (moment - timedelta(days=settings.CALLRECORDS_RETENTION_DAYS)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    deleted = 0
+    while True:
+        ids = list(CallRecord.objects.filter(start__lt=cutoff).values_list("pk", flat=True)[:500])
+        if not ids:
+            break
+        CallRecord.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+    PstnCall.objects.filter(start__lt=cutoff).delete()
+    rollups.purge_before(cutoff)
+    return deleted
+
+
+def map_subnet(*, subnet: str, building: str) -> BuildingSubnet:
+    """Count calls from ``subnet`` (an address or a range) as made in ``building``."""
+    mapping, _ = BuildingSubnet.objects.update_or_create(
+        subnet=subnet, defaults={"building": building}
+    )
+    return mapping
+
+
+def unmap_subnet(*, mapping_id: str) -> bool:
+    """Remove one subnet mapping; False when there was none of that id."""
+    if not mapping_id.isdigit():
+        return False
+    return BuildingSubnet.objects.filter(pk=int(mapping_id)).delete()[0] > 0

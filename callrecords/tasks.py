@@ -1,0 +1,46 @@
+"""Celery tasks of call records; each takes ids or nothing and calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from callrecords import services
+from comms_portal.graph import GraphTransportError, ServiceUnavailable, Throttled
+
+
+@shared_task(
+    name="callrecords.collect_record",
+    ignore_result=True,
+    autoretry_for=(Throttled, ServiceUnavailable, GraphTransportError),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=8,
+)
+def collect_record(graph_id: str) -> None:
+    """Read one call record whole and store it."""
+    services.collect_record(graph_id=graph_id)
+
+
+@shared_task(
+    name="callrecords.heal",
+    ignore_result=True,
+    autoretry_for=(Throttled, ServiceUnavailable, GraphTransportError),
+    retry_backoff=60,
+    retry_backoff_max=1800,
+    max_retries=10,
+)
+def heal(hours: int | None = None) -> None:
+    """List recent records by start time and store any missed or newer."""
+    services.heal_recent(hours=hours)
+
+
+@shared_task(name="callrecords.pull_pstn_usage", ignore_result=True)
+def pull_pstn_usage() -> None:
+    """Store the last two days of PSTN and direct-routing calls."""
+    services.pull_recent_pstn_usage()
+
+
+@shared_task(name="callrecords.purge", ignore_result=True)
+def purge() -> None:
+    """Delete calls older than the retention setting."""
+    services.purge_expired()
