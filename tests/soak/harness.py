@@ -46,6 +46,8 @@ from tests.support.sandbox import RunningSandbox, start_sandbox
 
 # Settings of the portal under soak: Graph's defaults, short only where a test needs it.
 POLL_SECONDS = 30
+# The invariant's bound after a fault ends: one poll interval, and a few seconds for the poll.
+CONVERGE_SECONDS = POLL_SECONDS + 5
 OWNERS = (PRIYA, TOMAS, GRACE)
 PAGE_OWNERS = (PRIYA, TOMAS, GRACE, SAMUEL, AIKO, LENA)
 USERS = 60
@@ -280,6 +282,32 @@ class SoakStack:
                 found |= set(re.findall(r"'([0-9a-f-]{36})'", resource))
         return found
 
+    def watch_more(self, count: int) -> list[str]:
+        """Add ``count`` people nobody watched yet to the watched ones; return them."""
+        assert self.sandbox is not None
+        users = [str(u["id"]) for u in self.sandbox.info["users"]]
+        more = [u for u in users if u not in self.watched][:count]
+        self.watched.extend(more)
+        return more
+
+    def open_page(self, name: str, people: list[str]) -> Page:
+        """Open one more page, of the first owner, showing ``people``."""
+        assert self.pages is not None
+        return self.pages.open(name, self.sessions[OWNERS[0]], people)
+
+    def fault(self, **fault: Any) -> None:
+        """Inject a fault into the sandbox (see its ``/_sandbox/faults``)."""
+        answer = self.control("POST", "/faults", fault)
+        if answer.status_code != 201:
+            raise RuntimeError(f"the sandbox refused the fault {fault}: {answer.text}")
+
+    def faults_left(self) -> int:
+        """Return how many requests the injected faults still wait for."""
+        return sum(int(f["remaining"]) for f in self.control("GET", "/faults").json()["faults"])
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "/faults")
+
     def open_pages(self, count: int = 4) -> list[Page]:
         """Open ``count`` pages, each watching every watched person, from several sign-ins."""
         assert self.pages is not None
@@ -500,7 +528,7 @@ class SoakStack:
                 f"{page.name}:{p}"
                 for page in pages
                 if page.closed_code is None
-                for p in self.watched
+                for p in page.people
                 if _state(page.shown.get(p)) != expected.get(p)
             ]
             if not store_wrong and not pages_wrong:

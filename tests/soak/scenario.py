@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.soak.harness import POLL_SECONDS, SoakStack
+from tests.soak.harness import CONVERGE_SECONDS, SoakStack
 from tests.soak.pages import Page
 from tests.soak.report import Row, record
 from tests.support.process_table import describe
@@ -32,7 +32,7 @@ def run_scenario(
     fault: Callable[[SoakStack], Any],
     *,
     rate: float = RATE,
-    bound: float = POLL_SECONDS,
+    bound: float = CONVERGE_SECONDS,
     check_accounting: bool = True,
     stack_options: dict[str, Any] | None = None,
     extra_checks: Callable[[SoakStack, Row], None] | None = None,
@@ -56,15 +56,11 @@ def run_scenario(
         row.details["fault"] = fault(run)
         fault_ended = time.monotonic()
         driver.stop()
+        assert run.pages is not None
+        pages = list(run.pages.pages)  # with those the fault opened
         convergence = run.converge(pages, since=fault_ended, bound=bound)
         row.changes_made = len(driver.made)
-        row.delivered = sum(
-            1
-            for person, text in driver.made
-            if all(
-                text in page.pushed.get(person, set()) for page in pages if page.closed_code is None
-            )
-        )
+        row.delivered = delivered_everywhere(driver.made, pages)
         row.lost = convergence.lost
         row.converge_seconds = convergence.seconds
         row.details["failed_changes"] = driver.failed
@@ -113,7 +109,9 @@ def delivered_everywhere(made: list[tuple[str, str]], pages: list[Page]) -> int:
     return sum(
         1
         for person, text in made
-        if all(text in page.pushed.get(person, set()) for page in open_pages)
+        if all(
+            text in page.pushed.get(person, set()) for page in open_pages if person in page.people
+        )
     )
 
 
