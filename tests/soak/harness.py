@@ -198,6 +198,14 @@ class SoakStack:
         return self.stack.base_url
 
     @property
+    def database_name(self) -> str:
+        return self._database
+
+    def stack_or_fail(self) -> Stack:
+        assert self.stack is not None
+        return self.stack
+
+    @property
     def control_url(self) -> str:
         assert self.sandbox is not None
         return str(self.sandbox.info["control_url"])
@@ -367,7 +375,8 @@ class SoakStack:
     def web_processes_pids(self) -> list[int]:
         """Return the pids of uvicorn's worker processes (the ASGI processes)."""
         web = self.child("web").process.pid
-        return [p.pid for p in live_processes() if p.ppid == web and "python" in p.command]
+        # uvicorn spawns its workers; its other children (a resource tracker) serve nobody.
+        return [p.pid for p in live_processes() if p.ppid == web and "spawn_main" in p.command]
 
     def kill_worker(self) -> None:
         """SIGKILL the whole Celery worker: its main process and its pool, at once."""
@@ -556,3 +565,15 @@ def _state(payload: dict[str, Any] | None) -> tuple[str, str, str] | None:
         str(payload.get("activity")),
         str(payload.get("status_message") or ""),
     )
+
+
+def sign_out(base_url: str, session: str) -> int:
+    """Sign a browser's session out as its page's button does (POST with the CSRF token)."""
+    with httpx.Client(base_url=base_url, timeout=30, cookies={"sessionid": session}) as http:
+        http.get("/people/")
+        token = http.cookies.get("csrftoken") or ""
+        answer = http.post(
+            "/accounts/signout/",
+            headers={"X-CSRFToken": token, "Origin": base_url, "Referer": f"{base_url}/people/"},
+        )
+    return answer.status_code

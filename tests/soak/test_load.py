@@ -1,0 +1,202 @@
+"""Load over time: a steady trickle with beat, and a flood while the worker is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from tests.soak.harness import CONVERGE_SECONDS, SoakStack, seconds
+from tests.soak.report import Row
+from tests.soak.scenario import run_scenario, verdict
+from tests.soak.services import POSTGRES_ADMIN_URL
+
+pytestmark = pytest.mark.soak
+
+DRAIN_TASK = b'"notifications.drain"'
+MAX_DRAIN_TASKS = 2
+LIFECYCLE_GOAL_SECONDS = 60
+# The sandbox challenges each subscription about this often (Graph: "every few minutes").
+CHALLENGE_SECONDS = 60
+
+
+def drain_tasks(client: redis.Redis[bytes]) -> int:
+    """Count the drain tasks queued on the broker or taken by a worker and not yet done."""
+    queued = sum(DRAIN_TASK in raw for raw in client.lrange("celery", 0, -1))
+    taken = sum(DRAIN_TASK in raw for raw in client.hvals("unacked"))
+    return queued + taken
+
+
+class Sampler:
+    """Sample, every half second, what a scenario bounds: drain tasks, challenges, memory."""
+
+    def __init__(self, run: SoakStack) -> None:
+        self.run = run
+        self.drain_tasks: list[int] = []
+        self.memory: list[int] = []
+        self.inbox: list[int] = []
+        self.challenged_at: dict[str, float] = {}
+        self.lifecycle_latencies: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _sample(self) -> None:
+        client = self.run.redis_client()
+        while not self._stop.wait(0.5):
+            try:
+                self.drain_tasks.append(drain_tasks(client))
+                self.memory.append(int(client.info("memory")["used_memory"]))
+                self.inbox.append(int(client.llen("portal:notifications:inbox")))
+                self._challenges()
+            except (redis.RedisError, httpx.HTTPError):
+                continue
+
+    def _challenges(self) -> None:
+        now = time.monotonic()
+        for item in self.run.control("GET", "/subscriptions").json()["value"]:
+            subscription = str(item["id"])
+            if item.get("challengePending"):
+                self.challenged_at.setdefault(subscription, now)
+            elif subscription in self.challenged_at:
+                self.lifecycle_latencies.append(now - self.challenged_at.pop(subscription))
+
+
+def steady_trickle(run: SoakStack) -> dict[str, Any]:
+    """Ten minutes of five changes a second, beat running, subscriptions challenged often."""
+    run.control("POST", "/delivery-settings", {"reauthorizationInterval": CHALLENGE_SECONDS})
+    with Sampler(run) as sampler:
+        time.sleep(seconds(600))
+    return {
+        "max_drain_tasks": max(sampler.drain_tasks, default=0),
+        "lifecycle_challenges": len(sampler.lifecycle_latencies),
+        "lifecycle_max_seconds": round(max(sampler.lifecycle_latencies, default=0.0), 1),
+        "still_challenged": len(sampler.challenged_at),
+        "seconds": seconds(600),
+    }
+
+
+def trickle_bounds(run: SoakStack, row: Row) -> None:
+    outcome = row.details["fault"]
+    assert outcome["max_drain_tasks"] <= MAX_DRAIN_TASKS, outcome
+    assert outcome["lifecycle_challenges"] > 0, outcome
+    assert outcome["lifecycle_max_seconds"] < LIFECYCLE_GOAL_SECONDS, outcome
+
+
+def test_steady_trickle_with_beat() -> None:
+    verdict(
+        run_scenario("steady_5_per_s_10_min", steady_trickle, rate=5.0, extra_checks=trickle_bounds)
+    )
+
+
+def forged_bodies(run: SoakStack) -> list[bytes]:
+    """Return bodies that pass the intake (our subscriptions, their clientStates) but not the
+    worker's checks (no encrypted content, no validation tokens): dropped with a reason."""
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{run.database_name}"
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT graph_id, client_state, scope FROM notifications_subscription"
+            " WHERE kind = 'presence'"
+        ).fetchall()
+    bodies = []
+    for graph_id, client_state, scope in rows:
+        for person in list(scope)[:20]:
+            item = {
+                "subscriptionId": graph_id,
+                "clientState": client_state,
+                "changeType": "updated",
+                "resource": f"communications/presences('{person}')",
+                "resourceData": {"id": person},
+            }
+            bodies.append(json.dumps({"value": [item]}).encode())
+    if not bodies:
+        raise RuntimeError("no presence subscription to forge bodies for")
+    return bodies
+
+
+async def flood(
+    base_url: str, bodies: list[bytes], *, rate: float, duration: float
+) -> dict[str, int]:
+    """Post ``bodies`` round and round at ``rate`` a second for ``duration``; count answers."""
+    answers: dict[str, int] = {}
+    gate = asyncio.Semaphore(64)
+    url = f"{base_url}/graph/notifications/presence"
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+
+        async def post(body: bytes) -> None:
+            async with gate:
+                try:
+                    status = str((await http.post(url, content=body)).status_code)
+                except httpx.HTTPError:
+                    status = "error"
+            answers[status] = answers.get(status, 0) + 1
+
+        started = time.monotonic()
+        tasks = []
+        sent = 0
+        while (now := time.monotonic()) - started < duration:
+            due = int((now - started) * rate)
+            while sent < due:
+                tasks.append(asyncio.create_task(post(bodies[sent % len(bodies)])))
+                sent += 1
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*tasks)
+    return answers
+
+
+def worker_stopped_under_a_flood(run: SoakStack) -> dict[str, Any]:
+    """Stop the worker for two minutes while 1,000 bodies a second arrive; start it again."""
+    bodies = forged_bodies(run)
+    run.stop_worker()
+    with Sampler(run) as sampler:
+        answers = asyncio.run(flood(run.base_url, bodies, rate=1000.0, duration=seconds(120)))
+        run.start_worker()
+        restarted = time.monotonic()
+        deadline = restarted + 600
+        while run.redis_client().llen("portal:notifications:inbox") and time.monotonic() < deadline:
+            time.sleep(1)
+        drained_after = time.monotonic() - restarted
+        # Graph sends the notifications the full inbox refused again later; the fault ends
+        # when the sandbox has nothing left to deliver.
+        while run.sandbox_pending() and time.monotonic() < deadline:
+            time.sleep(1)
+    return {
+        "answers": answers,
+        "max_redis_memory_mb": round(max(sampler.memory, default=0) / 2**20, 1),
+        "max_inbox": max(sampler.inbox, default=0),
+        "backlog_drained_seconds": round(drained_after, 1),
+    }
+
+
+def flood_bounds(run: SoakStack, row: Row) -> None:
+    outcome = row.details["fault"]
+    assert outcome["max_inbox"] <= 50_000, outcome
+    assert outcome["max_redis_memory_mb"] < 256, outcome
+    assert outcome["answers"].get("503", 0) > 0, outcome  # the cap was reached and held
+    assert outcome["backlog_drained_seconds"] < 600, outcome
+
+
+def test_worker_stopped_2_min_at_1000_per_s() -> None:
+    verdict(
+        run_scenario(
+            "worker_stopped_1000_per_s",
+            worker_stopped_under_a_flood,
+            bound=CONVERGE_SECONDS,
+            extra_checks=flood_bounds,
+        )
+    )
