@@ -405,8 +405,9 @@ class SoakStack:
         """Stop the Celery worker as an operator does (SIGTERM, warm shutdown)."""
         assert self.stack is not None
         child = self.child("worker")
-        os.killpg(child.pgid, signal.SIGTERM)
-        child.process.wait(timeout=60)
+        # To the main process only: it finishes the tasks in hand, then stops its pool.
+        child.process.send_signal(signal.SIGTERM)
+        child.process.wait(timeout=90)
         self.stack.supervisor.children.remove(child)
 
     def redis_client(self) -> redis.Redis[bytes]:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from comms_portal.processes import free_port, redis_answers, redis_server_binary
+from comms_portal.processes import _die_with_parent, free_port, redis_answers, redis_server_binary
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -71,6 +71,8 @@ class PrivateRedis:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Gone with the test run, however it ends.
+            preexec_fn=_die_with_parent(os.getpid()),
         )
         log.close()
         deadline = time.monotonic() + 30

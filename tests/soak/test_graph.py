@@ -9,7 +9,7 @@ import pytest
 from tests.soak.harness import SoakStack, seconds
 from tests.soak.scenario import run_scenario, verdict
 
-pytestmark = pytest.mark.soak
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(900)]
 
 EVERY_GRAPH_REQUEST = "^/(v1.0|beta)/.*"
 NEW_PEOPLE = 10

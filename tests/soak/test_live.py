@@ -15,7 +15,7 @@ from tests.soak.report import Row
 from tests.soak.scenario import run_scenario, verdict
 from tests.support.cast import MARCUS
 
-pytestmark = pytest.mark.soak
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(900)]
 
 
 def kill_the_asgi_processes_and_the_pubsub_connections(run: SoakStack) -> dict[str, object]:

@@ -11,7 +11,7 @@ import pytest
 from tests.soak.harness import SoakStack, seconds
 from tests.soak.scenario import run_scenario, verdict
 
-pytestmark = pytest.mark.soak
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(900)]
 
 
 def test_no_fault() -> None:
