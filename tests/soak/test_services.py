@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.soak.harness import SoakStack, seconds
+from tests.soak.report import Row
 from tests.soak.scenario import run_scenario, verdict
 
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(900)]
@@ -59,10 +60,24 @@ def restart_redis(run: SoakStack) -> dict[str, object]:
     return {"appendonly": run.redis.appendonly, "inbox_at_stop": waiting}
 
 
+def healthy_again(run: SoakStack, row: Row) -> None:
+    # Every part says it is up again, the worker too (its heartbeat outlived the restart).
+    deadline = time.monotonic() + 30
+    health = run.stack_or_fail().health()
+    while health.get("status") != "ok" and time.monotonic() < deadline:
+        time.sleep(1)
+        health = run.stack_or_fail().health()
+    assert all(check.get("up") for check in health.get("checks", {}).values()), health
+
+
 def test_redis_restart_with_aof() -> None:
     verdict(
         run_scenario(
-            "redis_restart_aof", restart_redis, stack_options={"appendonly": True}, rate=5.0
+            "redis_restart_aof",
+            restart_redis,
+            stack_options={"appendonly": True},
+            rate=5.0,
+            extra_checks=healthy_again,
         )
     )
 
@@ -77,5 +92,6 @@ def test_redis_restart_without_aof() -> None:
             stack_options={"appendonly": False},
             rate=5.0,
             check_accounting=False,
+            extra_checks=healthy_again,
         )
     )
