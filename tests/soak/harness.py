@@ -179,6 +179,9 @@ class SoakStack:
     web_processes: int = 2
     beat: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The sandbox's delivery settings (``/_sandbox/delivery-settings``), set before the portal
+    # subscribes, so that every subscription follows them from the start.
+    delivery_settings: dict[str, float] = field(default_factory=dict)
     run_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="portal-soak-")))
     marker: dict[str, str] = field(default_factory=new_marker)
     redis: PrivateRedis | None = None
@@ -238,6 +241,8 @@ class SoakStack:
             timeout=SANDBOX_START_SECONDS,
             extra_args=["--quiet"],
         )
+        if self.delivery_settings:
+            self.control("POST", "/delivery-settings", self.delivery_settings).raise_for_status()
         self.stack = Stack(
             config=StackConfig(
                 var_dir=self.run_dir / "portal",
