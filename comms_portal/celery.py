@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from typing import Any
 
@@ -84,27 +85,38 @@ def close_stale_connections(task: Any = None, **_: Any) -> None:
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):
-    """Record in Redis, every few seconds, that a worker is alive (read by /healthz)."""
+    """Record in Redis, every few seconds, that a worker is alive (read by /healthz).
 
-    requires = ("celery.worker.components:Timer",)
+    It beats from a thread of its own rather than the worker's timer: Celery clears that
+    timer when the broker connection is lost, and the beat would stop for good after a
+    Redis restart while the worker goes on.
+    """
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
-        self._timer_ref: Any = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
         self._redis: redis.Redis[bytes] | None = None
 
     def start(self, parent: Any) -> None:
         self._redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        self._stopping.clear()
         self._beat()
-        self._timer_ref = parent.timer.call_repeatedly(
-            settings.WORKER_HEARTBEAT_SECONDS, self._beat
-        )
+        self._thread = threading.Thread(target=self._keep_beating, name="heartbeat", daemon=True)
+        self._thread.start()
 
     def stop(self, parent: Any) -> None:
-        if self._timer_ref is not None:
-            self._timer_ref.cancel()
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
         if self._redis is not None:
-            self._redis.delete(WORKER_HEARTBEAT_KEY)
+            with contextlib.suppress(redis.RedisError):
+                self._redis.delete(WORKER_HEARTBEAT_KEY)
+
+    def _keep_beating(self) -> None:
+        while not self._stopping.wait(settings.WORKER_HEARTBEAT_SECONDS):
+            self._beat()
 
     def _beat(self) -> None:
         assert self._redis is not None

@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.graph.errors import RequestIds
+from sandbox.graph.pipeline import apply_fault
 from sandbox.state import SandboxState, state_of
 
 GENERIC_TENANTS = ("organizations", "common")
@@ -81,6 +83,11 @@ async def jwks(request: Request) -> Response:
     state = state_of(request)
     if known_tenant(state, request.path_params["tenant"]) is None:
         return tenant_not_found(request.path_params["tenant"])
+    # Injected faults reach the keys too: an authority whose keys cannot be read for a while.
+    ids = RequestIds.for_request(request)
+    faulted = await apply_fault(state, request.method, request.url.path, ids)
+    if faulted is not None:
+        return faulted
     return JSONResponse({"keys": [key.public_jwk() for key in state.keys]})
 
 

@@ -9,14 +9,21 @@ from celery.signals import worker_process_init, worker_ready
 
 from comms_portal.notifications import certificates, drain, inbox, lifecycle, upkeep
 
-# Waits between tries of a drain stopped by a passing fault (the database down, say).
-RETRY_DELAYS = (2, 5, 10, 20, 30, 60)
+# Waits between tries of a drain stopped by a passing fault (the database down, say). The
+# longest stays well inside a presence poll interval (30 s): once the fault ends, the held
+# changes reach the pages about as soon as a poll would have read them.
+RETRY_DELAYS = (2, 5, 10, 20)
+
+
+def retry_delay(retries: int) -> int:
+    """Return how long a drain that failed ``retries`` times waits before its next try."""
+    return RETRY_DELAYS[min(retries, len(RETRY_DELAYS) - 1)]
 
 
 @shared_task(name="notifications.drain", bind=True, ignore_result=True, max_retries=None)
 def drain_notifications(self: Any) -> None:
     """Process the bodies the intake queued, in batches; on a passing fault, try again later."""
-    delay = RETRY_DELAYS[min(self.request.retries, len(RETRY_DELAYS) - 1)]
+    delay = retry_delay(self.request.retries)
     try:
         drain.drain_inbox(
             self.request.id or "upkeep",

@@ -12,11 +12,12 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from comms_portal.notifications import drain, inbox, pending
+from comms_portal.notifications import drain, inbox, pending, tasks
 from comms_portal.notifications.models import Subscription
 from comms_portal.notifications.registry import Change
 from comms_portal.redis_client import get_redis
@@ -106,6 +107,13 @@ def test_a_database_outage_keeps_the_batch_for_the_next_try(widgets: list[Change
     # The retry keeps the task's id: it finds its batch first.
     assert drain_once("drain-b") == 2
     assert sorted(change.resource for change in widgets) == ["widgets/1", "widgets/2"]
+
+
+def test_a_drain_stopped_by_a_long_fault_tries_again_within_a_poll_interval() -> None:
+    # However long the outage, the held batch is tried again soon after it ends.
+    delays = [tasks.retry_delay(retries) for retries in range(100)]
+    assert delays[0] < delays[1] < delays[2]
+    assert max(delays) <= 20 < settings.PRESENCE_POLL_SECONDS
 
 
 def test_a_killed_drains_batch_is_put_back_once_its_lease_lapses(widgets: list[Change]) -> None:

@@ -213,6 +213,20 @@ def test_metadata_puts_browser_endpoints_on_http_and_the_rest_on_https(
     assert keys and keys[0]["kty"] == "RSA" and keys[0]["kid"]
 
 
+def test_an_injected_fault_makes_the_signing_keys_unreachable_for_a_while(
+    sandbox: RunningSandbox, browser: httpx.Client
+) -> None:
+    keys_url = f"{sandbox.info['authority']}/discovery/v2.0/keys"
+    fault = {"path": "/*/discovery/v2.0/keys", "kind": "503", "count": 2, "retry_after": 0}
+    assert sandbox.control("POST", "/faults", json=fault).status_code == 201
+    try:
+        statuses = [browser.get(keys_url).status_code for _ in range(3)]
+    finally:
+        sandbox.control("DELETE", "/faults")
+    assert statuses == [503, 503, 200]
+    assert browser.get(keys_url).json()["keys"]
+
+
 def test_the_clock_can_be_reset_to_real_time(sandbox: RunningSandbox) -> None:
     before = sandbox.control("GET", "/clock").json()["timestamp"]
     ahead = sandbox.control("POST", "/clock", {"advance_seconds": 7200}).json()["timestamp"]
