@@ -28,6 +28,8 @@ WEBHOOK = "/bot/calls"
 RECORDS = "communications/callRecords"
 # Teams writes a record within 150 minutes of the call's end at worst.
 WORST_DELAY_SECONDS = 151 * 60
+# Records give times to the millisecond; the sandbox clock has microseconds.
+SLACK = timedelta(milliseconds=1)
 
 
 @pytest.fixture(scope="module")
@@ -170,10 +172,35 @@ def test_a_caller_transferred_to_a_person_leaves_a_peer_to_peer_record(
     assert record["modalities"] == ["audio"]
     assert record["joinWebUrl"] is None
     start, end = graph_time(record["startDateTime"]), graph_time(record["endDateTime"])
-    assert before <= start < before + timedelta(minutes=1)
-    assert ended - timedelta(seconds=5) <= end <= ended
+    assert before - SLACK <= start < before + timedelta(minutes=1)
+    assert ended - timedelta(seconds=5) <= end <= ended + SLACK
     assert end - start >= timedelta(minutes=12)
     assert participants(portal, record_id) == {user_id(running, SAMUEL), user_id(running, GRACE)}
+
+
+def test_a_caller_redirected_to_a_person_leaves_a_record_of_the_two(
+    running: RunningSandbox, receiver: WebhookReceiver, bot: httpx.Client, portal: httpx.Client
+) -> None:
+    available(running, AIKO)
+    placed = running.control("POST", "/calls/incoming", {"from": {"user": GRACE}})
+    call_id = placed.json()["id"]
+    wait_until(lambda: states(receiver, call_id))
+    redirected = bot.post(
+        f"communications/calls/{call_id}/redirect",
+        json={"targets": [{"identity": {"user": {"id": user_id(running, AIKO)}}}]},
+    )
+    assert redirected.status_code == 202, redirected.text
+    wait_until(lambda: "terminated" in states(receiver, call_id))
+    taken = clock(running)
+    advance(running, 3 * 60)
+    record_id = running.control("POST", f"/calls/{call_id}/hangup").json()["callChainId"]
+    advance(running, WORST_DELAY_SECONDS)
+
+    record = portal.get(f"{RECORDS}/{record_id}").json()
+    assert record["type"] == "peerToPeer"
+    # The conversation began when Aiko took the call, not when it first rang the bot.
+    assert taken - timedelta(seconds=5) <= graph_time(record["startDateTime"]) <= taken + SLACK
+    assert participants(portal, record_id) == {user_id(running, GRACE), user_id(running, AIKO)}
 
 
 def test_a_group_call_the_bot_places_leaves_a_group_call_record(
@@ -207,8 +234,8 @@ def test_a_group_call_the_bot_places_leaves_a_group_call_record(
     record = answer.json()
     assert record["type"] == "groupCall"
     assert record["modalities"] == ["audio", "video"]
-    assert before <= graph_time(record["startDateTime"]) < before + timedelta(minutes=1)
-    assert ended - timedelta(seconds=5) <= graph_time(record["endDateTime"]) <= ended
+    assert before - SLACK <= graph_time(record["startDateTime"]) < before + timedelta(minutes=1)
+    assert ended - timedelta(seconds=5) <= graph_time(record["endDateTime"]) <= ended + SLACK
     # The bot is in the call, but a record here names the tenant's people.
     assert participants(portal, call["callChainId"]) == {
         user_id(running, GRACE),
@@ -276,8 +303,9 @@ def test_a_meeting_leaves_a_group_call_record_with_its_join_link(
     assert len(found) == 1, [one["joinWebUrl"] for one in mine.json()["value"]]
     record = found[0]
     assert record["type"] == "groupCall"
+    assert record["modalities"] == ["audio", "video"]
     assert record["organizer_v2"]["id"] == grace
     start, end = graph_time(record["startDateTime"]), graph_time(record["endDateTime"])
-    assert joined <= start < joined + timedelta(minutes=1)
-    assert ended <= end < ended + timedelta(minutes=1)
+    assert joined - SLACK <= start < joined + timedelta(minutes=1)
+    assert ended - SLACK <= end < ended + timedelta(minutes=1)
     assert participants(portal, record["id"]) == {grace, aiko}

@@ -220,6 +220,11 @@ def test_update_follows_the_documented_rules(
         headers=bearer(token),
     )
     assert lobby.json()["lobbyBypassSettings"]["isDialInBypassEnabled"] is True
+    assert lobby.json()["allowTeamworkReactions"] is True
+    quiet = graph.patch(url, json={"allowTeamworkReactions": False}, headers=bearer(token))
+    assert quiet.json()["allowTeamworkReactions"] is False
+    odd = graph.patch(url, json={"allowTeamworkReactions": "no"}, headers=bearer(token))
+    assert error_code(odd) == (400, "BadRequest")
     # Only the organizer changes a meeting; for an invitee it is not theirs to change.
     by_invitee = graph.patch(url, json={"subject": "mine now"}, headers=bearer(tokens.user(TOMAS)))
     assert error_code(by_invitee) == (404, "NotFound")
