@@ -8,7 +8,9 @@ needs to know nothing of who listens.
 
 ``call_dict`` is Graph's ``call`` resource as the sandbox serves it (``id``,
 ``callChainId``, ``source``, ``targets``, ``requestedModalities``...), with the moments the
-call began and ended as ``startDateTime`` and ``endDateTime`` (ISO 8601, UTC).
+conversation began and ended as ``startDateTime`` and ``endDateTime`` (ISO 8601, UTC) and
+``participants``, the ``participantInfo`` of everyone who was in it (the bot, the people, and
+whoever a caller was redirected or transferred to); a call nobody took names at most the bot.
 ``meeting_dict`` is Graph's ``onlineMeeting`` (``id``, ``joinWebUrl``, ``participants``,
 ``startDateTime``, ``endDateTime``...), and ``attendance_intervals`` one entry per
 attendee as an attendance report's ``attendanceRecord`` has it

@@ -381,19 +381,31 @@ class CallRecordsArea:
         return self.add(spec, late=True)
 
     def record_from_call(self, call: dict[str, Any]) -> RecordSpec | None:
-        """Turn an ended call of the calls part into a record written after the usual delay."""
-        ids = [_identity_user_id(call.get("source"))]
-        ids += [_identity_user_id(target) for target in call.get("targets") or []]
-        people = [one for one in ids if one and one in self.members]
-        if len(people) < 1:
+        """Turn an ended call of the calls part into a record written after the usual delay.
+
+        The record names the tenant's people who were in the call (``participants``; a call
+        dict without them falls back on its source and targets). Bots, phone numbers and a
+        call nobody took leave no record of their own here: two people at least must talk.
+        A call with several targets, or one joining a meeting, is a group call.
+        """
+        holders = call.get("participants")
+        if not isinstance(holders, list):
+            holders = [call.get("source"), *(call.get("targets") or [])]
+        ids = [_identity_user_id(holder) for holder in holders]
+        known = {member_id.lower(): member_id for member_id in self.members}
+        people = list(
+            dict.fromkeys(known[one.lower()] for one in ids if one and one.lower() in known)
+        )
+        if len(people) < 2:
             return None
         start, end = _times(call, self.now())
         rng = random.Random(f"{self.tenant_id}:call:{call.get('id')}")
         modalities = tuple(
             m for m in call.get("requestedModalities") or ["audio"] if m in ("audio", "video")
         ) or ("audio",)
-        chosen = [self.members[p] for p in dict.fromkeys(people)]
-        kind = "peerToPeer" if len(chosen) == 2 else "groupCall"
+        chosen = [self.members[p] for p in people]
+        group = bool(call.get("meetingInfo")) or len(call.get("targets") or []) > 1
+        kind = "groupCall" if group or len(chosen) > 2 else "peerToPeer"
         spec = self._spec(rng, f"call:{call.get('id')}", kind, chosen, start,
                           max((end - start) / 60, 0.1), modalities, None)  # fmt: skip
         spec.id = str(call.get("callChainId") or spec.id)

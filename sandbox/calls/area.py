@@ -372,6 +372,8 @@ class CallsArea:
     def set_state(self, call: Call, state: str, **extra: Any) -> None:
         """Move ``call`` to ``state`` and tell the bot."""
         call.state = state
+        if state == "established" and call.began_at is None:
+            call.began_at = self.now()
         call.version += 1
         self.notify_state(call, **extra)
 
@@ -379,6 +381,7 @@ class CallsArea:
         """Put ``party`` in the call (and show a person as in a call)."""
         participant = Participant(id=new_id(), party=party)
         call.participants[participant.id] = participant
+        call.took_part.setdefault(party.id, party)
         if party.kind == "user":
             self.joined(party)
         if notify:
@@ -414,7 +417,21 @@ class CallsArea:
         if call.connected_to is not None:
             # The caller talks on with whoever took the call; the bot is out of it.
             return
-        hooks.call_ended(call.to_json())
+        self.call_over(call)
+
+    def connect(self, call: Call, party: Party) -> None:
+        """``party`` took the caller over (redirect, transfer): the two talk on without the bot."""
+        self.joined(party)
+        call.connected_to = party
+        call.took_part.setdefault(call.source.id, call.source)
+        call.took_part.setdefault(party.id, party)
+        if call.began_at is None:
+            call.began_at = self.now()
+
+    def call_over(self, call: Call) -> None:
+        """Note when the conversation ended and tell whoever listens (``sandbox.hooks``)."""
+        call.ended_at = self.now()
+        hooks.call_ended(call.ended_json())
 
     def end_connection(self, call: Call, result: tuple[int, int, str]) -> None:
         """End the conversation a redirected or transferred caller went on with."""
@@ -422,7 +439,7 @@ class CallsArea:
             self.left(call.connected_to)
             call.connected_to = None
             call.result = result
-            hooks.call_ended(call.to_json())
+            self.call_over(call)
 
     def ring(
         self,

@@ -13,7 +13,6 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sandbox import hooks
 from sandbox.calls.area import CallsArea, calls_of
 from sandbox.calls.model import Call, Operation, Party, Ring, new_id
 from sandbox.graph.errors import graph_json, no_content
@@ -321,7 +320,7 @@ async def reject(ctx: GraphContext) -> Response:
             call.resource_url(),
             {"@odata.type": "#microsoft.graph.call", "@odata.id": call.resource_url()},
         )
-        hooks.call_ended(call.to_json())
+        area.call_over(call)
     return Response(status_code=202)
 
 
@@ -329,8 +328,7 @@ def _redirect_answered(area: CallsArea, call: Call, ring: Ring) -> None:
     if call.ended:
         return
     call.rings.clear()
-    area.joined(ring.party)
-    call.connected_to = ring.party
+    area.connect(call, ring.party)
     area.terminate(call, (200, 0, f"The call was redirected to {ring.party.id}."))
 
 
@@ -385,8 +383,7 @@ def _transfer_answered(area: CallsArea, call: Call, ring: Ring) -> None:
     if call.ended:
         return
     area.set_state(call, "transferAccepted")
-    area.joined(ring.party)
-    call.connected_to = ring.party
+    area.connect(call, ring.party)
     area.terminate(call, (0, 7015, "GracefulTransferCompleted"))
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
+
+from sandbox.graph.odata_types import format_graph_datetime
 
 PartyKind = Literal["user", "phone", "application", "applicationInstance"]
 CALL_STATES = (
@@ -204,6 +207,11 @@ class Call:
     )
     chat: dict[str, Any] | None = None
     version: int = 1
+    # When the conversation began (first established, or first taken by a person), when it
+    # ended, and every party who was in it: what the call-records part needs once it is over.
+    began_at: float | None = None
+    ended_at: float | None = None
+    took_part: dict[str, Party] = field(default_factory=dict)
 
     @property
     def ended(self) -> bool:
@@ -247,3 +255,19 @@ class Call:
                 "message": message,
             }
         return body
+
+    def ended_json(self) -> dict[str, Any]:
+        """Return the call resource with what an ended call adds for ``sandbox.hooks``.
+
+        ``startDateTime`` and ``endDateTime`` (ISO 8601, UTC) say when the conversation began
+        and ended (a call nobody took begins and ends at once), and ``participants`` lists the
+        ``participantInfo`` of everyone who was in it, the bot too.
+        """
+        ended = self.ended_at if self.ended_at is not None else self.created_at
+        began = self.began_at if self.began_at is not None else ended
+        return {
+            **self.to_json(),
+            "startDateTime": format_graph_datetime(datetime.fromtimestamp(began, tz=UTC)),
+            "endDateTime": format_graph_datetime(datetime.fromtimestamp(ended, tz=UTC)),
+            "participants": [party.participant_info() for party in self.took_part.values()],
+        }

@@ -62,6 +62,7 @@ SETTABLE = frozenset(
         "isEntryExitAnnounced",
         "allowAttendeeToEnableCamera",
         "allowAttendeeToEnableMic",
+        "allowTeamworkReactions",
         "recordAutomatically",
     }
 )
@@ -218,6 +219,7 @@ def _apply_settings(meeting: Meeting, body: dict[str, Any]) -> None:
         ("isEntryExitAnnounced", "is_entry_exit_announced"),
         ("allowAttendeeToEnableCamera", "allow_attendee_camera"),
         ("allowAttendeeToEnableMic", "allow_attendee_mic"),
+        ("allowTeamworkReactions", "allow_teamwork_reactions"),
         ("recordAutomatically", "record_automatically"),
     ):
         value = _flag(body, name)

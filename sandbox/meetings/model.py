@@ -158,6 +158,7 @@ class Meeting:
     allow_meeting_chat: str = "enabled"
     is_entry_exit_announced: bool = True
     allow_attendee_camera: bool = True
+    allow_teamwork_reactions: bool = True
     allow_attendee_mic: bool = True
     record_automatically: bool = False
     call: Call | None = None
@@ -212,6 +213,7 @@ class Meeting:
             "allowedPresenters": self.allowed_presenters,
             "allowMeetingChat": self.allow_meeting_chat,
             "allowAttendeeToEnableCamera": self.allow_attendee_camera,
+            "allowTeamworkReactions": self.allow_teamwork_reactions,
             "allowAttendeeToEnableMic": self.allow_attendee_mic,
             "recordAutomatically": self.record_automatically,
             "videoTeleconferenceId": self.video_teleconference_id,
@@ -222,7 +224,7 @@ class Meeting:
                     "identity": {
                         "user": {
                             "id": self.organizer_id,
-                            "displayName": None,
+                            "displayName": self.organizer_name,
                             "tenantId": self.tenant_id,
                             "identityProvider": "AAD",
                         }
@@ -244,11 +246,12 @@ class Meeting:
             "audioConferencing": {
                 "conferenceId": self.join_meeting_id[:9],
                 "tollNumber": "+44 20 3855 0100",
-                "tollFreeNumber": None,
+                # Ofcom's range for drama keeps the demo numbers from reaching anyone.
+                "tollFreeNumber": "+44 808 157 0100",
                 "dialinUrl": "https://dialin.teams.microsoft.com/"
                 f"{self.tenant_id}?id={self.join_meeting_id[:9]}",
             },
-            "chatInfo": {"threadId": self.thread_id, "messageId": "0", "replyChainMessageId": None},
+            "chatInfo": {"threadId": self.thread_id, "messageId": "0", "replyChainMessageId": "0"},
             "joinInformation": {
                 "content": "data:text/html,"
                 + quote(f'<a href="{self.join_web_url}">Join the meeting now</a>'),

@@ -63,8 +63,11 @@ REPLAYED_BY: dict[str, tuple[str, ...]] = {
     "callrecords/test_callrecords_api.py": ("callrecords-",),
     "meetings/test_meetings_api.py": (
         "onlinemeetings-create-passcode.request.json",
+        "onlinemeetings-create.request.json",
         "onlinemeetings-createorget.request.json",
+        "onlinemeetings-delete.request.json",
         "onlinemeetings-get-by-id.response.json",
+        "onlinemeetings-list-filter-joinmeetingid.response.json",
         "onlinemeetings-list-filter-joinweburl.response.json",
         "onlinemeetings-update-lobby.request.json",
         "onlinemeetings-update.request.json",
@@ -72,19 +75,15 @@ REPLAYED_BY: dict[str, tuple[str, ...]] = {
     "meetings/test_meeting_calls.py": (
         "notification-onlinemeeting-decrypted-callstarted.payload.json",
         "notification-onlinemeeting-decrypted-participantleft.payload.json",
+        "notification-onlinemeeting-decrypted-rosterupdated.payload.json",
         "notification-onlinemeeting-rich.payload.json",
         "onlinemeetings-attendance",
     ),
 }
-# Not replayed: getting one call delegate (the page's example is a placeholder stub), the
-# Teams chat messages a rich-notification example uses, and four meeting examples whose
-# requests the meetings tests make in their own words.
+# Not replayed: getting one call delegate (the page's example is a placeholder stub) and the
+# Teams chat messages a rich-notification example uses.
 NOT_SERVED = (
     "calldelegation-delegationsettings-get",
-    "notification-onlinemeeting-decrypted-rosterupdated.payload.json",
-    "onlinemeetings-create.request.json",
-    "onlinemeetings-delete.request.json",
-    "onlinemeetings-list-filter-joinmeetingid.response.json",
     "notification-rich-chatmessage",
 )
 

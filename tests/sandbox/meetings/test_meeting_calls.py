@@ -138,6 +138,9 @@ def test_a_subscriber_hears_the_call_start_the_roster_change_and_the_end(
     assert shape_differences(events[0], started["response"]) == []
     left = load_example("notification-onlinemeeting-decrypted-participantleft.payload.json")
     assert shape_differences(events[5], left["response"]) == []
+    roster = load_example("notification-onlinemeeting-decrypted-rosterupdated.payload.json")
+    for event in events[1:5]:  # joined, waiting in the lobby, admitted, joined
+        assert shape_differences(event, roster["response"]) == []
     lobby = events[2]["participants@delta"][0]
     assert (lobby["info"]["identity"]["user"]["id"], lobby["isInLobby"]) == (aiko, True)
     admitted = events[3]["participants@delta"][0]
