@@ -133,20 +133,30 @@ class InviteForm(forms.Form):
 
 
 class IncidentForm(forms.Form):
-    """A call-out: what happened, the meeting to gather in, and whom to call."""
+    """A call-out: what happened, whom to call, and (rarely) an existing meeting to gather in."""
 
     title = forms.CharField(max_length=200)
     message = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    people = PeopleField(max_people=50, label="People to call")
+    call_offline = forms.BooleanField(
+        required=False,
+        label="Also call people who are Offline",
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "id_call_offline_helptext"}),
+        help_text="Offline people are skipped unless this is ticked; they are called after "
+        "everyone else but those in Do not disturb.",
+    )
     join_url = forms.URLField(
         assume_scheme="https",
         max_length=2000,
-        label="Teams meeting link",
-        help_text="The incident meeting's join link; the bot joins it and moves people in.",
+        required=False,
+        label="Existing Teams meeting link (optional)",
+        help_text="Left empty, the bot creates a new Teams meeting, with you as its organizer.",
     )
-    people = PeopleField(max_people=50, label="People to call")
 
     def clean_join_url(self) -> str:
-        url = str(self.cleaned_data["join_url"])
+        url = str(self.cleaned_data.get("join_url") or "")
+        if not url:
+            return ""
         try:
             meeting_from_join_url(url)
         except ValueError as error:

@@ -1,9 +1,12 @@
-"""Incident call-out: the bot joins the incident meeting and calls the team, Available first.
+"""Incident call-out: the bot creates a Teams meeting, joins it, and calls the team.
 
-Each person called hears the message; pressing 1 moves their call into the meeting (an
-invitation that replaces their call with the bot), pressing 2 declines. Whoever is not
-reached is called again, up to the incident's number of attempts; Offline people are not
-called. Only metadata is kept: who was called, when, and what they answered.
+The meeting is created app-only for the admin who starts the call-out (they organise it, the
+people called are its attendees); an admin may instead give the link of a meeting that already
+exists. Each person called hears the message; pressing 1 moves their call into the meeting (an
+invitation that replaces their call with the bot), pressing 2 declines. Whoever is not reached
+is called again, up to the incident's number of attempts. People are called Available first
+and Do not disturb last; Offline people are not called unless the admin asked for it. Only
+metadata is kept: who was called, when, and what they answered.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from calls.bot import graph_for_bot
 from calls.models import Call, Incident, IncidentTarget
 from comms_portal.graph import GraphError
 from comms_portal.graph import calls as graph_calls
+from comms_portal.graph import meetings as graph_meetings
 from directory.models import Person
 
 logger = logging.getLogger(__name__)
 
 LISTEN = "incident"  # the clientContext of the message, waiting for 1 or 2
 RETRY_AFTER = timedelta(seconds=60)
+MEETING_LENGTH = timedelta(hours=1)
 # Who is called first: Available, then those who may pick up, Do not disturb last.
 CALL_ORDER = {
     "Available": 0,
@@ -33,33 +38,93 @@ CALL_ORDER = {
     "BeRightBack": 1,
     "Busy": 2,
     "BusyIdle": 2,
-    "DoNotDisturb": 3,
+    "DoNotDisturb": 4,
 }
+# Offline (or unknown) people, when the admin asks for them, come before Do not disturb.
+OFFLINE_ORDER = 3
+
+
+class MeetingRefused(Exception):
+    """Graph would not create the incident meeting; the message says why, for the admin."""
+
+    def __init__(self, message: str, error: GraphError) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error = error
+
+
+def call_order(availability: str, *, call_offline: bool) -> int | None:
+    """Return where a person of this availability comes, or None when they are not called."""
+    if availability in CALL_ORDER:
+        return CALL_ORDER[availability]
+    return OFFLINE_ORDER if call_offline else None
+
+
+def create_meeting(*, title: str, organizer_id: str, people: list[Person]) -> tuple[str, str]:
+    """Create the incident meeting for the organizer; return its id and join link."""
+    start = timezone.now()
+    body = graph_meetings.meeting_body(
+        subject=title,
+        start=start,
+        end=start + MEETING_LENGTH,
+        attendees=[graph_meetings.attendee_json(p.graph_id) for p in people],
+    )
+    try:
+        meeting = graph_meetings.create_meeting(graph_for_bot(), body, user_id=organizer_id)
+    except GraphError as error:
+        if error.status == 403:
+            message = (
+                "Microsoft Graph refused to create the incident meeting in your name "
+                f"({error.message}). The tenant's administrator must give the calling bot an "
+                "application access policy for online meetings that includes you; until then, "
+                "give the link of an existing meeting instead."
+            )
+        else:
+            message = f"Microsoft Graph did not create the incident meeting: {error.message}"
+        raise MeetingRefused(message, error) from error
+    return meeting.id, meeting.join_web_url
 
 
 def start_incident(
     *,
     title: str,
     message: str,
-    join_url: str,
     people: list[Person],
     created_by: str,
     presence: dict[str, tuple[str, float]],
+    organizer_id: str = "",
+    join_url: str = "",
+    call_offline: bool = False,
 ) -> Incident:
-    """Join the incident meeting and call every person, Available first."""
+    """Create (or take) the incident meeting, join it, and call every person in order.
+
+    Without ``join_url`` the bot creates a meeting organised by ``organizer_id``. Raises
+    MeetingRefused when Graph will not create it, GraphError when the bot cannot join.
+    """
+    meeting_id = ""
+    if not join_url:
+        meeting_id, join_url = create_meeting(title=title, organizer_id=organizer_id, people=people)
     chat, meeting = graph_calls.meeting_from_join_url(join_url)
-    bridge = graph_calls.create_call(
-        graph_for_bot(),
-        callback_uri=steps.callback_uri(),
-        meeting_info=meeting,
-        chat_info=chat,
-        subject=title,
-    )
+    try:
+        bridge = graph_calls.create_call(
+            graph_for_bot(),
+            callback_uri=steps.callback_uri(),
+            meeting_info=meeting,
+            chat_info=chat,
+            subject=title,
+        )
+    except GraphError:
+        if meeting_id:
+            _forget_meeting(meeting_id, organizer_id)
+        raise
     with transaction.atomic():
         incident = Incident.objects.create(
             title=title,
             message=message,
             join_url=join_url,
+            meeting_id=meeting_id,
+            organizer_id=organizer_id,
+            call_offline=call_offline,
             bridge_call_id=bridge.id or "",
             created_by=created_by,
         )
@@ -72,22 +137,33 @@ def start_incident(
             routing="In the incident meeting",
             incident=incident,
         )
+        if meeting_id:
+            steps.event(call, "Created the incident meeting in Teams.")
         steps.event(call, "Joined the incident meeting.")
         steps.publish(call)
         for person in people:
             availability = presence.get(person.graph_id, ("Offline", 0.0))[0]
+            order = call_order(availability, call_offline=call_offline)
             IncidentTarget.objects.create(
                 incident=incident,
                 person=person,
                 availability=availability,
-                order=CALL_ORDER.get(availability, 9),
-                state=IncidentTarget.State.WAITING
-                if availability in CALL_ORDER
-                else IncidentTarget.State.OFFLINE,
+                order=OFFLINE_ORDER if order is None else order,
+                state=IncidentTarget.State.OFFLINE
+                if order is None
+                else IncidentTarget.State.WAITING,
             )
     for target in incident.targets.filter(state=IncidentTarget.State.WAITING):
         place_call(target)
     return incident
+
+
+def _forget_meeting(meeting_id: str, organizer_id: str) -> None:
+    """Delete a meeting the bot made but could not join, so no empty meeting is left."""
+    try:
+        graph_meetings.delete_meeting(graph_for_bot(), meeting_id, user_id=organizer_id)
+    except GraphError as error:
+        logger.warning("incident meeting %s could not be deleted: %s", meeting_id, error)
 
 
 def place_call(target: IncidentTarget) -> None:

@@ -212,11 +212,17 @@ class CallDelegate(models.Model):
 
 
 class Incident(models.Model):
-    """A call-out: the bot joins the incident meeting and calls the team, Available first."""
+    """A call-out: the bot creates the incident meeting, joins it, and calls the team."""
 
     title = models.CharField(max_length=200)
     message = models.CharField(max_length=500)
     join_url = models.URLField(max_length=2000)
+    # The onlineMeeting the bot created, organised by the admin who started the call-out;
+    # blank when the admin gave the link of a meeting that already existed.
+    # Database defaults let the previous release's code add call-outs during an upgrade.
+    meeting_id = models.CharField(max_length=512, blank=True, default="", db_default="")
+    organizer_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    call_offline = models.BooleanField(default=False, db_default=False)
     bridge_call_id = models.CharField(max_length=64, blank=True)
     created_by = models.CharField(max_length=256, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

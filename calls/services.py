@@ -412,16 +412,25 @@ def delegates_receiving_calls(person: Person) -> list[Person]:
 
 
 def start_call_out(
-    *, title: str, message: str, join_url: str, people: list[Person], created_by: str
+    *,
+    title: str,
+    message: str,
+    people: list[Person],
+    created_by: str,
+    organizer_id: str = "",
+    join_url: str = "",
+    call_offline: bool = False,
 ) -> Incident:
-    """Join the incident meeting and call the people, Available first."""
+    """Create the incident meeting (unless given one), join it, and call the people in order."""
     return incidents.start_incident(
         title=title,
         message=message,
-        join_url=join_url,
         people=people,
         created_by=created_by,
         presence=fresh_presence(people),
+        organizer_id=organizer_id,
+        join_url=join_url,
+        call_offline=call_offline,
     )
 
 

@@ -21,6 +21,7 @@ from calls.forms import (
     OptionForm,
     PromptForm,
 )
+from calls.incidents import MeetingRefused
 from calls.models import Call, CallParticipant, MenuOption, Prompt
 from comms_portal.graph import GraphError
 from directory.models import Person
@@ -246,24 +247,46 @@ def incidents(request: HttpRequest) -> HttpResponse:
         form = IncidentForm(request.POST)
         if form.is_valid():
             user = request.user
-            try:
-                incident = services.start_call_out(
-                    title=form.cleaned_data["title"],
-                    message=form.cleaned_data["message"],
-                    join_url=form.cleaned_data["join_url"],
-                    people=form.cleaned_data["people"],
-                    created_by=getattr(user, "display_name", "") or "",
+            organizer_id = getattr(user, "object_id", "") or ""
+            data = form.cleaned_data
+            if not data["join_url"] and not organizer_id:
+                form.add_error(
+                    None,
+                    "The meeting needs an organizer signed in with Microsoft; give the link "
+                    "of an existing meeting instead.",
                 )
-            except GraphError as failure:
-                messages.error(request, f"The call-out could not start: {failure.message}")
             else:
-                messages.success(request, "The call-out has started.")
-                return redirect("calls:incident", pk=incident.pk)
+                try:
+                    incident = services.start_call_out(
+                        title=data["title"],
+                        message=data["message"],
+                        people=data["people"],
+                        created_by=getattr(user, "display_name", "") or "",
+                        organizer_id=organizer_id,
+                        join_url=data["join_url"],
+                        call_offline=data["call_offline"],
+                    )
+                except MeetingRefused as refusal:
+                    form.add_error(None, refusal.message)
+                except GraphError as failure:
+                    form.add_error(
+                        None, f"The bot could not join the incident meeting: {failure.message}"
+                    )
+                else:
+                    messages.success(request, "The call-out has started.")
+                    return redirect("calls:incident", pk=incident.pk)
         status = 400
+    # Whom the admin had chosen stays chosen when the form comes back.
+    chosen = form.cleaned_data.get("people", []) if form.is_bound else []
     return render(
         request,
         "calls/incidents.html",
-        {"form": form, "incidents": selectors.incidents(), "active_nav": "calls"},
+        {
+            "form": form,
+            "chosen": chosen,
+            "incidents": selectors.incidents(),
+            "active_nav": "calls",
+        },
         status=status,
     )
 

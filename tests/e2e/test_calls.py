@@ -1,7 +1,9 @@
-"""An admin sets up the reception line in the browser and watches a call arrive and be routed."""
+"""An admin sets up the reception line in the browser and watches a call arrive and be routed;
+an admin starts an incident call-out and watches the team gather in the meeting the bot made."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -11,7 +13,7 @@ from comms_portal.stack import Stack
 from tests.e2e.accessibility import axe_source, serious_violations
 from tests.e2e.conftest import PageWatch
 from tests.e2e.signin import sign_in
-from tests.support.cast import AIKO, MEGAN
+from tests.support.cast import AIKO, LENA, MEGAN
 from tests.support.session_sandbox import control
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +35,8 @@ def test_reception_line_set_up_in_the_browser_routes_a_live_call(
     )
     sign_in(page, live_stack.base_url, MEGAN)
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Calls").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Calls", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Call board")
     page.get_by_role("link", name="Reception line").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Reception line")
@@ -73,6 +76,71 @@ def test_reception_line_set_up_in_the_browser_routes_a_live_call(
     expect(page.locator("[data-steps]")).to_contain_text("Ringing Aiko Tanaka (Available longest)")
     control("POST", f"/calls/{call}/hangup")
     page.wait_for_load_state("networkidle")
+    assert watch.console_errors == []
+    assert watch.outside_requests == []
+
+
+def pick(page: Page, label: str, name: str) -> None:
+    picker = page.get_by_role("combobox", name=label)
+    picker.fill(name.split()[0])
+    expect(page.get_by_role("option", name=re.compile(f"^{name}"))).to_be_visible(timeout=10_000)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+
+
+def test_an_incident_call_out_creates_the_meeting_and_shows_who_joined(
+    page: Page, live_stack: Stack, watch: PageWatch, directory_synced: None
+) -> None:
+    control("POST", "/calls/webhook", {"url": f"{live_stack.base_url}/graph/notifications/calls"})
+    control("POST", "/calls/settings", {"answerSeconds": 0.5, "promptSeconds": 0.2})
+    aiko, lena = user_id(AIKO), user_id(LENA)
+    control("POST", f"/presence/{aiko}", {"availability": "Available", "activity": "Available"})
+    control("POST", f"/presence/{lena}", {"availability": "Offline", "activity": "Offline"})
+    sign_in(page, live_stack.base_url, MEGAN)
+
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Calls", exact=True).click()
+    page.get_by_role("link", name="Incident call-outs").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Incident call-outs")
+    page.get_by_label("Title").fill("Checkout errors")
+    page.get_by_label("Message").fill("Checkout fails for one customer in three.")
+    pick(page, "People to call", "Aiko Tanaka")
+    pick(page, "People to call", "Lena Brandt")
+    expect(page.get_by_label("Also call people who are Offline")).not_to_be_checked()
+    page.get_by_role("button", name="Start the call-out").click()
+
+    # No link was given: the bot created the meeting, with Megan as its organizer.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Checkout errors")
+    meeting_note = page.locator('[data-meeting="created"]')
+    expect(meeting_note).to_contain_text("The bot created the incident meeting in Teams")
+    link = meeting_note.get_by_role("link", name="Join the incident meeting in Teams")
+    join_url = link.get_attribute("href") or ""
+    made = [m for m in control("GET", "/meetings").json()["value"] if m["joinWebUrl"] == join_url]
+    assert len(made) == 1 and made[0]["subject"] == "Checkout errors"
+    assert made[0]["organizerId"] == user_id(MEGAN)
+
+    expect(page.locator(f'[data-target="{lena}"]')).to_contain_text("Offline: not called")
+    aiko_row = page.locator(f'[data-target="{aiko}"]')
+    # A fresh stack's one worker may first spend a while storing the sandbox's call records.
+    expect(aiko_row).to_contain_text("Hearing the message", timeout=180_000)
+    aiko_call = next(
+        c["id"]
+        for c in control("GET", "/calls").json()["calls"]
+        if c["state"] == "established" and aiko in json.dumps(c["targets"])
+    )
+    control("POST", f"/calls/{aiko_call}/tones", {"tones": "1"})
+    # The page updates by itself as Aiko presses 1 and is moved into the meeting.
+    expect(aiko_row).to_contain_text("Joined the meeting", timeout=15_000)
+
+    # On the board, the bot's call in the meeting has Aiko in it.
+    page.get_by_role("link", name="Incident call-outs").click()
+    page.get_by_role("link", name="Call board").click()
+    page.locator('[data-calls="live"]').get_by_role(
+        "link", name="Incident: Checkout errors"
+    ).click()
+    expect(page.locator("[data-participants]")).to_contain_text("Aiko Tanaka", timeout=15_000)
+    page.get_by_role("button", name="Hang up").click()
+    expect(page.locator("[data-call-state]")).to_have_text("terminated", timeout=15_000)
     assert watch.console_errors == []
     assert watch.outside_requests == []
 
