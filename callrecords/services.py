@@ -178,6 +178,31 @@ def heal_recent(*, now: datetime | None = None, hours: int | None = None) -> Hea
     return heal(since=moment - timedelta(hours=hours or settings.CALLRECORDS_HEAL_HOURS))
 
 
+# A heal goes an hour of calls at a time: one worker shares its queue with call callbacks that
+# must be answered within seconds, so no single task may hold it for the whole window.
+HEAL_SLICE = timedelta(hours=1)
+
+
+def heal_window(
+    *, hours: int | None = None, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """Return the ``(since, until)`` a heal of the last ``hours`` covers."""
+    until = now or timezone.now()
+    return until - timedelta(hours=hours or settings.CALLRECORDS_HEAL_HOURS), until
+
+
+def heal_slice(
+    *, since: datetime, until: datetime, client: GraphClient | None = None
+) -> datetime | None:
+    """Heal the newest hour of ``[since, until)``; return where the rest ends, or None if done.
+
+    Newest first, so the dashboard's recent days are whole soonest.
+    """
+    start = max(since, until - HEAL_SLICE)
+    heal(since=start, until=until, client=client)
+    return start if start > since else None
+
+
 def pull_pstn_usage(*, since: datetime, until: datetime, client: GraphClient | None = None) -> int:
     """Store the PSTN and direct-routing calls of a range (idempotent); return rows read."""
     graph = client or graph_for_app()

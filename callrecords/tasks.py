@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 
 from callrecords import services
@@ -29,9 +31,19 @@ def collect_record(graph_id: str) -> None:
     retry_backoff_max=1800,
     max_retries=10,
 )
-def heal(hours: int | None = None) -> None:
-    """List recent records by start time and store any missed or newer."""
-    services.heal_recent(hours=hours)
+def heal(hours: int | None = None, since: str | None = None, until: str | None = None) -> None:
+    """List recent records by start time and store any missed or newer, an hour per task.
+
+    Each task heals the newest hour left and queues the next behind whatever arrived
+    meanwhile (call callbacks, notification drains), so a long heal never holds them up.
+    """
+    if since is None or until is None:
+        start, end = services.heal_window(hours=hours)
+    else:
+        start, end = datetime.fromisoformat(since), datetime.fromisoformat(until)
+    rest_until = services.heal_slice(since=start, until=end)
+    if rest_until is not None:
+        heal.delay(since=start.isoformat(), until=rest_until.isoformat())
 
 
 @shared_task(name="callrecords.pull_pstn_usage", ignore_result=True)

@@ -140,6 +140,40 @@ def test_a_missed_notification_is_healed_by_the_list(
     assert services.heal(since=start - timedelta(hours=1)).fetched == 0
 
 
+def test_a_heal_goes_an_hour_at_a_time_newest_first_and_covers_the_whole_window(
+    sandbox: RunningSandbox, control: Control
+) -> None:
+    samuel, tomas = people(sandbox, SAMUEL, TOMAS)
+    now = datetime.fromisoformat(control("GET", "/clock")["now"].replace("Z", "+00:00"))
+    made = [
+        make_record(
+            control,
+            participants=[samuel, tomas],
+            start=(now - timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z"),
+            key=f"sliced-{minutes}",
+        )
+        for minutes in (170, 100, 40)
+    ]
+    CallRecord.objects.filter(graph_id__in=made).delete()
+    since, until = services.heal_window(hours=3, now=now)
+
+    boundaries = []
+    stored_after_each = []
+    rest: datetime | None = until
+    while rest is not None:
+        rest = services.heal_slice(since=since, until=rest)
+        boundaries.append(rest)
+        stored_after_each.append(
+            set(CallRecord.objects.filter(graph_id__in=made).values_list("graph_id", flat=True))
+        )
+
+    assert boundaries == [now - timedelta(hours=1), now - timedelta(hours=2), None]
+    # The newest call is stored by the first slice, the oldest only by the last.
+    assert stored_after_each[0] == {made[2]}
+    assert stored_after_each[1] == {made[2], made[1]}
+    assert stored_after_each[2] == set(made)
+
+
 def test_a_record_older_than_thirty_days_is_skipped(
     sandbox: RunningSandbox, control: Control
 ) -> None:
