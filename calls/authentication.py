@@ -9,6 +9,7 @@ must not be expired, its issuer must be the platform's, its audience the bot's a
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import ssl
@@ -43,6 +44,8 @@ class _KeyCache:
 
 
 _cache = _KeyCache()
+# One read of the keys at a time per event loop; the others wait for it.
+_fetch_locks: dict[int, asyncio.Lock] = {}
 
 
 def forget_keys() -> None:
@@ -72,19 +75,39 @@ async def _fetch_keys() -> dict[str, Any]:
     return keys
 
 
-async def signing_key(kid: str) -> Any | None:
-    """Return the platform's public key ``kid``, reading the keys again when needed."""
-    now = time.monotonic()
+def _should_fetch(kid: str, now: float) -> bool:
     stale = now - _cache.fetched_at > settings.CALLS_KEYS_CACHE_SECONDS
     unknown = kid not in _cache.keys
     may_fetch = now - _cache.last_attempt >= settings.CALLS_KEYS_MIN_REFRESH_SECONDS
-    if (stale or unknown) and may_fetch:
-        _cache.last_attempt = now
-        try:
-            _cache.keys = await _fetch_keys()
-            _cache.fetched_at = now
-        except (httpx.HTTPError, ValueError, KeysUnavailable) as error:
-            logger.error("calling platform keys not read: %s", error)
+    return (stale or unknown) and may_fetch
+
+
+def _fetch_lock() -> asyncio.Lock:
+    """Return this event loop's lock around reading the keys."""
+    loop = asyncio.get_running_loop()
+    lock = _fetch_locks.get(id(loop))
+    if lock is None:
+        lock = _fetch_locks[id(loop)] = asyncio.Lock()
+    return lock
+
+
+async def signing_key(kid: str) -> Any | None:
+    """Return the platform's public key ``kid``, reading the keys again when needed.
+
+    Callbacks that come while the keys are being read wait for that read (a fresh process
+    gets many at once), rather than being refused for a key not known yet.
+    """
+    if not _should_fetch(kid, time.monotonic()) and not _fetch_lock().locked():
+        return _cache.keys.get(kid)
+    async with _fetch_lock():
+        now = time.monotonic()
+        if _should_fetch(kid, now):
+            _cache.last_attempt = now
+            try:
+                _cache.keys = await _fetch_keys()
+                _cache.fetched_at = now
+            except (httpx.HTTPError, ValueError, KeysUnavailable) as error:
+                logger.error("calling platform keys not read: %s", error)
     return _cache.keys.get(kid)
 
 

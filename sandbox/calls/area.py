@@ -102,11 +102,13 @@ class Delivery:
     status: int | None = None
     attempts: int = 0
     latency_ms: float = 0.0  # the bot's answer time of the last attempt
+    posted_at: float | None = None  # wall-clock time (Unix seconds) the last attempt began
 
     def to_json(self) -> dict[str, Any]:
         return {
             "url": self.url,
             "latencyMs": round(self.latency_ms, 2),
+            "postedAt": self.posted_at,
             "callId": self.call_id,
             "outcome": self.outcome,
             "status": self.status,
@@ -258,6 +260,7 @@ class CallsArea:
                     tenant_id=self.tenant_id,
                     lifetime=self.settings.callback_token_seconds,
                 )
+            delivery.posted_at = time.time()
             started = time.perf_counter()
             try:
                 response = await client.post(

@@ -11,7 +11,9 @@
   to the reception line; answers ``{"id"}``.
 * ``POST /calls/{id}/tones`` ``{"tones": "1#"}``: the caller presses keys.
 * ``POST /calls/{id}/hangup``: the caller (or whoever took a redirected call) hangs up.
-* ``GET /calls/deliveries`` (``?callId=``): callbacks posted and what became of them.
+* ``GET /calls/deliveries`` (``?callId=``): callbacks posted and what became of them, with
+  when each was posted (``postedAt``, Unix seconds); a call's ``answerReceivedAt`` in
+  ``GET /calls`` is when the bot's answer request arrived, so the two time the bot.
 * ``POST /calls/keys/rotate`` ``{"dropOld"?: bool}``: the platform signs with a new key.
 * ``POST /calls/delegates/{user id or UPN}`` ``{"delegates": [{"id", "receiveCalls"?,
   "makeCalls"?}]}``: set whom a person lets take their calls.
@@ -55,6 +57,7 @@ def _call_json(call: Call) -> dict[str, Any]:
         "ringing": [ring.party.id for ring in call.rings],
         "connectedTo": call.connected_to.id if call.connected_to else None,
         "toneSubscribed": call.tones_subscribed,
+        "answerReceivedAt": call.answer_received_at,
     }
 
 

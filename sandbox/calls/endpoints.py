@@ -9,6 +9,7 @@ participant-delete.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.responses import Response
@@ -266,6 +267,7 @@ def _incoming(call: Call, action: str) -> None:
 )
 async def answer(ctx: GraphContext) -> Response:
     """Answer an incoming call."""
+    received_at = time.time()
     body = await ctx.json_body()
     callback_uri = _callback_uri(body, required=True)
     modalities = body.get("acceptedModalities")
@@ -275,6 +277,7 @@ async def answer(ctx: GraphContext) -> Response:
         area = calls_of(ctx.state)
         call = _call(ctx, area)
         _incoming(call, "answered")
+        call.answer_received_at = received_at
         raw_media = body.get("mediaConfig")
         if isinstance(raw_media, dict):
             call.media_config = _media_config(raw_media)

@@ -197,6 +197,8 @@ class Call:
     incoming_deadline: float | None = None
     tones_subscribed: bool = False
     tone_sequence: int = 0
+    # Wall-clock time (Unix seconds) the bot's answer request arrived: for timing the bot.
+    answer_received_at: float | None = None
     result: tuple[int, int, str] | None = None
     # Who the caller ended up talking to once the bot left (redirect, transfer).
     connected_to: Party | None = None

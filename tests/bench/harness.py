@@ -59,6 +59,17 @@ class Sizes:
     # Call records ingested from the sandbox, and dashboard timings over them.
     callrecords: int = 100_000
     callrecords_requests: int = 20
+    # Calls: new calls a second at the reception line and for how long (20/s for 10 s leaves
+    # 200 in the menu), the routing team, and signed callbacks a second at the intake.
+    calls_rate: float = 20.0
+    calls_seconds: float = 10.0
+    routing_team: int = 500
+    callback_rate: float = 1_000.0
+    callback_seconds: float = 20.0
+    # Meetings: people filling (then emptying) a meeting, pages watching it, attendance size.
+    meeting_people: int = 1_000
+    meeting_watchers: int = 100
+    attendance_people: int = 1_000
 
 
 FULL = Sizes(
@@ -99,6 +110,14 @@ QUICK = Sizes(
     company_pool=1_000,
     callrecords=2_000,
     callrecords_requests=5,
+    calls_rate=5.0,
+    calls_seconds=2.0,
+    routing_team=50,
+    callback_rate=100.0,
+    callback_seconds=2.0,
+    meeting_people=50,
+    meeting_watchers=5,
+    attendance_people=200,
 )
 
 

@@ -61,11 +61,14 @@ async def _exchange(connection: _Connection, request: bytes) -> int:
     return status
 
 
-def post_request(host: str, port: int, path: str, body: bytes) -> bytes:
-    """Return the raw bytes of a JSON POST with keep-alive."""
+def post_request(
+    host: str, port: int, path: str, body: bytes, headers: dict[str, str] | None = None
+) -> bytes:
+    """Return the raw bytes of a JSON POST with keep-alive (and ``headers``, if any)."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+        f"{extra}Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
     )
     return head.encode() + body
 

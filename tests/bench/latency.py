@@ -123,9 +123,15 @@ async def _listen(connection: ClientConnection, client: WatchingClient) -> None:
             client.resynced_at = time.perf_counter()
 
 
-async def _open(
-    stack: Stack, client: WatchingClient, gate: asyncio.Semaphore
+async def open_watching_client(
+    stack: Stack,
+    client: WatchingClient,
+    gate: asyncio.Semaphore,
+    topics: list[str] | None = None,
+    listen: Callable[[ClientConnection, WatchingClient], Any] | None = None,
 ) -> tuple[ClientConnection, asyncio.Task[None]]:
+    """Connect ``client``, start listening (``listen``, or keeping every message), and watch
+    ``topics`` (or the presence of the people the client watches)."""
     ws_url = stack.base_url.replace("http://", "ws://") + "/ws/live/"
     async with gate:
         connection = await connect(
@@ -136,8 +142,9 @@ async def _open(
             open_timeout=60,
             max_queue=None,
         )
-    listener = asyncio.create_task(_listen(connection, client))
-    topics = [presence_topic(person_id) for person_id in client.watched]
+    listener = asyncio.create_task((listen or _listen)(connection, client))
+    if topics is None:
+        topics = [presence_topic(person_id) for person_id in client.watched]
     await connection.send(json.dumps({"type": "watch", "topics": topics}))
     return connection, listener
 
@@ -254,7 +261,9 @@ async def measure_clients(
     pool = sorted({person_id for client in clients for person_id in client.watched})
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
     started = time.perf_counter()
-    opened = await asyncio.gather(*(_open(stack, client, gate) for client in clients))
+    opened = await asyncio.gather(
+        *(open_watching_client(stack, client, gate) for client in clients)
+    )
     await asyncio.wait_for(
         asyncio.gather(*(client.watching.wait() for client in clients)), timeout=WATCHING_SECONDS
     )

@@ -5,20 +5,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+import uuid
 from typing import Any
 
+import httpx
 import jwt
 import pytest
+from asgiref.sync import async_to_sync
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from comms_portal.asgi import application
 from comms_portal.notifications import inbox
 from tests.calls.support import (  # noqa: F401  (fixtures)
+    INTAKE,
     bot_webhook,
     captured_callback,
     control,
@@ -178,6 +184,28 @@ def test_keys_rotated_by_the_platform_are_picked_up(
 
     assert jwt.get_unverified_header(new_token)["kid"] != jwt.get_unverified_header(token)["kid"]
     assert through_asgi(new_body, _headers(new_token)).status_code == 202
+
+
+def test_callbacks_arriving_while_the_keys_are_first_read_are_all_taken(
+    bot_webhook: WebhookReceiver,
+) -> None:
+    # A fresh process reads the platform's keys once; callbacks that come meanwhile wait for
+    # that read instead of being refused for naming a key not known yet.
+    token, body = _real(bot_webhook)
+    call_id = json.loads(body)["value"][0]["resourceUrl"].rsplit("/", 1)[-1]
+    bodies = [body.decode().replace(call_id, str(uuid.uuid4())).encode() for _ in range(8)]
+
+    async def together() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            return await asyncio.gather(
+                *(http.post(INTAKE, content=one, headers=_headers(token)) for one in bodies)
+            )
+
+    answers = async_to_sync(together)()
+
+    assert [answer.status_code for answer in answers] == [202] * len(bodies)
+    assert _queued() == len(bodies)
 
 
 @pytest.mark.parametrize(

@@ -427,3 +427,21 @@ def test_a_call_belongs_to_the_app_that_placed_it(
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["aud"] == calls_sandbox.info["portal_client_id"]
     assert graph.delete(f"communications/calls/{call_id}", headers=other).status_code == 204
+
+
+def test_the_control_api_times_callbacks_and_the_bots_answer(
+    calls_sandbox: RunningSandbox, receiver: WebhookReceiver, graph: httpx.Client
+) -> None:
+    before = time.time()
+    call_id = incoming_call(calls_sandbox, receiver)
+    ringing = calls_sandbox.control("GET", "/calls").json()["calls"]
+    assert next(c for c in ringing if c["id"] == call_id)["answerReceivedAt"] is None
+    answered(graph, receiver, call_id)
+    after = time.time()
+    deliveries = calls_sandbox.control("GET", f"/calls/deliveries?callId={call_id}").json()
+    created = next(
+        d for d in deliveries["deliveries"] if d["body"]["value"][0]["changeType"] == "created"
+    )
+    calls = calls_sandbox.control("GET", "/calls").json()["calls"]
+    answer_at = next(c for c in calls if c["id"] == call_id)["answerReceivedAt"]
+    assert before <= created["postedAt"] <= answer_at <= after
