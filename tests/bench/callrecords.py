@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.graph_clients import graph_for_app
@@ -140,12 +141,20 @@ def run(bench: BenchEnvironment) -> Section:
     for name, call in charts.items():
         summary = timed(call, requests)
         section.rows.append({"what": name, "figure": "", **_ms(summary)})
+    # The person with the most calls: My calls costs the most for them.
     busiest = (
-        CallParticipant.objects.values_list("person_id", flat=True).order_by("person_id").first()
-        or ""
+        CallParticipant.objects.exclude(person_id="")
+        .values("person_id")
+        .annotate(calls=Count("id"))
+        .order_by("-calls", "person_id")
+        .first()
+    ) or {"person_id": "", "calls": 0}
+    since = now - timedelta(days=30)
+    summary = timed(lambda: selectors.my_calls(busiest["person_id"], since=since), requests)
+    shown = len(selectors.my_calls(busiest["person_id"], since=since).calls)
+    section.rows.append(
+        {"what": "My calls of the busiest person", "figure": f"{shown} calls", **_ms(summary)}
     )
-    summary = timed(lambda: selectors.my_calls(busiest, since=now - timedelta(days=30)), requests)
-    section.rows.append({"what": "My calls of one person", "figure": "", **_ms(summary)})
     section.notes.append(
         "The sandbox's call-records throttling is raised for the run: Graph's 1,500 requests "
         "per 20 s per app per tenant allow 37.5 whole records a second (two requests each)."
