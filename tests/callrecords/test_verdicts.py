@@ -34,12 +34,14 @@ def endpoint(person: str, name: str) -> dict[str, Any]:
     }
 
 
-def record(version: int, *, alex_jitter: str, alex_signal: int) -> GraphCallRecord:
+def record(
+    version: int, *, alex_jitter: str, alex_signal: int, graph_id: str = RECORD_ID
+) -> GraphCallRecord:
     """A call of Alex (calling, on 5 GHz Wi-Fi) and Bea (wired); Alex's audio as given."""
     start = timezone.now() - timedelta(hours=1)
     end = start + timedelta(minutes=5)
     document = {
-        "id": RECORD_ID,
+        "id": graph_id,
         "version": version,
         "type": "peerToPeer",
         "modalities": ["audio"],
@@ -125,6 +127,22 @@ def test_my_calls_shows_the_stored_verdict_with_its_cause_and_the_others() -> No
     assert call.cause_words == "Likely cause: weak Wi-Fi" and call.detail.startswith("jitter")
     assert mine.poor == 1 and mine.tips == []  # one poor call is no pattern yet
     assert selectors.my_calls(BEA, since=timezone.now()).calls == []
+
+
+def test_my_calls_reads_in_two_queries_however_many_calls(
+    django_assert_num_queries: Any,
+) -> None:
+    services.store_records(
+        [
+            record(1, alex_jitter="PT0.09S", alex_signal=20, graph_id=f"{RECORD_ID[:-2]}{n:02d}")
+            for n in range(5)
+        ]
+    )
+
+    # The person's rows with their calls, and the others' names.
+    with django_assert_num_queries(2):
+        mine = selectors.my_calls(ALEX, since=timezone.now() - timedelta(days=30))
+    assert len(mine.calls) == 5 and mine.tips  # the same cause five times: a tip
 
 
 def stream(person: str, verdict: str) -> JudgedStream:
