@@ -243,7 +243,14 @@ class StreamRollup(models.Model):
                 name="callrec_rollup_unique",
             )
         ]
-        indexes = [models.Index(fields=["dimension", "hour"], name="callrec_rollup_dim_hour")]
+        indexes = [
+            models.Index(fields=["dimension", "hour"], name="callrec_rollup_dim_hour"),
+            # People's rows are read for one modality and call type (or any, ""): without it
+            # the chart by person scans every person's rows of every modality and type.
+            models.Index(
+                fields=["dimension", "modality", "call_type", "hour"], name="callrec_rollup_dmt"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dimension}={self.key} at {self.hour:%Y-%m-%d %H}:00"
