@@ -60,6 +60,12 @@ class CallParticipant(models.Model):
     person_id = models.CharField(max_length=64)
     display_name = models.CharField(max_length=256, blank=True)
     call_start = models.DateTimeField()
+    # The call judged from this person's side, once, when the record is stored (see
+    # storage.judge_for): good, poor or unclassified; the likely cause (a key of
+    # quality.CAUSES, or empty); and the first of their own poor streams explained.
+    verdict = models.CharField(max_length=16, default="unclassified")
+    cause = models.CharField(max_length=16, blank=True)
+    detail = models.TextField(blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["person_id", "call_start"], name="callrec_part_person")]
@@ -237,7 +243,14 @@ class StreamRollup(models.Model):
                 name="callrec_rollup_unique",
             )
         ]
-        indexes = [models.Index(fields=["dimension", "hour"], name="callrec_rollup_dim_hour")]
+        indexes = [
+            models.Index(fields=["dimension", "hour"], name="callrec_rollup_dim_hour"),
+            # People's rows are read for one modality and call type (or any, ""): without it
+            # the chart by person scans every person's rows of every modality and type.
+            models.Index(
+                fields=["dimension", "modality", "call_type", "hour"], name="callrec_rollup_dmt"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dimension}={self.key} at {self.hour:%Y-%m-%d %H}:00"

@@ -20,6 +20,8 @@ from callrecords.models import CallStream, StreamRollup
 
 # The stream's values each dimension groups by: (key, label).
 DIMENSIONS = ("all", "network", "subnet", "device", "client", "person")
+# The modality or call type of the people's rows that count every one of them.
+ANY = ""
 RollupKey = tuple[datetime, str, str, str, str, str]  # hour, modality, type, dimension, key, label
 
 
@@ -56,9 +58,13 @@ def keys_of(
         (hour, modality, call_type, "client", client, client),
     ]
     if person_id:
-        # By the UTC day: an hour a person would make the table as long as the streams.
+        # By the UTC day: an hour a person would make the table as long as the streams. Each
+        # stream is also counted under "" for any modality, any call type and both, so the
+        # chart of everyone reads one row per person and day, whatever the filters.
         day = hour.replace(hour=0)
-        keys.append((day, modality, call_type, "person", person_id, person_name))
+        for kind in (modality, ANY):
+            for type_ in (call_type, ANY):
+                keys.append((day, kind, type_, "person", person_id, person_name))
     return keys
 
 

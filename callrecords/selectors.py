@@ -87,6 +87,9 @@ def _rollups(filters: Filters, dimension: str) -> QuerySet[StreamRollup]:
         # range's ends are off by at most half a day on clocks far from UTC.
         since, until = since - PERSON_DAY_MIDDLE, until - PERSON_DAY_MIDDLE
     rows = StreamRollup.objects.filter(dimension=dimension, hour__gte=since, hour__lt=until)
+    if dimension == "person":
+        # People's rows are kept for each modality and call type and for any ("").
+        return rows.filter(modality=filters.modality, call_type=filters.call_type)
     if filters.modality:
         rows = rows.filter(modality=filters.modality)
     if filters.call_type:
@@ -414,69 +417,40 @@ class MyCalls:
 
 
 def my_calls(person_id: str, *, since: datetime) -> MyCalls:
-    """A person's calls since ``since``, newest first, each with a verdict and likely cause."""
-    call_ids = list(
+    """A person's calls since ``since``, newest first, each with a verdict and likely cause.
+
+    The verdicts were reached when each record was stored (CallParticipant.verdict, cause and
+    detail): this reads the person's rows with their calls, and the names of the others.
+    """
+    mine = list(
         CallParticipant.objects.filter(person_id=person_id, call_start__gte=since)
         .order_by("-call_start")
-        .values_list("call_id", flat=True)[:500]
-    )
-    calls = {call.pk: call for call in CallRecord.objects.filter(pk__in=call_ids)}
+        .select_related("call")
+        .only(
+            "verdict", "cause", "detail", "call__graph_id", "call__start", "call__end",
+            "call__call_type",
+        )[:500]
+    )  # fmt: skip
     names: dict[int, list[str]] = defaultdict(list)
-    for call_id, name, other in CallParticipant.objects.filter(call_id__in=call_ids).values_list(
-        "call_id", "display_name", "person_id"
-    ):
+    for call_id, name, other in CallParticipant.objects.filter(
+        call_id__in=[row.call_id for row in mine]
+    ).values_list("call_id", "display_name", "person_id"):
         if other != person_id:
             names[call_id].append(name or "a guest")
-    # Who each classified stream belongs to and how it went; the figures only of one's own
-    # poor streams, the first of each call, to explain them.
-    streams: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for call_id, who, verdict in (
-        CallStream.objects.filter(call_id__in=call_ids)
-        .exclude(verdict=quality.UNCLASSIFIED)
-        .values_list("call_id", "person_id", "verdict")
-    ):
-        streams[call_id].append((who, verdict))
-    first_own_poor: dict[int, CallStream] = {}
-    for stream in CallStream.objects.filter(
-        call_id__in=call_ids, person_id=person_id, verdict=quality.POOR
-    ).order_by("call_id", "pk"):
-        first_own_poor.setdefault(stream.call_id, stream)
-    own: dict[int, dict[str, Any]] = {}
-    for row in (
-        CallEndpoint.objects.filter(call_id__in=call_ids, person_id=person_id)
-        .values("call_id", "network")
-        .annotate(glitch=Max("device_glitch_ratio"), signal=Max("wifi_signal"))
-    ):
-        current = own.get(row["call_id"])
-        if current is None or row["network"] in ("wifi-24", "vpn", "mobile"):
-            own[row["call_id"]] = row
     result = []
     causes: Counter[str] = Counter()
-    for call_id in call_ids:
-        call = calls[call_id]
-        mine = [verdict for who, verdict in streams[call_id] if who == person_id]
-        others = [verdict for who, verdict in streams[call_id] if who != person_id]
-        own_poor = quality.POOR in mine
-        others_poor = quality.POOR in others
-        endpoint = own.get(call_id, {})
-        cause = quality.likely_cause(
-            own_poor=own_poor,
-            network=endpoint.get("network") or "unknown",
-            wifi_signal=endpoint.get("signal"),
-            device_glitch=endpoint.get("glitch"),
-            others_poor=others_poor,
-        )
-        if not mine and not others:
-            verdict, words = quality.UNCLASSIFIED, "Not enough figures to judge"
-        elif cause is None:
-            verdict, words = quality.GOOD, "Good"
+    for row in mine:
+        call = row.call
+        cause = row.cause or None
+        if row.verdict == quality.UNCLASSIFIED:
+            words = "Not enough figures to judge"
+        elif row.verdict == quality.GOOD:
+            words = "Good"
         else:
-            verdict, words = quality.POOR, "Poor"
-        worst = first_own_poor.get(call_id)
-        detail = explain_stream(worst, endpoint.get("signal")) if worst else ""
+            words = "Poor"
         if cause is not None:
             causes[cause] += 1
-        people = names[call_id]
+        people = names[row.call_id]
         with_whom = ", ".join(people[:3]) + (
             f" and {len(people) - 3} more" if len(people) > 3 else ""
         )
@@ -487,11 +461,11 @@ def my_calls(person_id: str, *, since: datetime) -> MyCalls:
                 end=call.end,
                 kind="Meeting" if call.call_type == "groupCall" else "Call",
                 with_whom=with_whom or "no one else",
-                verdict=verdict,
+                verdict=row.verdict,
                 verdict_words=words,
                 cause=cause,
                 cause_words=f"Likely cause: {quality.CAUSES[cause][0]}" if cause else "",
-                detail=detail,
+                detail=row.detail,
             )
         )
     tips = [

@@ -34,7 +34,9 @@ CALL_COLUMNS = (
     "join_web_url", "organizer_id", "organizer_name", "streams_classified", "streams_poor",
     "stored_at",
 )  # fmt: skip
-PARTICIPANT_COLUMNS = ("call_id", "person_id", "display_name", "call_start")
+PARTICIPANT_COLUMNS = (
+    "call_id", "person_id", "display_name", "call_start", "verdict", "cause", "detail",
+)  # fmt: skip
 ENDPOINT_COLUMNS = (
     "call_id", "is_service", "person_id", "display_name", "platform", "product_family",
     "network", "wifi_signal", "subnet", "capture_device", "render_device", "mic_glitch_rate",
@@ -97,6 +99,7 @@ def _text(value: str | None, limit: int) -> str:
 
 def _endpoint(
     batch: Batch,
+    endpoints: list[list[Any]],
     call: int,
     endpoint: Endpoint | None,
     network: NetworkInfo | None,
@@ -125,6 +128,7 @@ def _endpoint(
         device.device_glitch_event_ratio if device else None,
         _text(endpoint.feedback.rating if endpoint and endpoint.feedback else None, 32),
     ]
+    endpoints.append(row)
     return batch.add("endpoints", row), row
 
 
@@ -173,20 +177,25 @@ def add_record(batch: Batch, record: GraphCallRecord, now: datetime) -> None:
     ]
     call = batch.add("calls", call_row)
     seen: set[str] = set()
+    participant_rows: list[list[Any]] = []
     for participant in record.participants_v2:
         if participant.id in seen:
             continue
         seen.add(participant.id)
         identity = participant.identity.main() if participant.identity else None
-        batch.add(
-            "participants",
-            [
-                call,
-                _text(participant.id, 64),
-                _text(identity.display_name if identity else None, 256),
-                record.start_date_time,
-            ],
-        )
+        row: list[Any] = [
+            call,
+            _text(participant.id, 64),
+            _text(identity.display_name if identity else None, 256),
+            record.start_date_time,
+            quality.UNCLASSIFIED,
+            "",
+            "",
+        ]
+        participant_rows.append(row)
+        batch.add("participants", row)
+    endpoints: list[list[Any]] = []
+    judged: list[JudgedStream] = []
     classified = poor = 0
     for session in record.sessions:
         session_index = batch.add(
@@ -205,6 +214,7 @@ def add_record(batch: Batch, record: GraphCallRecord, now: datetime) -> None:
             # (normally the audio) describes it.
             caller, caller_row = _endpoint(
                 batch,
+                endpoints,
                 call,
                 segment.caller or session.caller,
                 next((m.caller_network for m in media if m.caller_network), None),
@@ -212,6 +222,7 @@ def add_record(batch: Batch, record: GraphCallRecord, now: datetime) -> None:
             )
             callee, callee_row = _endpoint(
                 batch,
+                endpoints,
                 call,
                 segment.callee or session.callee,
                 next((m.callee_network for m in media if m.callee_network), None),
@@ -245,6 +256,11 @@ def add_record(batch: Batch, record: GraphCallRecord, now: datetime) -> None:
                         classified += 1
                     if verdict.verdict == quality.POOR:
                         poor += 1
+                    if verdict.verdict != quality.UNCLASSIFIED:
+                        judged.append(
+                            JudgedStream(subject[2], verdict.verdict, figures, verdict.reasons,
+                                         subject[6])
+                        )  # fmt: skip
                     batch.add(
                         "streams",
                         [
@@ -277,6 +293,73 @@ def add_record(batch: Batch, record: GraphCallRecord, now: datetime) -> None:
                     )
     call_row[10] = classified
     call_row[11] = poor
+    sides = [(e[2], e[6], e[7], e[12]) for e in endpoints]
+    for row in participant_rows:
+        row[4], row[5], row[6] = judge_for(row[1], judged, sides)
+
+
+@dataclass(frozen=True)
+class JudgedStream:
+    """A classified stream, as a participant's verdict on the call reads it."""
+
+    person_id: str  # whose stream it is (as the dashboard counts it)
+    verdict: str  # good or poor
+    figures: quality.Figures
+    reasons: tuple[str, ...]
+    network: str
+
+
+def judge_for(
+    person_id: str,
+    streams: Sequence[JudgedStream],
+    endpoints: Sequence[tuple[str, str, int | None, float | None]],
+) -> tuple[str, str, str]:
+    """Judge a call from one participant's side, once, when the record is stored.
+
+    ``streams`` are the call's classified streams in the record's order; ``endpoints`` are
+    its endpoints as (person id, network kind, Wi-Fi signal, device glitch ratio). Returns
+    the verdict (good, poor or unclassified), the likely cause (a key of quality.CAUSES, or
+    "") and the first of the person's own poor streams explained (or "").
+    """
+    own_poor = any(s.person_id == person_id and s.verdict == quality.POOR for s in streams)
+    others_poor = any(s.person_id != person_id and s.verdict == quality.POOR for s in streams)
+    # The person's endpoints by network, in the order met: the first network describes them,
+    # unless a later one is one known to hurt calls.
+    networks: dict[str, list[Any]] = {}
+    for who, network, signal, glitch in endpoints:
+        if who != person_id:
+            continue
+        found = networks.setdefault(network, [None, None])
+        if signal is not None and (found[0] is None or signal > found[0]):
+            found[0] = signal
+        if glitch is not None and (found[1] is None or glitch > found[1]):
+            found[1] = glitch
+    chosen_network, signal, glitch = "", None, None
+    for position, (network, (most_signal, most_glitch)) in enumerate(networks.items()):
+        if position == 0 or network in ("wifi-24", "vpn", "mobile"):
+            chosen_network, signal, glitch = network, most_signal, most_glitch
+    cause = quality.likely_cause(
+        own_poor=own_poor,
+        network=chosen_network or "unknown",
+        wifi_signal=signal,
+        device_glitch=glitch,
+        others_poor=others_poor,
+    )
+    if not streams:
+        verdict = quality.UNCLASSIFIED
+    elif cause is None:
+        verdict = quality.GOOD
+    else:
+        verdict = quality.POOR
+    worst = next(
+        (s for s in streams if s.person_id == person_id and s.verdict == quality.POOR), None
+    )
+    detail = (
+        quality.explain(worst.figures, list(worst.reasons), worst.network, signal)
+        if worst is not None
+        else ""
+    )
+    return verdict, cause or "", detail
 
 
 def write(records: Sequence[GraphCallRecord]) -> None:

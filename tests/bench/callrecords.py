@@ -18,6 +18,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.graph_clients import graph_for_app
@@ -29,6 +31,7 @@ from tests.bench.report import Section, summary_ms
 
 FETCH_THREADS = 8
 STORE_BATCH = 500
+GENERATE_PART = 10_000
 GOAL_RECORDS_PER_SECOND = 1_000
 GOAL_CHART_P95_MS = 300
 GOAL_MY_CALLS_P95_MS = 100
@@ -46,8 +49,14 @@ def ingest(bench: BenchEnvironment, count: int) -> dict[str, Any]:
     """Make ``count`` records in the sandbox, then collect and store them all."""
     assert bench.sandbox is not None
     since = timezone.now() - timedelta(days=8)
-    made = bench.sandbox.control("POST", "/callrecords/generate", {"count": count, "days": 7})
-    made.raise_for_status()
+    # In parts, each with its own seed (so its own records): one request for a hundred
+    # thousand can outlast the control client's timeout on a loaded machine.
+    for part, begin in enumerate(range(0, count, GENERATE_PART), start=1):
+        size = min(GENERATE_PART, count - begin)
+        made = bench.sandbox.control(
+            "POST", "/callrecords/generate", {"count": size, "days": 7, "seed": part}
+        )
+        made.raise_for_status()
     # Graph allows 1,500 call-record requests per 20 s per app per tenant: two requests a
     # record, that is 37.5 records/s at most against real Graph. Raised here to measure the
     # portal, which real Graph would not allow.
@@ -126,6 +135,10 @@ def run(bench: BenchEnvironment) -> Section:
         "streams": CallStream.objects.count(),
         "participants": CallParticipant.objects.count(),
     }
+    # The planner's statistics as they are once the database has caught up with the load
+    # (autovacuum analyzes a table after a tenth of it changes), not as they were mid-ingest.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     now = timezone.now()
     filters = selectors.Filters(since=now - timedelta(days=30), until=now + timedelta(days=1))
     requests = bench.sizes.callrecords_requests
@@ -140,12 +153,20 @@ def run(bench: BenchEnvironment) -> Section:
     for name, call in charts.items():
         summary = timed(call, requests)
         section.rows.append({"what": name, "figure": "", **_ms(summary)})
+    # The person with the most calls: My calls costs the most for them.
     busiest = (
-        CallParticipant.objects.values_list("person_id", flat=True).order_by("person_id").first()
-        or ""
+        CallParticipant.objects.exclude(person_id="")
+        .values("person_id")
+        .annotate(calls=Count("id"))
+        .order_by("-calls", "person_id")
+        .first()
+    ) or {"person_id": "", "calls": 0}
+    since = now - timedelta(days=30)
+    summary = timed(lambda: selectors.my_calls(busiest["person_id"], since=since), requests)
+    shown = len(selectors.my_calls(busiest["person_id"], since=since).calls)
+    section.rows.append(
+        {"what": "My calls of the busiest person", "figure": f"{shown} calls", **_ms(summary)}
     )
-    summary = timed(lambda: selectors.my_calls(busiest, since=now - timedelta(days=30)), requests)
-    section.rows.append({"what": "My calls of one person", "figure": "", **_ms(summary)})
     section.notes.append(
         "The sandbox's call-records throttling is raised for the run: Graph's 1,500 requests "
         "per 20 s per app per tenant allow 37.5 whole records a second (two requests each)."
