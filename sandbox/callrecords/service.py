@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import heapq
 import logging
 import random
@@ -33,6 +32,7 @@ from sandbox.callrecords.generator import (
     usual_condition,
 )
 from sandbox.graph.odata_types import parse_graph_datetime
+from sandbox.loops import start_loop, stop_loop
 from sandbox.notifications import publish
 
 if TYPE_CHECKING:
@@ -543,8 +543,7 @@ async def start_callrecords(state: SandboxState) -> None:
         area.record_from_meeting(meeting, list(attendance))
 
     area._unhook = [hooks.on_call_ended(call_ended), hooks.on_meeting_ended(meeting_ended)]
-    if area._task is None or area._task.done():
-        area._task = asyncio.create_task(area.run(), name="callrecords")
+    start_loop(area, "callrecords")
 
 
 async def stop_callrecords(state: SandboxState) -> None:
@@ -553,11 +552,7 @@ async def stop_callrecords(state: SandboxState) -> None:
     for remove in area._unhook:
         remove()
     area._unhook = []
-    if area._task is not None:
-        area._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await area._task
-        area._task = None
+    await stop_loop(area)
 
 
 def parse_utc(text: str) -> float:

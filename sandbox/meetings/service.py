@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox import hooks
+from sandbox.loops import start_loop, stop_loop
 from sandbox.meetings.model import AttendanceReport, Call, Meeting, Participant
 from sandbox.meetings.subscriptions import publish_call_event
 from sandbox.presence.service import presence_of, set_teams_session
@@ -290,15 +291,10 @@ def meetings_of(state: SandboxState) -> MeetingsArea:
 async def start_meetings(state: SandboxState) -> None:
     """Start the simulator's loop; call once from the app's startup."""
     area = meetings_of(state)
-    if area._task is None or area._task.done():
-        area._task = asyncio.create_task(area.run(), name="meetings")
+    start_loop(area, "meetings")
 
 
 async def stop_meetings(state: SandboxState) -> None:
     """Stop the loop; call from the app's shutdown."""
     area = meetings_of(state)
-    if area._task is not None:
-        area._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await area._task
-        area._task = None
+    await stop_loop(area)

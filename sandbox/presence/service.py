@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sandbox.loops import start_loop, stop_loop
 from sandbox.presence.model import (
     LocationSignal,
     PersonPresence,
@@ -209,15 +209,10 @@ def presence_of(state: SandboxState) -> PresenceArea:
 async def start_presence(state: SandboxState) -> None:
     """Build the area and start its loop; call once from the app's startup."""
     area = presence_of(state)
-    if area._task is None or area._task.done():
-        area._task = asyncio.create_task(area.run(), name="presence")
+    start_loop(area, "presence")
 
 
 async def stop_presence(state: SandboxState) -> None:
     """Stop the loop; call from the app's shutdown."""
     area = presence_of(state)
-    if area._task is not None:
-        area._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await area._task
-        area._task = None
+    await stop_loop(area)

@@ -9,7 +9,6 @@ attendance report of those registered appears.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sandbox.graph.routing import GraphError
+from sandbox.loops import start_loop, stop_loop
 from sandbox.virtual_events.model import (
     Registration,
     Session,
@@ -168,14 +168,9 @@ def area_of(state: SandboxState) -> VirtualEventsArea:
 
 async def start_virtual_events(state: SandboxState) -> None:
     area = area_of(state)
-    if area._task is None or area._task.done():
-        area._task = asyncio.create_task(area.run(), name="virtual-events")
+    start_loop(area, "virtual-events")
 
 
 async def stop_virtual_events(state: SandboxState) -> None:
     area = area_of(state)
-    if area._task is not None:
-        area._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await area._task
-        area._task = None
+    await stop_loop(area)
