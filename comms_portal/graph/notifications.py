@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from comms_portal.graph.errors import (
     BadTokenSignature,
@@ -69,11 +69,18 @@ class EncryptedContent(GraphModel):
     )
 
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
 class ChangeNotification(GraphModel):
     """One change (or lifecycle event) of one subscription."""
 
     # https://learn.microsoft.com/graph/api/resources/changenotification
-    subscription_id: str = Field(alias="subscriptionId", min_length=1)
+    # Ids and clientState are looked up in the database, whose text cannot hold NUL: refuse
+    # control characters in ids, and NUL in clientState.
+    subscription_id: str = Field(
+        alias="subscriptionId", min_length=1, max_length=128, pattern=PRINTABLE
+    )
     id: str | None = None
     subscription_expiration_date_time: datetime | None = Field(
         default=None, alias="subscriptionExpirationDateTime"
@@ -86,6 +93,14 @@ class ChangeNotification(GraphModel):
     resource_data: ResourceData | None = Field(default=None, alias="resourceData")
     encrypted_content: EncryptedContent | None = Field(default=None, alias="encryptedContent")
     lifecycle_event: str | None = Field(default=None, alias="lifecycleEvent")
+
+    @field_validator("client_state")
+    @classmethod
+    def _no_nul_in_client_state(cls, value: str | None) -> str | None:
+        # Checked here rather than by a pattern, so that a lone surrogate stays a mere mismatch.
+        if value is not None and "\x00" in value:
+            raise ValueError("clientState holds a NUL character")
+        return value
 
     @model_validator(mode="after")
     def _change_or_lifecycle(self) -> ChangeNotification:

@@ -184,3 +184,15 @@ def test_client_state_with_a_lone_surrogate_is_a_mismatch_not_a_crash() -> None:
         b' "clientState": "\\ud800"}]}'
     )
     assert not client_state_matches("secretClientValue", collection.value[0].client_state)
+
+
+@pytest.mark.parametrize("field", ["subscriptionId", "clientState"])
+def test_ids_with_control_characters_are_refused_before_any_lookup(field: str) -> None:
+    item = {
+        "subscriptionId": "5b3d1a52-1111-4000-8000-00000000f022",
+        "clientState": "secret",
+        "lifecycleEvent": "reauthorizationRequired",
+    }
+    item[field] = "abc\u0000def"
+    with pytest.raises(InvalidNotification):
+        parse_notifications(json.dumps({"value": [item]}).encode())
