@@ -595,19 +595,25 @@ def _presenter_create(kind: EventKind) -> Handler:
     return presenter_create
 
 
+def _remove_from_event(ctx: GraphContext, kind: EventKind, field: str, what: str) -> Response:
+    """Delete the presenter or question named in the path from an event its caller manages."""
+    with ctx.state.lock:
+        event = _event(ctx, kind)
+        check_manage(ctx, event)
+        _not_canceled(event)
+        wanted = ctx.path_params[f"{what}_id"].lower()
+        items = getattr(event, field)
+        kept = [item for item in items if item.id.lower() != wanted]
+        if len(kept) == len(items):
+            raise _not_found(what)
+        setattr(event, field, kept)
+        return no_content()
+
+
 def _presenter_delete(kind: EventKind) -> Handler:
     # https://learn.microsoft.com/graph/api/virtualeventpresenter-delete
     async def presenter_delete(ctx: GraphContext) -> Response:
-        with ctx.state.lock:
-            event = _event(ctx, kind)
-            check_manage(ctx, event)
-            _not_canceled(event)
-            wanted = ctx.path_params["presenter_id"].lower()
-            kept = [p for p in event.presenters if p.id.lower() != wanted]
-            if len(kept) == len(event.presenters):
-                raise _not_found("presenter")
-            event.presenters = kept
-            return no_content()
+        return _remove_from_event(ctx, kind, "presenters", "presenter")
 
     return presenter_delete
 
@@ -737,16 +743,7 @@ def _question_from(body: dict[str, Any]) -> Question:
 
 def _question_delete(kind: EventKind) -> Handler:
     async def question_delete(ctx: GraphContext) -> Response:
-        with ctx.state.lock:
-            event = _event(ctx, kind)
-            check_manage(ctx, event)
-            _not_canceled(event)
-            wanted = ctx.path_params["question_id"].lower()
-            kept = [q for q in event.questions if q.id.lower() != wanted]
-            if len(kept) == len(event.questions):
-                raise _not_found("question")
-            event.questions = kept
-            return no_content()
+        return _remove_from_event(ctx, kind, "questions", "question")
 
     return question_delete
 
