@@ -260,6 +260,20 @@ def test_questions_are_beta_and_answers_are_checked(
     )
 
 
+def test_a_deleted_question_is_gone_and_cannot_be_deleted_again(
+    beta: httpx.Client, graph: httpx.Client, tokens: Tokens
+) -> None:
+    webinar = create_webinar(graph, tokens)
+    questions = f"{WEBINARS}/{webinar['id']}/registrationConfiguration/questions"
+    custom = load_example("virtualevents-registration-question-create-custom.request.json")
+    made = beta.post(questions, json=custom["request"], headers=tokens.user(MEGAN)).json()
+    one = f"{questions}/{made['id']}"
+    assert beta.delete(one, headers=tokens.user(MEGAN)).status_code == 204
+    listed = beta.get(questions, headers=tokens.user(MEGAN)).json()["value"]
+    assert made["id"] not in [question["id"] for question in listed]
+    assert graph_error(beta.delete(one, headers=tokens.user(MEGAN))) == (404, "NotFound")
+
+
 def test_registration_needs_a_published_webinar(graph: httpx.Client, tokens: Tokens) -> None:
     webinar = create_webinar(graph, tokens)
     assert graph_error(register(graph, tokens, webinar["id"], TOMAS)) == (404, "NotFound")
