@@ -258,6 +258,7 @@ def sync_attendance(*, user: User, meeting: Meeting) -> list[AttendanceReport]:
                     "started_at": full.meeting_start_date_time,
                     "ended_at": full.meeting_end_date_time,
                     "participant_count": full.total_participant_count,
+                    "records_rolled_up": True,
                 },
             )
             report.records.all().delete()
@@ -277,13 +278,28 @@ def sync_attendance(*, user: User, meeting: Meeting) -> list[AttendanceReport]:
                         ]
                         for span in record.attendance_intervals
                     ],
-                )
+                ).roll_up()
                 for record in full.attendance_records
             )
         reports.append(report)
     meeting.reports_synced_at = timezone.now()
     meeting.save(update_fields=["reports_synced_at"])
     return reports
+
+
+def roll_up_attendance(report: AttendanceReport) -> None:
+    """Store each record's first join, last leave and stretches once (reports kept before
+    those columns existed); the page and the CSV then read only columns."""
+    if report.records_rolled_up:
+        return
+    stored = AttendanceRecord.objects.filter(report_id=report.pk).only("pk", "intervals")
+    records = [record.roll_up() for record in stored]
+    with transaction.atomic():
+        AttendanceRecord.objects.bulk_update(
+            records, ["first_joined_at", "last_left_at", "times_joined"], batch_size=500
+        )
+        AttendanceReport.objects.filter(pk=report.pk).update(records_rolled_up=True)
+    report.records_rolled_up = True
 
 
 def invited_people(meeting: Meeting) -> list[Person]:

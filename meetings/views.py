@@ -4,8 +4,8 @@ roster, change, cancel, calendar file, attendance report and its CSV."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,10 +29,11 @@ from accounts.guards import requires_consent, signed_in, signed_in_api
 from accounts.identity import FEATURE_SCOPES
 from accounts.models import User
 from comms_portal.times import zone_named
-from meetings import calendar, selectors, services, timeline, watching
-from meetings.attendance import table_rows
+from meetings import calendar, selectors, services, watching
+from meetings.attendance import attendance_sheet
 from meetings.forms import LookupForm, MeetingForm, MeetNowForm
 from meetings.models import Meeting
+from meetings.selectors import AttendanceLine
 from meetings.tasks import watch_meetings
 from meetings.topics import meeting_topic
 
@@ -315,8 +316,11 @@ def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
         if chosen is None:
             raise Http404("That meeting has no such report.")
     chosen = chosen or (reports[0] if reports else None)
-    records = list(chosen.records.all()) if chosen else []
-    shown = records[:TIMELINE_PEOPLE]
+    sheet = (
+        attendance_sheet(chosen, timezone.get_current_timezone(), TIMELINE_PEOPLE)
+        if chosen
+        else None
+    )
     return render(
         request,
         "meetings/attendance.html",
@@ -325,9 +329,7 @@ def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "meeting": meeting,
             "reports": reports,
             "report": chosen,
-            "rows": table_rows(records, timezone.get_current_timezone()),
-            "timeline": timeline.build(chosen, shown) if chosen else None,
-            "timeline_left_out": len(records) - len(shown),
+            "sheet": sheet,
             "error": error,
         },
         status=502 if error and not reports else 200,
@@ -341,7 +343,7 @@ class _Echo:
         return value
 
 
-def _csv_rows(records: Iterator[Any], zone_name: str) -> Iterator[list[str]]:
+def _csv_rows(lines: Iterable[AttendanceLine], zone_name: str) -> Iterator[list[str]]:
     zone = zone_named(zone_name)
     yield [
         "Name",
@@ -352,18 +354,17 @@ def _csv_rows(records: Iterator[Any], zone_name: str) -> Iterator[list[str]]:
         f"Last left ({zone_name})",
         "Times joined",
     ]
-    for record in records:
-        spans = record.intervals or []
-        first = datetime.fromisoformat(spans[0][0]).astimezone(zone) if spans else None
-        last = datetime.fromisoformat(spans[-1][1]).astimezone(zone) if spans else None
+    for line in lines:
+        first = line.first_joined.astimezone(zone) if line.first_joined else None
+        last = line.last_left.astimezone(zone) if line.last_left else None
         yield [
-            _safe_cell(record.display_name),
-            _safe_cell(record.email),
-            _safe_cell(record.role),
-            str(record.total_seconds),
+            _safe_cell(line.display_name),
+            _safe_cell(line.email),
+            _safe_cell(line.role),
+            str(line.total_seconds),
             first.strftime("%Y-%m-%d %H:%M:%S") if first else "",
             last.strftime("%Y-%m-%d %H:%M:%S") if last else "",
-            str(len(spans)),
+            str(line.times_joined),
         ]
 
 
@@ -380,11 +381,9 @@ def attendance_csv(request: HttpRequest, meeting_id: int, report_id: int) -> Str
     report = selectors.latest_report(meeting, report_id)
     if report is None:
         raise Http404("That meeting has no such report.")
+    services.roll_up_attendance(report)
     writer = csv.writer(_Echo())
-    rows = _csv_rows(
-        report.records.order_by("-total_seconds", "display_name").iterator(chunk_size=500),
-        timezone.get_current_timezone_name(),
-    )
+    rows = _csv_rows(selectors.attendance_lines(report), timezone.get_current_timezone_name())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
     )

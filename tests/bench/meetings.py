@@ -398,6 +398,7 @@ def measure_attendance(
         started_at=start,
         ended_at=start + timedelta(hours=1),
         participant_count=len(people),
+        records_rolled_up=True,
     )
     AttendanceRecord.objects.bulk_create(
         AttendanceRecord(
@@ -419,7 +420,7 @@ def measure_attendance(
                     900,
                 ],
             ],
-        )
+        ).roll_up()  # as a report read from Graph is stored
         for index, (graph_id, name) in enumerate(people)
     )
     Meeting.objects.filter(pk=meeting.pk).update(reports_synced_at=timezone.now())
