@@ -25,7 +25,12 @@ from accounts.token_store import ReauthRequired, TokenUnavailable
 from comms_portal import live
 from comms_portal.graph import BadRequest, Forbidden, GraphClient, GraphError, NotFound, Throttled
 from comms_portal.graph import meetings as graph_meetings
-from comms_portal.graph.meetings import CallEvent, CallParticipant, OnlineMeeting
+from comms_portal.graph.meetings import (
+    CallEvent,
+    CallParticipant,
+    MeetingParticipantInfo,
+    OnlineMeeting,
+)
 from directory.models import Person
 from meetings.models import AttendanceRecord, AttendanceReport, Invitee, Meeting, RosterEntry
 from meetings.topics import meeting_topic
@@ -102,6 +107,18 @@ def _attendees(people: list[Person]) -> list[dict[str, object]]:
     return [graph_meetings.attendee_json(p.graph_id, p.user_principal_name) for p in people]
 
 
+def _invitee(
+    meeting: Meeting, user_id: str, attendee: MeetingParticipantInfo, person: Person | None
+) -> Invitee:
+    return Invitee(
+        meeting=meeting,
+        graph_id=user_id,
+        upn=attendee.upn or (person.user_principal_name if person else ""),
+        display_name=person.display_name if person else (attendee.upn or ""),
+        role=attendee.role or "attendee",
+    )
+
+
 def record_meeting(
     found: OnlineMeeting, *, organizer: User | None = None, time_zone: str = ""
 ) -> Meeting:
@@ -127,25 +144,22 @@ def record_meeting(
     }
     if time_zone:
         defaults["time_zone"] = time_zone
+    attendees = found.participants.attendees if found.participants else []
+    # One row per invitee (the last word on a person Graph repeats wins).
+    invited = {a.user_id: a for a in attendees if a.user_id}
+    ids = list(invited)
     with transaction.atomic():
-        meeting, _ = Meeting.objects.update_or_create(graph_id=found.id, defaults=defaults)
-        attendees = found.participants.attendees if found.participants else []
-        ids = [a.user_id for a in attendees if a.user_id]
+        meeting, created = Meeting.objects.update_or_create(graph_id=found.id, defaults=defaults)
+        if not created:
+            meeting.invitees.exclude(graph_id__in=ids).delete()
         people = Person.objects.filter(graph_id__in=ids).in_bulk(field_name="graph_id")
-        meeting.invitees.exclude(graph_id__in=ids).delete()
-        for attendee in attendees:
-            if not attendee.user_id:
-                continue
-            person = people.get(attendee.user_id)
-            Invitee.objects.update_or_create(
-                meeting=meeting,
-                graph_id=attendee.user_id,
-                defaults={
-                    "upn": attendee.upn or (person.user_principal_name if person else ""),
-                    "display_name": person.display_name if person else (attendee.upn or ""),
-                    "role": attendee.role or "attendee",
-                },
-            )
+        # One statement for every invitee, new or known, rather than a read and a write each.
+        Invitee.objects.bulk_create(
+            [_invitee(meeting, key, one, people.get(key)) for key, one in invited.items()],
+            update_conflicts=True,
+            unique_fields=["meeting", "graph_id"],
+            update_fields=["upn", "display_name", "role"],
+        )
     return meeting
 
 

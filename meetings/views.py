@@ -32,6 +32,7 @@ from comms_portal.times import zone_named
 from meetings import calendar, selectors, services, watching
 from meetings.attendance import attendance_sheet
 from meetings.forms import LookupForm, MeetingForm, MeetNowForm
+from meetings.handlers import WATCH_AFTER, WATCH_BEFORE
 from meetings.models import Meeting
 from meetings.selectors import AttendanceLine
 from meetings.tasks import watch_meetings
@@ -42,6 +43,10 @@ from meetings.topics import meeting_topic
 TIMELINE_PEOPLE = 100
 # Reports are read again from Graph when the page is opened this long after the last read.
 REPORTS_FRESH = timedelta(minutes=1)
+# The subscription upkeep (every two minutes) takes up a meeting's call events 15 minutes
+# before it starts: a pass at once only matters for a meeting starting sooner than this, and
+# asking for one costs every other new meeting a round trip to the broker.
+WATCH_AT_ONCE_WITHIN = timedelta(hours=1)
 
 
 def _user(request: HttpRequest) -> User:
@@ -143,9 +148,17 @@ def new(request: HttpRequest) -> HttpResponse:
     except services.MeetingActionFailed as failure:
         form.add_error(None, str(failure))
         return _form_page(request, form, None, code=502)
-    transaction.on_commit(watch_meetings.delay)
+    if meeting.start - timezone.now() <= WATCH_AT_ONCE_WITHIN:
+        transaction.on_commit(watch_meetings.delay)
     messages.success(request, f"“{meeting.subject}” is scheduled. Share the join link below.")
     return HttpResponseRedirect(reverse("meetings:detail", args=[meeting.pk]))
+
+
+def _followed_now(meeting: Meeting) -> bool:
+    """Tell whether the upkeep follows the meeting's call now. Graph's refusal is only asked
+    for and only matters then, so other pages (most: meetings days away) skip asking Redis."""
+    now = timezone.now()
+    return meeting.start - WATCH_BEFORE <= now <= meeting.end + WATCH_AFTER
 
 
 @never_cache
@@ -164,7 +177,7 @@ def detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "invitees": list(meeting.invitees.order_by("display_name")),
             "roster": services.roster_message(meeting),
             "topic": meeting_topic(meeting.pk),
-            "roster_refused": watching.is_set_aside(meeting.pk),
+            "roster_refused": _followed_now(meeting) and watching.is_set_aside(meeting.pk),
         },
     )
 
