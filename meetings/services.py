@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,9 +120,14 @@ def _invitee(
 
 
 def record_meeting(
-    found: OnlineMeeting, *, organizer: User | None = None, time_zone: str = ""
+    found: OnlineMeeting,
+    *,
+    organizer: User | None = None,
+    time_zone: str = "",
+    known: Sequence[Person] = (),
 ) -> Meeting:
-    """Store (or refresh) what Graph says of a meeting, invitees included."""
+    """Store (or refresh) what Graph says of a meeting, invitees included (``known``: people
+    already read, such as those just invited, looked up again only if Graph names others)."""
     organizer_graph_id = found.organizer_id or (organizer.object_id if organizer else "")
     if organizer is None and organizer_graph_id:
         organizer = User.objects.filter(object_id__iexact=organizer_graph_id).first()
@@ -152,7 +157,9 @@ def record_meeting(
         meeting, created = Meeting.objects.update_or_create(graph_id=found.id, defaults=defaults)
         if not created:
             meeting.invitees.exclude(graph_id__in=ids).delete()
-        people = Person.objects.filter(graph_id__in=ids).in_bulk(field_name="graph_id")
+        people = {person.graph_id: person for person in known}
+        unknown = [one for one in ids if one not in people]
+        people |= Person.objects.in_bulk(unknown, field_name="graph_id")
         # One statement for every invitee, new or known, rather than a read and a write each.
         Invitee.objects.bulk_create(
             [_invitee(meeting, key, one, people.get(key)) for key, one in invited.items()],
@@ -176,7 +183,9 @@ def schedule_meeting(*, organizer: User, plan: MeetingPlan) -> Meeting:
     )
     with _graph_failures("creating a meeting"):
         created = graph_meetings.create_meeting(graph_as(organizer), body)
-    meeting = record_meeting(created, organizer=organizer, time_zone=plan.time_zone)
+    meeting = record_meeting(
+        created, organizer=organizer, time_zone=plan.time_zone, known=plan.invitees
+    )
     return meeting
 
 
@@ -222,7 +231,7 @@ def change_meeting(*, user: User, meeting: Meeting, plan: MeetingPlan) -> Meetin
     )
     with _graph_failures("changing a meeting"):
         changed = graph_meetings.update_meeting(graph_as(user), meeting.graph_id, body)
-    updated = record_meeting(changed, organizer=user, time_zone=plan.time_zone)
+    updated = record_meeting(changed, organizer=user, time_zone=plan.time_zone, known=plan.invitees)
     return updated
 
 
