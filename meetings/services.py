@@ -125,9 +125,11 @@ def record_meeting(
     organizer: User | None = None,
     time_zone: str = "",
     known: Sequence[Person] = (),
+    new: bool = False,
 ) -> Meeting:
     """Store (or refresh) what Graph says of a meeting, invitees included (``known``: people
-    already read, such as those just invited, looked up again only if Graph names others)."""
+    already read, such as those just invited, looked up again only if Graph names others;
+    ``new``: Graph has just created it, so no row of it can be stored yet)."""
     organizer_graph_id = found.organizer_id or (organizer.object_id if organizer else "")
     if organizer is None and organizer_graph_id:
         organizer = User.objects.filter(object_id__iexact=organizer_graph_id).first()
@@ -154,8 +156,18 @@ def record_meeting(
     invited = {a.user_id: a for a in attendees if a.user_id}
     ids = list(invited)
     with transaction.atomic():
-        meeting, created = Meeting.objects.update_or_create(graph_id=found.id, defaults=defaults)
-        if not created:
+        if new:
+            # One insert, where a read and savepoints would find nothing (an upsert all the
+            # same: a row of that id is refreshed rather than refused).
+            meeting = Meeting(graph_id=found.id, **defaults)
+            Meeting.objects.bulk_create(
+                [meeting],
+                update_conflicts=True,
+                unique_fields=["graph_id"],
+                update_fields=[*defaults, "updated_at"],
+            )
+        else:
+            meeting, _ = Meeting.objects.update_or_create(graph_id=found.id, defaults=defaults)
             meeting.invitees.exclude(graph_id__in=ids).delete()
         people = {person.graph_id: person for person in known}
         unknown = [one for one in ids if one not in people]
@@ -184,7 +196,7 @@ def schedule_meeting(*, organizer: User, plan: MeetingPlan) -> Meeting:
     with _graph_failures("creating a meeting"):
         created = graph_meetings.create_meeting(graph_as(organizer), body)
     meeting = record_meeting(
-        created, organizer=organizer, time_zone=plan.time_zone, known=plan.invitees
+        created, organizer=organizer, time_zone=plan.time_zone, known=plan.invitees, new=True
     )
     return meeting
 
