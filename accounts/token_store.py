@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 APP_CACHE_KEY = "app"
 LOCK_TIMEOUT_SECONDS = 60
+# An access token this close to its end is not handed out from the cache (MSAL's own margin).
+FRESH_FOR_SECONDS = 300
 # Errors from the token endpoint that mean the refresh token will never work again.
 DEAD_GRANT_ERRORS = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
 
@@ -140,6 +142,24 @@ def _token_from(result: dict[str, Any]) -> AccessToken:
     return AccessToken(str(result["access_token"]), time.monotonic() + expires_in, scopes)
 
 
+def _stored_access_token(
+    cache: msal.SerializableTokenCache, home_account_id: str, scopes: list[str]
+) -> AccessToken | None:
+    """Return an access token of the cache good for ``scopes`` and not yet due a refresh."""
+    now = time.time()
+    for entry in cache.search(
+        msal.TokenCache.CredentialType.ACCESS_TOKEN,
+        target=scopes,
+        query={"client_id": settings.MICROSOFT_CLIENT_ID, "home_account_id": home_account_id},
+    ):
+        left = int(entry["expires_on"]) - now
+        if left < FRESH_FOR_SECONDS or int(entry.get("refresh_on") or now + 1) <= now:
+            continue
+        target = str(entry.get("target") or "")
+        return AccessToken(str(entry["secret"]), time.monotonic() + left, tuple(target.split()))
+    return None
+
+
 def acquire_user_token(
     user_id: int, scopes: list[str] | None = None, *, force_refresh: bool = False
 ) -> AccessToken:
@@ -154,6 +174,12 @@ def acquire_user_token(
     if user.needs_reauth:
         raise ReauthRequired(user.needs_reauth_reason or "the person must sign in again")
     home_account_id = f"{user.object_id}.{user.tenant_id}"
+    if not force_refresh:
+        # Most calls find a good access token: reading it needs no lock, as only a refresh
+        # (which replaces the stored cache) must not race another one.
+        cached = _stored_access_token(_load(cache_key), home_account_id, wanted)
+        if cached is not None:
+            return cached
     with _locked(cache_key):
         cache = _load(cache_key)
         app = build_msal_app(cache)

@@ -1,23 +1,33 @@
-"""The attendance table's rows, worked out once in Python rather than per cell in templates."""
+"""The attendance page's table and timeline, built in one pass over plain columns.
+
+A report may hold thousands of people: the table's rows are written here as escaped HTML in
+one loop (a template would resolve and escape every cell one by one), from the columns
+rolled up when the report was stored, and only the people the timeline draws bring their
+intervals.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from html import escape
 
-from meetings.models import AttendanceRecord
+from django.utils.safestring import SafeString, mark_safe
+
+from meetings import selectors, services, timeline
+from meetings.models import AttendanceReport
+from meetings.selectors import AttendanceLine
 
 
 @dataclass(frozen=True)
-class AttendanceRow:
-    """One person's line of the attendance table."""
+class AttendanceSheet:
+    """What the attendance page shows of one report."""
 
-    name: str
-    role: str
-    time_in_meeting: str
-    first_joined: str
-    last_left: str
+    table_body: SafeString
+    people: int
+    timeline: timeline.Timeline
+    timeline_left_out: int
 
 
 def duration_words(seconds: int) -> str:
@@ -31,25 +41,35 @@ def duration_words(seconds: int) -> str:
     return f"{secs} s"
 
 
-def _clock(text: str, zone: tzinfo) -> str:
-    try:
-        return datetime.fromisoformat(text).astimezone(zone).strftime("%H:%M")
-    except (TypeError, ValueError):
+def clock(moment: datetime | None, zone: tzinfo) -> str:
+    """Return "HH:MM" of ``moment`` on the reader's clock, or "" when unknown."""
+    if moment is None:
         return ""
+    local = moment.astimezone(zone)
+    return f"{local.hour:02d}:{local.minute:02d}"
 
 
-def table_rows(records: Iterable[AttendanceRecord], zone: tzinfo) -> list[AttendanceRow]:
-    """Return the table's rows, times on the reader's clock."""
-    rows = []
-    for record in records:
-        spans = record.intervals or []
-        rows.append(
-            AttendanceRow(
-                name=record.display_name or record.email,
-                role=record.role,
-                time_in_meeting=duration_words(record.total_seconds),
-                first_joined=_clock(spans[0][0], zone) if spans else "",
-                last_left=_clock(spans[-1][1], zone) if spans else "",
-            )
-        )
-    return rows
+def table_body(lines: Iterable[AttendanceLine], zone: tzinfo) -> SafeString:
+    """Return the table's rows as HTML, times on the reader's clock."""
+    rows = [
+        f'<tr><th scope="row">{escape(line.name)}</th><td>{escape(line.role)}</td>'
+        f"<td>{duration_words(line.total_seconds)}</td><td>{clock(line.first_joined, zone)}</td>"
+        f"<td>{clock(line.last_left, zone)}</td></tr>"
+        for line in lines
+    ]
+    return mark_safe("\n".join(rows))  # noqa: S308 - every text above is escaped
+
+
+def attendance_sheet(
+    report: AttendanceReport, zone: tzinfo, timeline_people: int
+) -> AttendanceSheet:
+    """Return the report's table of everyone and the timeline of the longest stayers."""
+    services.roll_up_attendance(report)
+    lines = list(selectors.attendance_lines(report))
+    drawn = selectors.timeline_records(report, timeline_people)
+    return AttendanceSheet(
+        table_body=table_body(lines, zone),
+        people=len(lines),
+        timeline=timeline.build(report, drawn, zone),
+        timeline_left_out=len(lines) - len(drawn),
+    )

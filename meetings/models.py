@@ -134,6 +134,9 @@ class AttendanceReport(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
     participant_count = models.PositiveIntegerField(default=0)
+    # Each record's first join, last leave and count of stretches are stored (worked out from
+    # its intervals once) so the page and the CSV read plain columns, not every interval.
+    records_rolled_up = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -156,9 +159,28 @@ class AttendanceRecord(models.Model):
     total_seconds = models.PositiveIntegerField(default=0)
     # [[join ISO, leave ISO, seconds], ...]
     intervals = models.JSONField(default=list)
+    # Rolled up from ``intervals`` (see AttendanceReport.records_rolled_up).
+    first_joined_at = models.DateTimeField(null=True, blank=True)
+    last_left_at = models.DateTimeField(null=True, blank=True)
+    times_joined = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-total_seconds", "display_name"]
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    def roll_up(self) -> AttendanceRecord:
+        """Set the first join, last leave and number of stretches from the intervals."""
+        spans = self.intervals or []
+        self.first_joined_at = _moment(spans[0][0]) if spans else None
+        self.last_left_at = _moment(spans[-1][1]) if spans else None
+        self.times_joined = len(spans)
+        return self
+
+
+def _moment(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from accounts.models import User
-from meetings.models import AttendanceReport, Meeting, MeetingQuerySet
+from meetings.models import AttendanceRecord, AttendanceReport, Meeting, MeetingQuerySet
 
 
 def meetings_of(user: User) -> MeetingQuerySet:
@@ -33,4 +35,48 @@ def latest_report(meeting: Meeting, report_id: int | None = None) -> AttendanceR
     reports = meeting.attendance_reports.all()
     if report_id is not None:
         reports = reports.filter(pk=report_id)
-    return reports.prefetch_related("records").first()
+    return reports.first()
+
+
+@dataclass(frozen=True)
+class AttendanceLine:
+    """One person's line of an attendance report, from its rolled-up columns."""
+
+    display_name: str
+    email: str
+    role: str
+    total_seconds: int
+    first_joined: datetime | None
+    last_left: datetime | None
+    times_joined: int
+
+    @property
+    def name(self) -> str:
+        """The name to show: the display name, else the e-mail address."""
+        return self.display_name or self.email
+
+
+def attendance_lines(report: AttendanceReport) -> Iterator[AttendanceLine]:
+    """Everyone of a rolled-up report, longest in the meeting first, read a chunk at a time
+    (no intervals read)."""
+    rows = report.records.order_by("-total_seconds", "display_name").values_list(
+        "display_name",
+        "email",
+        "role",
+        "total_seconds",
+        "first_joined_at",
+        "last_left_at",
+        "times_joined",
+    )
+    for row in rows.iterator(chunk_size=500):
+        yield AttendanceLine(*row)
+
+
+def timeline_records(report: AttendanceReport, limit: int) -> list[AttendanceRecord]:
+    """The ``limit`` people longest in the meeting, with their intervals."""
+    # Not through ``report.records``: that would read each row's deferred report id back.
+    return list(
+        AttendanceRecord.objects.filter(report_id=report.pk)
+        .order_by("-total_seconds", "display_name")
+        .only("display_name", "email", "intervals")[:limit]
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +25,12 @@ from accounts.token_store import ReauthRequired, TokenUnavailable
 from comms_portal import live
 from comms_portal.graph import BadRequest, Forbidden, GraphClient, GraphError, NotFound, Throttled
 from comms_portal.graph import meetings as graph_meetings
-from comms_portal.graph.meetings import CallEvent, CallParticipant, OnlineMeeting
+from comms_portal.graph.meetings import (
+    CallEvent,
+    CallParticipant,
+    MeetingParticipantInfo,
+    OnlineMeeting,
+)
 from directory.models import Person
 from meetings.models import AttendanceRecord, AttendanceReport, Invitee, Meeting, RosterEntry
 from meetings.topics import meeting_topic
@@ -102,10 +107,29 @@ def _attendees(people: list[Person]) -> list[dict[str, object]]:
     return [graph_meetings.attendee_json(p.graph_id, p.user_principal_name) for p in people]
 
 
+def _invitee(
+    meeting: Meeting, user_id: str, attendee: MeetingParticipantInfo, person: Person | None
+) -> Invitee:
+    return Invitee(
+        meeting=meeting,
+        graph_id=user_id,
+        upn=attendee.upn or (person.user_principal_name if person else ""),
+        display_name=person.display_name if person else (attendee.upn or ""),
+        role=attendee.role or "attendee",
+    )
+
+
 def record_meeting(
-    found: OnlineMeeting, *, organizer: User | None = None, time_zone: str = ""
+    found: OnlineMeeting,
+    *,
+    organizer: User | None = None,
+    time_zone: str = "",
+    known: Sequence[Person] = (),
+    new: bool = False,
 ) -> Meeting:
-    """Store (or refresh) what Graph says of a meeting, invitees included."""
+    """Store (or refresh) what Graph says of a meeting, invitees included (``known``: people
+    already read, such as those just invited, looked up again only if Graph names others;
+    ``new``: Graph has just created it, so no row of it can be stored yet)."""
     organizer_graph_id = found.organizer_id or (organizer.object_id if organizer else "")
     if organizer is None and organizer_graph_id:
         organizer = User.objects.filter(object_id__iexact=organizer_graph_id).first()
@@ -127,25 +151,34 @@ def record_meeting(
     }
     if time_zone:
         defaults["time_zone"] = time_zone
+    attendees = found.participants.attendees if found.participants else []
+    # One row per invitee (the last word on a person Graph repeats wins).
+    invited = {a.user_id: a for a in attendees if a.user_id}
+    ids = list(invited)
     with transaction.atomic():
-        meeting, _ = Meeting.objects.update_or_create(graph_id=found.id, defaults=defaults)
-        attendees = found.participants.attendees if found.participants else []
-        ids = [a.user_id for a in attendees if a.user_id]
-        people = Person.objects.filter(graph_id__in=ids).in_bulk(field_name="graph_id")
-        meeting.invitees.exclude(graph_id__in=ids).delete()
-        for attendee in attendees:
-            if not attendee.user_id:
-                continue
-            person = people.get(attendee.user_id)
-            Invitee.objects.update_or_create(
-                meeting=meeting,
-                graph_id=attendee.user_id,
-                defaults={
-                    "upn": attendee.upn or (person.user_principal_name if person else ""),
-                    "display_name": person.display_name if person else (attendee.upn or ""),
-                    "role": attendee.role or "attendee",
-                },
+        if new:
+            # One insert, where a read and savepoints would find nothing (an upsert all the
+            # same: a row of that id is refreshed rather than refused).
+            meeting = Meeting(graph_id=found.id, **defaults)
+            Meeting.objects.bulk_create(
+                [meeting],
+                update_conflicts=True,
+                unique_fields=["graph_id"],
+                update_fields=[*defaults, "updated_at"],
             )
+        else:
+            meeting, _ = Meeting.objects.update_or_create(graph_id=found.id, defaults=defaults)
+            meeting.invitees.exclude(graph_id__in=ids).delete()
+        people = {person.graph_id: person for person in known}
+        unknown = [one for one in ids if one not in people]
+        people |= Person.objects.in_bulk(unknown, field_name="graph_id")
+        # One statement for every invitee, new or known, rather than a read and a write each.
+        Invitee.objects.bulk_create(
+            [_invitee(meeting, key, one, people.get(key)) for key, one in invited.items()],
+            update_conflicts=True,
+            unique_fields=["meeting", "graph_id"],
+            update_fields=["upn", "display_name", "role"],
+        )
     return meeting
 
 
@@ -162,7 +195,9 @@ def schedule_meeting(*, organizer: User, plan: MeetingPlan) -> Meeting:
     )
     with _graph_failures("creating a meeting"):
         created = graph_meetings.create_meeting(graph_as(organizer), body)
-    meeting = record_meeting(created, organizer=organizer, time_zone=plan.time_zone)
+    meeting = record_meeting(
+        created, organizer=organizer, time_zone=plan.time_zone, known=plan.invitees, new=True
+    )
     return meeting
 
 
@@ -208,7 +243,7 @@ def change_meeting(*, user: User, meeting: Meeting, plan: MeetingPlan) -> Meetin
     )
     with _graph_failures("changing a meeting"):
         changed = graph_meetings.update_meeting(graph_as(user), meeting.graph_id, body)
-    updated = record_meeting(changed, organizer=user, time_zone=plan.time_zone)
+    updated = record_meeting(changed, organizer=user, time_zone=plan.time_zone, known=plan.invitees)
     return updated
 
 
@@ -258,6 +293,7 @@ def sync_attendance(*, user: User, meeting: Meeting) -> list[AttendanceReport]:
                     "started_at": full.meeting_start_date_time,
                     "ended_at": full.meeting_end_date_time,
                     "participant_count": full.total_participant_count,
+                    "records_rolled_up": True,
                 },
             )
             report.records.all().delete()
@@ -277,13 +313,28 @@ def sync_attendance(*, user: User, meeting: Meeting) -> list[AttendanceReport]:
                         ]
                         for span in record.attendance_intervals
                     ],
-                )
+                ).roll_up()
                 for record in full.attendance_records
             )
         reports.append(report)
     meeting.reports_synced_at = timezone.now()
     meeting.save(update_fields=["reports_synced_at"])
     return reports
+
+
+def roll_up_attendance(report: AttendanceReport) -> None:
+    """Store each record's first join, last leave and stretches once (reports kept before
+    those columns existed); the page and the CSV then read only columns."""
+    if report.records_rolled_up:
+        return
+    stored = AttendanceRecord.objects.filter(report_id=report.pk).only("pk", "intervals")
+    records = [record.roll_up() for record in stored]
+    with transaction.atomic():
+        AttendanceRecord.objects.bulk_update(
+            records, ["first_joined_at", "last_left_at", "times_joined"], batch_size=500
+        )
+        AttendanceReport.objects.filter(pk=report.pk).update(records_rolled_up=True)
+    report.records_rolled_up = True
 
 
 def invited_people(meeting: Meeting) -> list[Person]:

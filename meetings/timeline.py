@@ -1,10 +1,13 @@
-"""The attendance timeline: where each person's time in a session falls, for an SVG."""
+"""The attendance timeline: where each person's time in a session falls, drawn as SVG."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
 
 from meetings.models import AttendanceRecord, AttendanceReport
 
@@ -14,64 +17,61 @@ BAR = 16
 
 
 @dataclass(frozen=True)
-class Bar:
-    """One interval of one person, in SVG units."""
-
-    x: float
-    y: float
-    width: float
-    joined: datetime
-    left: datetime
-
-
-@dataclass(frozen=True)
-class Row:
-    """One person's line of the timeline."""
-
-    name: str
-    y: float
-    text_y: float
-    bars: list[Bar]
-
-
-@dataclass(frozen=True)
 class Timeline:
-    """Everyone's intervals, scaled to the session's start and end."""
+    """Everyone's intervals, scaled to the session's start and end, as SVG shapes."""
 
     width: int
     height: int
     start: datetime
     end: datetime
-    rows: list[Row]
+    names: list[str]
+    # One <g> a person: the track and a bar a stretch, each bar titled with its times.
+    shapes: SafeString
 
 
-def build(report: AttendanceReport, records: Sequence[AttendanceRecord]) -> Timeline:
-    """Place each record's intervals on a line scaled to the session."""
+def _spans(record: AttendanceRecord) -> list[tuple[datetime, datetime]]:
+    return [
+        (datetime.fromisoformat(joined), datetime.fromisoformat(left))
+        for joined, left, _ in record.intervals
+    ]
+
+
+def _hm(moment: datetime, zone: tzinfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.hour:02d}:{local.minute:02d}"
+
+
+def build(report: AttendanceReport, records: Sequence[AttendanceRecord], zone: tzinfo) -> Timeline:
+    """Place each record's intervals on a line scaled to the session, times in ``zone``."""
+    spans = [_spans(record) for record in records]
     start, end = report.started_at, report.ended_at
-    for record in records:
-        for joined, left, _ in record.intervals:
-            start = min(start, datetime.fromisoformat(joined))
-            end = max(end, datetime.fromisoformat(left))
-    span = max((end - start).total_seconds(), 1.0)
-    rows = []
-    for index, record in enumerate(records):
+    for person in spans:
+        for joined, left in person:
+            start, end = min(start, joined), max(end, left)
+    scale = WIDTH / max((end - start).total_seconds(), 1.0)
+    names = [record.display_name or record.email for record in records]
+    groups = []
+    for index, (name, person) in enumerate(zip(names, spans, strict=True)):
         y = index * ROW
-        bars = []
-        for joined_text, left_text, _ in record.intervals:
-            joined = datetime.fromisoformat(joined_text)
-            left = datetime.fromisoformat(left_text)
-            x = (joined - start).total_seconds() / span * WIDTH
-            width = max((left - joined).total_seconds() / span * WIDTH, 1.0)
-            bars.append(
-                Bar(
-                    x=round(x, 1),
-                    y=y + (ROW - BAR) / 2,
-                    width=round(width, 1),
-                    joined=joined,
-                    left=left,
-                )
-            )
-        rows.append(
-            Row(name=record.display_name or record.email, y=y, text_y=y + ROW / 2, bars=bars)
+        label = escape(name)
+        bars = "".join(
+            f'<rect class="timeline-bar" x="{round((joined - start).total_seconds() * scale, 1)}" '
+            f'y="{y + (ROW - BAR) / 2}" '
+            f'width="{round(max((left - joined).total_seconds() * scale, 1.0), 1)}" '
+            f'height="{BAR}" rx="3"><title>{label}: {_hm(joined, zone)}\u2013{_hm(left, zone)}'
+            "</title></rect>"
+            for joined, left in person
         )
-    return Timeline(width=WIDTH, height=max(len(rows), 1) * ROW, start=start, end=end, rows=rows)
+        track = y + ROW / 2
+        groups.append(
+            f'<g><line class="timeline-track" x1="0" x2="{WIDTH}" y1="{track}" y2="{track}">'
+            f"</line>{bars}</g>"
+        )
+    return Timeline(
+        width=WIDTH,
+        height=max(len(records), 1) * ROW,
+        start=start,
+        end=end,
+        names=names,
+        shapes=mark_safe("\n".join(groups)),  # noqa: S308 - names are escaped, the rest numbers
+    )

@@ -4,8 +4,8 @@ roster, change, cancel, calendar file, attendance report and its CSV."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,10 +29,12 @@ from accounts.guards import requires_consent, signed_in, signed_in_api
 from accounts.identity import FEATURE_SCOPES
 from accounts.models import User
 from comms_portal.times import zone_named
-from meetings import calendar, selectors, services, timeline, watching
-from meetings.attendance import table_rows
+from meetings import calendar, selectors, services, watching
+from meetings.attendance import attendance_sheet
 from meetings.forms import LookupForm, MeetingForm, MeetNowForm
+from meetings.handlers import WATCH_AFTER, WATCH_BEFORE
 from meetings.models import Meeting
+from meetings.selectors import AttendanceLine
 from meetings.tasks import watch_meetings
 from meetings.topics import meeting_topic
 
@@ -41,6 +43,12 @@ from meetings.topics import meeting_topic
 TIMELINE_PEOPLE = 100
 # Reports are read again from Graph when the page is opened this long after the last read.
 REPORTS_FRESH = timedelta(minutes=1)
+# The attendance CSV is streamed this many rows to a chunk.
+CSV_ROWS_PER_CHUNK = 250
+# The subscription upkeep (every two minutes) takes up a meeting's call events 15 minutes
+# before it starts: a pass at once only matters for a meeting starting sooner than this, and
+# asking for one costs every other new meeting a round trip to the broker.
+WATCH_AT_ONCE_WITHIN = timedelta(hours=1)
 
 
 def _user(request: HttpRequest) -> User:
@@ -142,9 +150,17 @@ def new(request: HttpRequest) -> HttpResponse:
     except services.MeetingActionFailed as failure:
         form.add_error(None, str(failure))
         return _form_page(request, form, None, code=502)
-    transaction.on_commit(watch_meetings.delay)
+    if meeting.start - timezone.now() <= WATCH_AT_ONCE_WITHIN:
+        transaction.on_commit(watch_meetings.delay)
     messages.success(request, f"“{meeting.subject}” is scheduled. Share the join link below.")
     return HttpResponseRedirect(reverse("meetings:detail", args=[meeting.pk]))
+
+
+def _followed_now(meeting: Meeting) -> bool:
+    """Tell whether the upkeep follows the meeting's call now. Graph's refusal is only asked
+    for and only matters then, so other pages (most: meetings days away) skip asking Redis."""
+    now = timezone.now()
+    return meeting.start - WATCH_BEFORE <= now <= meeting.end + WATCH_AFTER
 
 
 @never_cache
@@ -163,7 +179,7 @@ def detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "invitees": list(meeting.invitees.order_by("display_name")),
             "roster": services.roster_message(meeting),
             "topic": meeting_topic(meeting.pk),
-            "roster_refused": watching.is_set_aside(meeting.pk),
+            "roster_refused": _followed_now(meeting) and watching.is_set_aside(meeting.pk),
         },
     )
 
@@ -315,8 +331,11 @@ def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
         if chosen is None:
             raise Http404("That meeting has no such report.")
     chosen = chosen or (reports[0] if reports else None)
-    records = list(chosen.records.all()) if chosen else []
-    shown = records[:TIMELINE_PEOPLE]
+    sheet = (
+        attendance_sheet(chosen, timezone.get_current_timezone(), TIMELINE_PEOPLE)
+        if chosen
+        else None
+    )
     return render(
         request,
         "meetings/attendance.html",
@@ -325,9 +344,7 @@ def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "meeting": meeting,
             "reports": reports,
             "report": chosen,
-            "rows": table_rows(records, timezone.get_current_timezone()),
-            "timeline": timeline.build(chosen, shown) if chosen else None,
-            "timeline_left_out": len(records) - len(shown),
+            "sheet": sheet,
             "error": error,
         },
         status=502 if error and not reports else 200,
@@ -341,7 +358,21 @@ class _Echo:
         return value
 
 
-def _csv_rows(records: Iterator[Any], zone_name: str) -> Iterator[list[str]]:
+def _csv_chunks(rows: Iterable[list[str]]) -> Iterator[str]:
+    """Write the rows as CSV text, a few hundred rows a chunk: one chunk a row would make the
+    server send (and the client receive) a thousand tiny pieces for a thousand people."""
+    writer = csv.writer(_Echo())
+    chunk: list[str] = []
+    for row in rows:
+        chunk.append(writer.writerow(row))
+        if len(chunk) == CSV_ROWS_PER_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def _csv_rows(lines: Iterable[AttendanceLine], zone_name: str) -> Iterator[list[str]]:
     zone = zone_named(zone_name)
     yield [
         "Name",
@@ -352,18 +383,17 @@ def _csv_rows(records: Iterator[Any], zone_name: str) -> Iterator[list[str]]:
         f"Last left ({zone_name})",
         "Times joined",
     ]
-    for record in records:
-        spans = record.intervals or []
-        first = datetime.fromisoformat(spans[0][0]).astimezone(zone) if spans else None
-        last = datetime.fromisoformat(spans[-1][1]).astimezone(zone) if spans else None
+    for line in lines:
+        first = line.first_joined.astimezone(zone) if line.first_joined else None
+        last = line.last_left.astimezone(zone) if line.last_left else None
         yield [
-            _safe_cell(record.display_name),
-            _safe_cell(record.email),
-            _safe_cell(record.role),
-            str(record.total_seconds),
+            _safe_cell(line.display_name),
+            _safe_cell(line.email),
+            _safe_cell(line.role),
+            str(line.total_seconds),
             first.strftime("%Y-%m-%d %H:%M:%S") if first else "",
             last.strftime("%Y-%m-%d %H:%M:%S") if last else "",
-            str(len(spans)),
+            str(line.times_joined),
         ]
 
 
@@ -380,14 +410,9 @@ def attendance_csv(request: HttpRequest, meeting_id: int, report_id: int) -> Str
     report = selectors.latest_report(meeting, report_id)
     if report is None:
         raise Http404("That meeting has no such report.")
-    writer = csv.writer(_Echo())
-    rows = _csv_rows(
-        report.records.order_by("-total_seconds", "display_name").iterator(chunk_size=500),
-        timezone.get_current_timezone_name(),
-    )
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
+    services.roll_up_attendance(report)
+    rows = _csv_rows(selectors.attendance_lines(report), timezone.get_current_timezone_name())
+    response = StreamingHttpResponse(_csv_chunks(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="attendance-{meeting.pk}-{report.pk}.csv"'
     )

@@ -14,6 +14,7 @@ from accounts.graph_clients import graph_for_app, graph_for_user
 from accounts.models import TokenCache, User
 from accounts.token_store import ReauthRequired, acquire_user_token
 from comms_portal.graph import users
+from comms_portal.redis_client import get_redis
 from tests.support.cast import GRACE, MARCUS, PRIYA, SAMUEL, TOMAS
 from tests.support.portal_signin import sign_in_person
 from tests.support.session_sandbox import clock_moved, control
@@ -118,3 +119,24 @@ def test_withdrawn_consent_flags_the_person() -> None:
     user.refresh_from_db()
     assert user.needs_reauth
     assert "consent" in user.needs_reauth_reason.lower()
+
+
+def test_a_good_access_token_is_handed_out_while_another_worker_refreshes() -> None:
+    user = sign_in_person(MARCUS)
+    first = acquire_user_token(user.pk).value
+    # Another worker is refreshing this person's tokens (it holds the cache's lock): a page
+    # that needs a token meanwhile gets the stored one, still good, instead of waiting.
+    refreshing = get_redis().lock(f"portal:token-lock:{token_store.user_cache_key(user.pk)}")
+    assert refreshing.acquire(blocking=False)
+    try:
+        assert acquire_user_token(user.pk).value == first
+    finally:
+        refreshing.release()
+
+
+def test_forgotten_tokens_are_not_handed_out_though_the_access_token_was_good() -> None:
+    user = sign_in_person(PRIYA)
+    assert acquire_user_token(user.pk).value
+    token_store.forget_user_tokens(user)
+    with pytest.raises(ReauthRequired):
+        acquire_user_token(user.pk)

@@ -43,6 +43,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run only this benchmark (repeatable)",
     )
     parser.add_argument(
+        "--part",
+        action="append",
+        default=[],
+        help="run only this part of a benchmark made of parts (repeatable; meetings: create, "
+        "roster, attendance)",
+    )
+    parser.add_argument(
         "--database",
         choices=("auto", "postgres", "sqlite"),
         default="auto",
@@ -74,7 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     names = [name for name in BENCHMARKS if not args.only or name in args.only]
     bench = BenchEnvironment(
-        sizes=QUICK if args.quick else FULL, database=args.database, keep_files=args.keep_files
+        sizes=QUICK if args.quick else FULL,
+        database=args.database,
+        keep_files=args.keep_files,
+        parts=tuple(args.part),
     )
     started_at = datetime.now(UTC)
     started = time.monotonic()

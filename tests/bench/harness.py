@@ -161,6 +161,8 @@ class BenchEnvironment:
     sizes: Sizes
     database: str = "auto"  # "postgres", "sqlite" or "auto" (PostgreSQL when it answers)
     keep_files: bool = False
+    # Parts of a benchmark to run (``--part``), for benchmarks made of parts; empty: all.
+    parts: tuple[str, ...] = ()
     run_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="portal-bench-")))
     web_port: int = field(default_factory=free_port)
     redis_url: str = ""

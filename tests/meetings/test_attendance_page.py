@@ -15,7 +15,7 @@ from accounts.identity import FEATURE_SCOPES, SIGN_IN_SCOPES
 from accounts.models import User
 from meetings.attendance import duration_words
 from meetings.models import AttendanceRecord, AttendanceReport, Meeting
-from meetings.views import TIMELINE_PEOPLE
+from meetings.views import CSV_ROWS_PER_CHUNK, TIMELINE_PEOPLE
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +94,17 @@ def test_the_csv_makes_formula_cells_inert_and_uses_the_readers_zone(organizer: 
     assert rows[0][4] == "First joined (America/New_York)"
     assert rows[1][0] == "'=HYPERLINK(1) 0"
     assert rows[1][4] == "2030-03-04 04:00:00"
+
+
+def test_the_csv_has_everyone_longest_first_across_its_chunks(organizer: User) -> None:
+    people = CSV_ROWS_PER_CHUNK + 5
+    report = report_with(organizer, people)
+    response = browser_of(organizer).get(
+        f"/meetings/{report.meeting_id}/attendance/{report.pk}.csv"
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row[0] for row in rows[1:]] == [f"Person {index}" for index in range(people)]
+    assert {row[6] for row in rows[1:]} == {"1"}
 
 
 def test_a_report_of_another_meeting_or_none_at_all_is_not_found(organizer: User) -> None:
