@@ -64,6 +64,9 @@ class Meeting(models.Model):
     # The call: set by meeting call events.
     call_started_at = models.DateTimeField(null=True, blank=True)
     call_ended_at = models.DateTimeField(null=True, blank=True)
+    # Raised by one at each change of the call or its roster that pages are told of: a page
+    # applies changes in this order and re-reads the roster when it sees a number skipped.
+    roster_version = models.PositiveBigIntegerField(default=0)
     reports_synced_at = models.DateTimeField(null=True, blank=True)
 
     objects = MeetingQuerySet.as_manager()

@@ -7,7 +7,7 @@ import csv
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.db import transaction
@@ -41,6 +41,8 @@ from meetings.topics import meeting_topic
 TIMELINE_PEOPLE = 100
 # Reports are read again from Graph when the page is opened this long after the last read.
 REPORTS_FRESH = timedelta(minutes=1)
+# Stands for a person's id in the photo address the roster's script fills in.
+PHOTO_ID = "__id__"
 
 
 def _user(request: HttpRequest) -> User:
@@ -147,12 +149,27 @@ def new(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("meetings:detail", args=[meeting.pk]))
 
 
+def _roster_people(snapshot: dict[str, object]) -> list[dict[str, object]]:
+    """Return a snapshot's people with a time for ``since`` and their photo's address."""
+    photo = reverse("directory:photo", args=[PHOTO_ID])
+    people = snapshot.get("people")
+    return [
+        {
+            **person,
+            "since_at": datetime.fromisoformat(str(person["since"])),
+            "photo": photo.replace(PHOTO_ID, quote(str(person["id"]), safe="")),
+        }
+        for person in (people if isinstance(people, list) else [])
+    ]
+
+
 @never_cache
 @signed_in
 @require_GET
 def detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
     """Show a meeting: when, how to join, who is invited, and who is in it now."""
     meeting = _meeting_or_404(request, meeting_id)
+    roster = services.roster_message(meeting)
     return render(
         request,
         "meetings/detail.html",
@@ -161,9 +178,11 @@ def detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "meeting": meeting,
             "is_organizer": meeting.organizer_id == request.user.pk,
             "invitees": list(meeting.invitees.order_by("display_name")),
-            "roster": services.roster_message(meeting),
+            "roster": roster,
+            "roster_people": _roster_people(roster),
             "topic": meeting_topic(meeting.pk),
             "roster_refused": watching.is_set_aside(meeting.pk),
+            "photo_url": reverse("directory:photo", args=[PHOTO_ID]),
         },
     )
 
