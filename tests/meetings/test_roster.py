@@ -265,3 +265,40 @@ def test_only_the_organizer_and_invitees_may_watch_a_meeting(
     for bad in ("meeting:abc", "meeting:0", "meeting:-1"):
         with pytest.raises(UnknownTopic):
             split_topic(bad)
+
+
+def test_a_batch_of_call_events_reaches_the_pages_as_one_message(
+    sandbox: RunningSandbox, control: Control
+) -> None:
+    priya = sign_in_person(PRIYA, scopes=MEETING_SCOPES)
+    meeting = meeting_now(priya, TOMAS)
+    handlers.watch_meetings()
+    (subscription,) = Subscription.objects.of_kind(handlers.KIND)
+    inbox = TopicInbox(meeting_topic(meeting.pk))
+
+    def joined(person: str, second: int) -> Change:
+        return Change(
+            subscription=subscription,
+            change_type="updated",
+            resource="communications/onlineMeetings(joinWebUrl='x')/meetingCallEvents",
+            resource_data={
+                "@odata.type": "#microsoft.graph.callevent",
+                "eventType": "rosterUpdated",
+                "eventDateTime": f"2030-03-04T09:00:{second:02d}Z",
+                "participants@delta": [
+                    {
+                        "id": f"p-{person}",
+                        "isInLobby": False,
+                        "info": {"identity": {"user": {"id": person, "displayName": person}}},
+                    }
+                ],
+            },
+            resource_id=None,
+            tenant_id=None,
+        )
+
+    handled = handlers.handle_call_events([joined("Ada", 1), joined("Alan", 2), joined("Hedy", 3)])
+    assert handled.changed == 3 and handled.dropped == 0
+    (message,) = inbox.messages()
+    assert message["type"] == "roster-delta" and message["count"] == 3
+    assert [p["name"] for p in message["joined"]] == ["Ada", "Alan", "Hedy"]
