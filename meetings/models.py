@@ -109,6 +109,9 @@ class RosterEntry(models.Model):
     participant_id = models.CharField(max_length=64)
     graph_id = models.CharField(max_length=64, blank=True)
     display_name = models.CharField(max_length=256, blank=True)
+    # The person's role in the meeting as the page shows it, from the invitation; kept so
+    # that a change of the invitation tells pages only of the people whose role it changed.
+    role = models.CharField(max_length=20, blank=True)
     in_lobby = models.BooleanField(default=False)
     joined_at = models.DateTimeField()
     # When Graph said what this row holds: events may arrive in any order, older news is

@@ -30,7 +30,7 @@ ORGANIZER = "Organizer"
 ATTENDEE = "Attendee"
 
 # What the page shows of a participant: a change of any of it is news to the page.
-Shown = tuple[str, str, bool, datetime]
+Shown = tuple[str, str, str, bool, datetime]
 
 
 def _role_reader(meeting: Meeting) -> Callable[[str], str]:
@@ -50,19 +50,19 @@ def _role_reader(meeting: Meeting) -> Callable[[str], str]:
     return role_of
 
 
-def _person(entry: RosterEntry, role_of: Callable[[str], str]) -> dict[str, object]:
+def _person(entry: RosterEntry) -> dict[str, object]:
     return {
         "key": entry.participant_id,
         "id": entry.graph_id,
         "name": entry.display_name or "Someone",
-        "role": role_of(entry.graph_id),
+        "role": entry.role or ATTENDEE,
         "inLobby": entry.in_lobby,
         "since": entry.joined_at.isoformat(),
     }
 
 
 def _shown(entry: RosterEntry) -> Shown:
-    return (entry.graph_id, entry.display_name, entry.in_lobby, entry.joined_at)
+    return (entry.graph_id, entry.display_name, entry.role, entry.in_lobby, entry.joined_at)
 
 
 def _whole(meeting: Meeting, version: int) -> dict[str, object]:
@@ -71,14 +71,13 @@ def _whole(meeting: Meeting, version: int) -> dict[str, object]:
             "in_lobby", "joined_at", "display_name"
         )
     )
-    role_of = _role_reader(meeting)
     return {
         "type": "roster",
         "meeting": meeting.pk,
         "version": version,
         "running": meeting.is_running,
         "count": len(entries),
-        "people": [_person(entry, role_of) for entry in entries],
+        "people": [_person(entry) for entry in entries],
     }
 
 
@@ -129,7 +128,7 @@ def _apply_participant(
     return True
 
 
-_ROW_FIELDS = ["graph_id", "display_name", "in_lobby", "joined_at", "event_at", "left_at"]
+_ROW_FIELDS = ["graph_id", "display_name", "role", "in_lobby", "joined_at", "event_at", "left_at"]
 
 
 def _write(rows: dict[str, RosterEntry], touched: set[str]) -> None:
@@ -171,6 +170,7 @@ def record_call_events(meeting_id: int, events: Sequence[CallEvent]) -> int:
         rows = {row.participant_id: row for row in locked.roster.filter(participant_id__in=keys)}
         before = {key: _shown(row) for key, row in rows.items() if row.left_at is None}
         touched: set[str] = set()
+        role_of: Callable[[str], str] | None = None
         whole = False
         for event in ordered:
             when = _time_of(event, now)
@@ -197,8 +197,12 @@ def record_call_events(meeting_id: int, events: Sequence[CallEvent]) -> int:
                     continue  # a late change of a call that has ended
                 if not locked.is_running:
                     locked.call_started_at = when
+                if role_of is None:
+                    role_of = _role_reader(locked)
                 for participant in event.participants:
                     if _apply_participant(rows, locked, participant, when):
+                        entry = rows[participant.id]
+                        entry.role = role_of(entry.graph_id)
                         touched.add(participant.id)
             else:
                 continue
@@ -217,17 +221,54 @@ def record_call_events(meeting_id: int, events: Sequence[CallEvent]) -> int:
         if whole:
             message = _whole(locked, locked.roster_version)
         else:
-            role_of = _role_reader(locked) if joined or changed else (lambda _: ATTENDEE)
-            message = {
-                "type": "roster-delta",
-                "meeting": locked.pk,
-                "version": locked.roster_version,
-                "running": locked.is_running,
-                "count": locked.roster.filter(left_at__isnull=True).count(),
-                "joined": [_person(rows[key], role_of) for key in joined],
-                "changed": [_person(rows[key], role_of) for key in changed],
-                "left": left,
-            }
-        topic = meeting_topic(locked.pk)
-        transaction.on_commit(lambda: live.publish(topic, message))
+            message = _delta(
+                locked,
+                joined=[rows[key] for key in joined],
+                changed=[rows[key] for key in changed],
+                left=left,
+            )
+        _publish_after_commit(locked, message)
     return applied
+
+
+def _delta(
+    meeting: Meeting, *, joined: list[RosterEntry], changed: list[RosterEntry], left: list[str]
+) -> dict[str, object]:
+    return {
+        "type": "roster-delta",
+        "meeting": meeting.pk,
+        "version": meeting.roster_version,
+        "running": meeting.is_running,
+        "count": meeting.roster.filter(left_at__isnull=True).count(),
+        "joined": [_person(entry) for entry in joined],
+        "changed": [_person(entry) for entry in changed],
+        "left": left,
+    }
+
+
+def _publish_after_commit(meeting: Meeting, message: dict[str, object]) -> None:
+    topic = meeting_topic(meeting.pk)
+    transaction.on_commit(lambda: live.publish(topic, message))
+
+
+def refresh_roles(meeting_id: int) -> int:
+    """Give the people in the call their roles after the invitation changed; tell the pages
+    of those whose role it changed. Return how many changed."""
+    with transaction.atomic():
+        locked = Meeting.objects.select_for_update().filter(pk=meeting_id).first()
+        if locked is None:
+            return 0
+        role_of = _role_reader(locked)
+        changed = []
+        for entry in locked.roster.filter(left_at__isnull=True):
+            role = role_of(entry.graph_id)
+            if role != entry.role:
+                entry.role = role
+                changed.append(entry)
+        if not changed:
+            return 0
+        RosterEntry.objects.bulk_update(changed, ["role"])
+        locked.roster_version += 1
+        locked.save(update_fields=["roster_version", "updated_at"])
+        _publish_after_commit(locked, _delta(locked, joined=[], changed=changed, left=[]))
+    return len(changed)

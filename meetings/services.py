@@ -208,6 +208,8 @@ def change_meeting(*, user: User, meeting: Meeting, plan: MeetingPlan) -> Meetin
     with _graph_failures("changing a meeting"):
         changed = graph_meetings.update_meeting(graph_as(user), meeting.graph_id, body)
     updated = record_meeting(changed, organizer=user, time_zone=plan.time_zone)
+    # Presenters added or removed: the pages of a running call show the new roles.
+    roster.refresh_roles(updated.pk)
     return updated
 
 

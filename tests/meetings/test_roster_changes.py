@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from comms_portal.graph.meetings import CallEvent
 from meetings.models import Invitee, Meeting, RosterEntry
-from meetings.roster import record_call_events, roster_snapshot
+from meetings.roster import record_call_events, refresh_roles, roster_snapshot
 from meetings.topics import meeting_topic
 from tests.meetings.page_roster import PageRoster
 from tests.support.live import TopicInbox
@@ -94,6 +94,34 @@ def test_a_batch_is_one_message_of_what_changed() -> None:
     # A page that reads the roster now holds version 2 and skips what it already has.
     snapshot = roster_snapshot(Meeting.objects.get(pk=meeting.pk))
     assert snapshot["version"] == 2 and snapshot["count"] == 3
+
+
+def test_a_changed_invitation_tells_pages_of_the_roles_it_changed_only() -> None:
+    meeting = a_meeting()
+    record_call_events(
+        meeting.pk, [started(), joined(1, "ada"), joined(2, "alan"), joined(3, "edsger")]
+    )
+    inbox = TopicInbox(meeting_topic(meeting.pk))
+    # Alan no longer presents; Edsger does now.
+    Invitee.objects.filter(meeting=meeting, graph_id="Alan").delete()
+    Invitee.objects.create(meeting=meeting, graph_id="edsger", role="presenter")
+    assert refresh_roles(meeting.pk) == 2
+    (message,) = inbox.messages()
+    assert message["type"] == "roster-delta" and message["version"] == 2
+    assert message["joined"] == [] and message["left"] == [] and message["count"] == 3
+    assert sorted((p["name"], p["role"]) for p in message["changed"]) == [
+        ("Alan", "Attendee"),
+        ("Edsger", "Presenter"),
+    ]
+    # Nothing more changed: nothing more to say.
+    assert refresh_roles(meeting.pk) == 0
+    assert inbox.messages(wait=0.3) == []
+    people = roster_snapshot(Meeting.objects.get(pk=meeting.pk))["people"]
+    assert {p["name"]: p["role"] for p in people} == {  # type: ignore[attr-defined]
+        "Ada": "Organizer",
+        "Alan": "Attendee",
+        "Edsger": "Presenter",
+    }
 
 
 def test_a_leave_and_a_join_of_the_same_instant_leave_the_person_out_in_any_order() -> None:
