@@ -15,14 +15,18 @@ from datetime import timedelta
 from django.utils import timezone
 
 from comms_portal.graph import BadRequest, Forbidden, GraphError, InvalidResponse, NotFound
-from comms_portal.graph.meetings import call_event_from_resource_data, call_events_resource
+from comms_portal.graph.meetings import (
+    CallEvent,
+    call_event_from_resource_data,
+    call_events_resource,
+)
 from comms_portal.notifications import registry
 from comms_portal.notifications import subscriptions as pipeline
 from comms_portal.notifications.models import Subscription
 from comms_portal.notifications.registry import Change, Handled
 from meetings import watching
 from meetings.models import Meeting
-from meetings.services import record_call_event
+from meetings.services import record_call_events
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +45,22 @@ def _meeting_of(subscription: Subscription) -> Meeting | None:
 
 
 def handle_call_events(changes: Sequence[Change]) -> Handled:
-    """Apply each meeting call event to its meeting's roster."""
+    """Apply the batch's call events to their meetings' rosters, each meeting's together.
+
+    A meeting's events of one batch make one transaction and one message to its pages, in
+    place of one of each per event; meetings are taken in the order of their first event.
+    """
     handled = Handled()
+    by_meeting: dict[int, tuple[Meeting, list[CallEvent]]] = {}
+    meetings: dict[str, Meeting | None] = {}
     for change in changes:
         if change.resource_data is None:
             handled.drop("a meeting call event without its content")
             continue
-        meeting = _meeting_of(change.subscription)
+        graph_id = change.subscription.graph_id
+        if graph_id not in meetings:
+            meetings[graph_id] = _meeting_of(change.subscription)
+        meeting = meetings[graph_id]
         if meeting is None:
             handled.drop("a call event of a meeting no longer kept")
             continue
@@ -56,8 +69,10 @@ def handle_call_events(changes: Sequence[Change]) -> Handled:
         except InvalidResponse as error:
             handled.drop(f"call event refused: {error}")
             continue
-        record_call_event(meeting, event)
-        handled.changed += 1
+        by_meeting.setdefault(meeting.pk, (meeting, []))[1].append(event)
+    for meeting, events in by_meeting.values():
+        record_call_events(meeting, events)
+        handled.changed += len(events)
     return handled
 
 

@@ -64,6 +64,9 @@ class Meeting(models.Model):
     # The call: set by meeting call events.
     call_started_at = models.DateTimeField(null=True, blank=True)
     call_ended_at = models.DateTimeField(null=True, blank=True)
+    # Raised by one at each change of the call or its roster that pages are told of: a page
+    # applies changes in this order and re-reads the roster when it sees a number skipped.
+    roster_version = models.PositiveBigIntegerField(default=0)
     reports_synced_at = models.DateTimeField(null=True, blank=True)
 
     objects = MeetingQuerySet.as_manager()
@@ -106,6 +109,9 @@ class RosterEntry(models.Model):
     participant_id = models.CharField(max_length=64)
     graph_id = models.CharField(max_length=64, blank=True)
     display_name = models.CharField(max_length=256, blank=True)
+    # The person's role in the meeting as the page shows it, from the invitation; kept so
+    # that a change of the invitation tells pages only of the people whose role it changed.
+    role = models.CharField(max_length=20, blank=True)
     in_lobby = models.BooleanField(default=False)
     joined_at = models.DateTimeField()
     # When Graph said what this row holds: events may arrive in any order, older news is

@@ -1,8 +1,8 @@
 """State changes of meetings: schedule, Meet now, change, cancel, look up, attendance, roster.
 
 Each action calls Graph with the person's delegated token, then records what Graph answered;
-roster changes come from meeting call events (``meetings.handlers``) and are published on the
-meeting's live topic after commit.
+roster changes come from meeting call events (``meetings.handlers``), are applied by
+``meetings.roster`` and published on the meeting's live topic after commit.
 """
 
 from __future__ import annotations
@@ -22,18 +22,16 @@ from accounts.graph_clients import graph_for_user
 from accounts.identity import FEATURE_SCOPES
 from accounts.models import User
 from accounts.token_store import ReauthRequired, TokenUnavailable
-from comms_portal import live
 from comms_portal.graph import BadRequest, Forbidden, GraphClient, GraphError, NotFound, Throttled
 from comms_portal.graph import meetings as graph_meetings
 from comms_portal.graph.meetings import (
     CallEvent,
-    CallParticipant,
     MeetingParticipantInfo,
     OnlineMeeting,
 )
 from directory.models import Person
-from meetings.models import AttendanceRecord, AttendanceReport, Invitee, Meeting, RosterEntry
-from meetings.topics import meeting_topic
+from meetings import roster
+from meetings.models import AttendanceRecord, AttendanceReport, Invitee, Meeting
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +242,8 @@ def change_meeting(*, user: User, meeting: Meeting, plan: MeetingPlan) -> Meetin
     with _graph_failures("changing a meeting"):
         changed = graph_meetings.update_meeting(graph_as(user), meeting.graph_id, body)
     updated = record_meeting(changed, organizer=user, time_zone=plan.time_zone, known=plan.invitees)
+    # Presenters added or removed: the pages of a running call show the new roles.
+    roster.refresh_roles(updated.pk)
     return updated
 
 
@@ -345,78 +345,15 @@ def invited_people(meeting: Meeting) -> list[Person]:
 
 
 def roster_message(meeting: Meeting) -> dict[str, object]:
-    """Return the live message describing a meeting's call and roster now."""
-    entries = list(
-        meeting.roster.filter(left_at__isnull=True).order_by(
-            "in_lobby", "joined_at", "display_name"
-        )
-    )
-    return {
-        "type": "roster",
-        "meeting": meeting.pk,
-        "running": meeting.is_running,
-        "people": [
-            {
-                "id": entry.graph_id,
-                "name": entry.display_name or "Someone",
-                "inLobby": entry.in_lobby,
-                "since": entry.joined_at.isoformat(),
-            }
-            for entry in entries
-        ],
-    }
+    """Return the meeting's whole roster now, as pages read it (see ``meetings.roster``)."""
+    return roster.roster_snapshot(meeting)
 
 
-def _apply_participant(meeting: Meeting, participant: CallParticipant, when: datetime) -> None:
-    entry = meeting.roster.filter(participant_id=participant.id).first()
-    if entry is not None and entry.event_at > when:
-        return  # older news than what the row holds
-    if entry is None:
-        entry = RosterEntry(meeting=meeting, participant_id=participant.id, joined_at=when)
-    user = participant.user
-    entry.graph_id = str(user.get("id") or entry.graph_id)[:64]
-    entry.display_name = str(user.get("displayName") or entry.display_name)[:256]
-    if participant.has_left:
-        entry.left_at = when
-    else:
-        if entry.left_at is not None or (entry.in_lobby and not participant.is_in_lobby):
-            entry.joined_at = when
-        entry.left_at = None
-        entry.in_lobby = participant.is_in_lobby
-    entry.event_at = when
-    entry.save()
+def record_call_events(meeting: Meeting, events: Sequence[CallEvent]) -> int:
+    """Apply a meeting's call events together; its pages hear once what changed."""
+    return roster.record_call_events(meeting.pk, events)
 
 
 def record_call_event(meeting: Meeting, event: CallEvent) -> None:
-    """Apply one meeting call event to the stored call and roster; publish after commit.
-
-    Graph does not promise the order of notifications, so each change is applied only if it
-    is newer than what it would replace (by the event's time).
-    """
-    when = event.event_date_time or timezone.now()
-    with transaction.atomic():
-        locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
-        started, ended = locked.call_started_at, locked.call_ended_at
-        if event.event_type == "callStarted":
-            if started is not None and started >= when:
-                return
-            locked.call_started_at = when
-            # Rows of an earlier call go; joins of this one that came first stay.
-            locked.roster.filter(event_at__lt=when).delete()
-        elif event.event_type == "callEnded":
-            if ended is not None and ended >= when:
-                return
-            locked.call_ended_at = when
-            locked.roster.filter(event_at__lte=when).delete()
-        elif event.event_type == "rosterUpdated":
-            if ended is not None and ended >= when:
-                return  # a late change of a call that has ended
-            if not locked.is_running:
-                locked.call_started_at = when
-            for participant in event.participants:
-                _apply_participant(locked, participant, when)
-        else:
-            return
-        locked.save(update_fields=["call_started_at", "call_ended_at", "updated_at"])
-        message = roster_message(locked)
-        transaction.on_commit(lambda: live.publish(meeting_topic(locked.pk), message))
+    """Apply one meeting call event to the stored call and roster; publish after commit."""
+    roster.record_call_events(meeting.pk, [event])

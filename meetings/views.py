@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.db import transaction
@@ -49,6 +49,8 @@ CSV_ROWS_PER_CHUNK = 250
 # before it starts: a pass at once only matters for a meeting starting sooner than this, and
 # asking for one costs every other new meeting a round trip to the broker.
 WATCH_AT_ONCE_WITHIN = timedelta(hours=1)
+# Stands for a person's id in the photo address the roster's script fills in.
+PHOTO_ID = "__id__"
 
 
 def _user(request: HttpRequest) -> User:
@@ -163,12 +165,27 @@ def _followed_now(meeting: Meeting) -> bool:
     return meeting.start - WATCH_BEFORE <= now <= meeting.end + WATCH_AFTER
 
 
+def _roster_people(snapshot: dict[str, object]) -> list[dict[str, object]]:
+    """Return a snapshot's people with a time for ``since`` and their photo's address."""
+    photo = reverse("directory:photo", args=[PHOTO_ID])
+    people = snapshot.get("people")
+    return [
+        {
+            **person,
+            "since_at": datetime.fromisoformat(str(person["since"])),
+            "photo": photo.replace(PHOTO_ID, quote(str(person["id"]), safe="")),
+        }
+        for person in (people if isinstance(people, list) else [])
+    ]
+
+
 @never_cache
 @signed_in
 @require_GET
 def detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
     """Show a meeting: when, how to join, who is invited, and who is in it now."""
     meeting = _meeting_or_404(request, meeting_id)
+    roster = services.roster_message(meeting)
     return render(
         request,
         "meetings/detail.html",
@@ -177,9 +194,11 @@ def detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "meeting": meeting,
             "is_organizer": meeting.organizer_id == request.user.pk,
             "invitees": list(meeting.invitees.order_by("display_name")),
-            "roster": services.roster_message(meeting),
+            "roster": roster,
+            "roster_people": _roster_people(roster),
             "topic": meeting_topic(meeting.pk),
             "roster_refused": _followed_now(meeting) and watching.is_set_aside(meeting.pk),
+            "photo_url": reverse("directory:photo", args=[PHOTO_ID]),
         },
     )
 

@@ -335,16 +335,27 @@ def drain(
     if not acquire(keys=[ACTIVE_KEY], args=[drainer_id, ACTIVE_LEASE_SECONDS]):
         # Another drain is at work; it takes whatever waits.
         return 0
+    turn_over: list[bool] = []
     with _lease(drainer_id) as keep:
         try:
-            return _drain_locked(
-                drainer_id, handle, hand_over=hand_over, turn=turn_seconds, linger=linger_seconds
+            handled = _drain_locked(
+                drainer_id,
+                handle,
+                hand_over=lambda: turn_over.append(True),
+                turn=turn_seconds,
+                linger=linger_seconds,
             )
         except Interrupted:
             if hold_on_interrupt_seconds > 0:
                 keep.set()
                 redis.expire(ACTIVE_KEY, int(hold_on_interrupt_seconds) + ACTIVE_LEASE_SECONDS)
             raise
+    if turn_over:
+        # Queued only once the lease is let go: a fresh drain started by another worker
+        # process while this one still held it would return at once, the drain flag still
+        # up, and the bodies would wait for the beat's upkeep drain.
+        hand_over()
+    return handled
 
 
 def _drain_locked(

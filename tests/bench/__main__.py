@@ -29,6 +29,7 @@ BENCHMARKS = {
     "calls": "tests.bench.calls",
     "events": "tests.bench.events",
     "meetings": "tests.bench.meetings",
+    "meeting-roster": "tests.bench.meeting_roster",
     "callrecords": "tests.bench.callrecords",
 }
 

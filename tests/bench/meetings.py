@@ -5,58 +5,39 @@
   run's sandbox over HTTPS, next to the same Graph call (POST me/onlineMeetings) made directly
   to the sandbox with the organizer's token: the difference is the portal's own overhead.
   Meet now (createOrGet), lookup by meeting ID and My meetings are timed the same way.
-* Live roster: the whole portal runs (ASGI server, Celery worker); the portal subscribes to
-  the meeting's call events as its upkeep does, websocket clients signed in as the organizer
-  watch ``meeting:<id>``, and the sandbox's meeting control API joins a crowd to the meeting
-  and then takes them out, as fast as it goes. Each join and leave is a rosterUpdated
-  notification on the real path: webhook, inbox, drain, the roster stored, the live topic,
-  every page. Timed from the control call to each page's first roster showing the change.
+* Live roster: a crowd fills and empties a meeting while pages watch it
+  (``tests.bench.meeting_roster``, which also runs alone as ``--only meeting-roster``).
 * Attendance: a report of many people as a page and as streamed CSV.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import httpx
-import uvloop
 from django.test import Client
 from django.utils import timezone
-from websockets.asyncio.client import ClientConnection
 
 from accounts.graph_clients import UserTokens
 from accounts.identity import FEATURE_SCOPES, SIGN_IN_SCOPES
 from comms_portal.graph.http import build_http_client
 from comms_portal.graph.meetings import CallEvent, attendee_json, meeting_body
 from comms_portal.graph_settings import portal_graph_settings
-from comms_portal.notifications.models import Subscription
-from comms_portal.redis_client import get_redis
 from directory.models import Person
-from meetings import handlers, services, watching
+from meetings import services
 from meetings.models import AttendanceRecord, AttendanceReport, Meeting
 from meetings.topics import meeting_topic
-from tests.bench.harness import BenchEnvironment, portal_running
-from tests.bench.latency import CONNECT_AT_ONCE, WatchingClient, open_watching_client
-from tests.bench.people import sign_in_over_http
+from tests.bench import meeting_roster
+from tests.bench.harness import BenchEnvironment
 from tests.bench.report import Section, percentile, summary_ms
 from tests.support.cast import PRIYA, TOMAS
 from tests.support.live import TopicInbox
 from tests.support.portal_signin import sign_in_person
 
 GOAL_CREATE_OVERHEAD_P95_MS = 50
-GOAL_ROSTER_P99_MS = 100
+GOAL_ROSTER_P99_MS = meeting_roster.GOAL_ROSTER_P99_MS
 GOAL_ATTENDANCE_P95_MS = 200
-# Join and leave calls in flight at once: as fast as the sandbox takes them.
-DRIVE_AT_ONCE = 8
-SETTLE_SECONDS = 60.0
-SUBSCRIBE_SECONDS = 30.0
-# Pages whose every roster is read back to time each change (the others count messages).
-SCORED_PAGES = 3
 
 # What ``--part`` may choose: creating and the other quick pages, the live roster, attendance.
 PARTS = ("create", "roster", "attendance")
@@ -179,213 +160,6 @@ def measure_create(
     section.details["create_overhead_ms"] = overhead
 
 
-# --- a big meeting's roster, live ---------------------------------------------------------------
-
-
-@dataclass
-class RosterPage:
-    """One page watching the meeting: each message's arrival, and the rosters of scored ones."""
-
-    scored: bool
-    arrivals: list[float] = field(default_factory=list)
-    rosters: list[tuple[float, str]] = field(default_factory=list)
-    last: str = ""
-    watching: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass
-class Step:
-    """One join or leave asked of the sandbox."""
-
-    action: str
-    person_id: str
-    sent_at: float = 0.0
-    status: int = 0
-
-
-def _roster_listener(page: RosterPage) -> Any:
-    async def listen(connection: ClientConnection, _client: WatchingClient) -> None:
-        async for message in connection:
-            arrived = time.perf_counter()
-            text = str(message)
-            if not page.watching.is_set():
-                if '"watching"' in text:
-                    page.watching.set()
-                continue
-            if '"roster"' not in text:
-                continue
-            page.arrivals.append(arrived)
-            page.last = text
-            if page.scored:
-                page.rosters.append((arrived, text))
-
-    return listen
-
-
-async def _drive_steps(control_url: str, graph_id: str, steps: list[Step]) -> float:
-    """Send the joins and leaves in order, a few at a time; return the seconds it took."""
-    gate = asyncio.Semaphore(DRIVE_AT_ONCE)
-
-    async def one(http: httpx.AsyncClient, step: Step) -> None:
-        async with gate:
-            step.sent_at = time.perf_counter()
-            try:
-                answer = await http.post(
-                    f"/meetings/{graph_id}/{step.action}", json={"userId": step.person_id}
-                )
-                step.status = answer.status_code
-            except httpx.HTTPError:
-                step.status = -1
-
-    started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=control_url, timeout=60) as http:
-        for action in ("join", "leave"):
-            await asyncio.gather(*(one(http, s) for s in steps if s.action == action))
-    return time.perf_counter() - started
-
-
-async def _watch_and_drive(
-    bench: BenchEnvironment,
-    stack: Any,
-    meeting: Meeting,
-    session: str,
-    pages: list[RosterPage],
-    steps: list[Step],
-) -> float:
-    gate = asyncio.Semaphore(CONNECT_AT_ONCE)
-    topic = meeting_topic(meeting.pk)
-    opened = await asyncio.gather(
-        *(
-            open_watching_client(
-                stack,
-                WatchingClient(index, session, []),
-                gate,
-                topics=[topic],
-                listen=_roster_listener(page),
-            )
-            for index, page in enumerate(pages)
-        )
-    )
-    await asyncio.wait_for(asyncio.gather(*(page.watching.wait() for page in pages)), timeout=120)
-    assert bench.sandbox is not None
-    seconds = await _drive_steps(str(bench.sandbox.info["control_url"]), meeting.graph_id, steps)
-    # Settled when every page's last roster is empty again (everyone left), or time is up.
-    deadline = time.perf_counter() + SETTLE_SECONDS
-    while time.perf_counter() < deadline:
-        if all(_is_empty(page.last) for page in pages):
-            break
-        await asyncio.sleep(0.25)
-    for connection, listener in opened:
-        await connection.close()
-        listener.cancel()
-    return seconds
-
-
-def _is_empty(text: str) -> bool:
-    return '"people": []' in text or '"people":[]' in text
-
-
-def _score(page: RosterPage, steps: list[Step]) -> tuple[list[float], int]:
-    """Return the time from each step to the page's first roster showing it, and how many."""
-    sent = {(s.action, s.person_id): s.sent_at for s in steps if s.status == 200}
-    seen: dict[tuple[str, str], float] = {}
-    previous: set[str] = set()
-    for arrived, text in page.rosters:
-        people = {str(one["id"]).lower() for one in json.loads(text).get("people", [])}
-        for person_id in people - previous:
-            seen.setdefault(("join", person_id), arrived)
-        for person_id in previous - people:
-            seen.setdefault(("leave", person_id), arrived)
-        previous = people
-    latencies = [seen[key] - at for key, at in sent.items() if key in seen and seen[key] >= at]
-    return latencies, sum(1 for key in sent if key in seen)
-
-
-def subscribe_to_call_events(meeting: Meeting) -> None:
-    """Have the portal subscribe to the meeting's call events, as its upkeep does.
-
-    Meetings created earlier in the run queued the upkeep before the portal's web process
-    listened, so Graph's validation of the notification URL may have failed and the meeting
-    been set aside: that mark is cleared first.
-    """
-    deadline = time.monotonic() + SUBSCRIBE_SECONDS
-    report: dict[str, int] = {}
-    while time.monotonic() < deadline:
-        get_redis().delete(f"{watching.PREFIX}{meeting.pk}")
-        report = handlers.watch_meetings()
-        held = Subscription.objects.of_kind(handlers.KIND)
-        if any(meeting.pk in subscription.scope for subscription in held):
-            return
-        time.sleep(1)
-    raise RuntimeError(f"the meeting's call events were not subscribed: {report}")
-
-
-def measure_live_roster(bench: BenchEnvironment, section: Section, organizer: Any) -> None:
-    """Fill and empty a meeting through the sandbox while pages watch its roster."""
-    sizes = bench.sizes
-    crowd = list(
-        Person.objects.visible()
-        .order_by("pk")
-        .values_list("graph_id", flat=True)[: sizes.meeting_people]
-    )
-    now = timezone.now()
-    meeting = services.schedule_meeting(
-        organizer=organizer,
-        plan=services.MeetingPlan(
-            subject="Bench all-hands",
-            start=now,
-            end=now + timedelta(hours=1),
-            time_zone="Europe/London",
-            invitees=[],
-        ),
-    )
-    steps = [Step("join", person_id.lower()) for person_id in crowd] + [
-        Step("leave", person_id.lower()) for person_id in crowd
-    ]
-    pages = [RosterPage(scored=index < SCORED_PAGES) for index in range(sizes.meeting_watchers)]
-    with portal_running(bench, name="meetings") as stack:
-        session = sign_in_over_http(stack, PRIYA)
-        subscribe_to_call_events(meeting)
-        seconds = uvloop.run(_watch_and_drive(bench, stack, meeting, session, pages, steps))
-    failed = sum(1 for s in steps if s.status != 200)
-    latencies: list[float] = []
-    changes_seen = 0
-    for page in pages:
-        if page.scored:
-            measured, seen = _score(page, steps)
-            latencies += measured
-            changes_seen += seen
-    sent = len(steps) - failed
-    expected = sent * len(pages)
-    received = sum(len(page.arrivals) for page in pages)
-    emptied = sum(1 for page in pages if _is_empty(page.last))
-    _row(
-        section,
-        "roster: join/leave notification to each page's roster",
-        latencies,
-        size=f"{len(crowd):,} people, {len(pages)} pages",
-        goal=f"p99 <= {GOAL_ROSTER_P99_MS} ms",
-        outcome=(
-            f"roster messages {received:,}/{expected:,} expected; changes shown on scored "
-            f"pages {changes_seen:,}/{sent * min(SCORED_PAGES, len(pages)):,}; "
-            f"{emptied}/{len(pages)} pages ended empty; {failed} control calls failed; "
-            f"{sent / max(seconds, 1e-9):.0f} changes/s sent"
-        ),
-    )
-    section.details["live_roster"] = {
-        "people": len(crowd),
-        "pages": len(pages),
-        "scored_pages": min(SCORED_PAGES, len(pages)),
-        "steps_sent": sent,
-        "steps_failed": failed,
-        "drive_seconds": round(seconds, 2),
-        "messages_expected": expected,
-        "messages_received": received,
-        "changes_shown_on_scored_pages": changes_seen,
-        "pages_ended_empty": emptied,
-    }
-
-
 # --- attendance ------------------------------------------------------------------------------
 
 
@@ -484,7 +258,7 @@ def run(bench: BenchEnvironment) -> Section:
         measure_create(section, client, organizer, form, tomas, requests)
         measure_pages(section, client, tomas, requests)
     if "roster" in parts:
-        measure_live_roster(bench, section, organizer)
+        meeting_roster.measure_live_roster(bench, section, organizer)
     if "attendance" in parts:
         meeting = _first_meeting(organizer)
         rounds = max(3, requests // 4)
@@ -497,11 +271,7 @@ def run(bench: BenchEnvironment) -> Section:
         f"the attendance report holds {sizes.attendance_people} people with two stretches each",
         "roster event to live topic: record_call_event (database write, then publish after "
         "commit) until the message is read back from Redis pub/sub, in-process",
-        "roster, live: from just before each join/leave control call to the first roster "
-        f"message on a page that shows the change; {SCORED_PAGES} pages have every roster read "
-        "back, the others count their messages (each message holds the whole roster); "
-        f"join/leave calls {DRIVE_AT_ONCE} in flight at once; every page is signed in as the "
-        "organizer",
+        *(meeting_roster.notes() if "roster" in parts else []),
     ]
     return section
 

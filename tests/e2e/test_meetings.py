@@ -4,13 +4,14 @@ each page axe-clean and without sideways scroll at 320px."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
 from comms_portal.stack import Stack
 from tests.e2e.accessibility import (
@@ -20,7 +21,7 @@ from tests.e2e.accessibility import (
     sideways_overflow,
 )
 from tests.e2e.signin import sign_in
-from tests.support.cast import PRIYA, TOMAS
+from tests.support.cast import GRACE, PRIYA, TOMAS
 from tests.support.session_sandbox import control
 
 pytestmark = pytest.mark.e2e
@@ -77,10 +78,56 @@ def priya(browser: Browser, live_stack: Stack, directory_synced: None) -> Iterat
     context.close()
 
 
+class LiveSocketTap:
+    """The page's live sockets, passed through to the portal, with faults on demand: the next
+    roster change dropped, or the connection cut and kept down until restored."""
+
+    def __init__(self, page: Page) -> None:
+        self.frames: list[str] = []
+        self.drop_next_change = False
+        self.down = False
+        self.sockets: list[WebSocketRoute] = []
+        page.route_web_socket(re.compile(r"/ws/live/$"), self.handle)
+
+    def handle(self, socket: WebSocketRoute) -> None:
+        if self.down:
+            # Accepted by nobody: the page's watch goes unanswered until the cut is over.
+            self.sockets.append(socket)
+            return
+        server = socket.connect_to_server()
+        self.sockets.append(socket)
+
+        def from_portal(message: str | bytes) -> None:
+            text = message if isinstance(message, str) else message.decode()
+            self.frames.append(text)
+            if self.drop_next_change and '"roster-delta"' in text:
+                self.drop_next_change = False
+                return
+            socket.send(text)
+
+        server.on_message(from_portal)
+
+    def kinds(self) -> list[str]:
+        return [str(json.loads(frame).get("type")) for frame in self.frames]
+
+    def cut(self) -> None:
+        self.down = True
+        for socket in self.sockets:
+            socket.close(code=1011, reason="cut")
+        self.sockets = []
+
+    def restore(self) -> None:
+        self.down = False
+        for socket in self.sockets:
+            socket.close(code=1011, reason="back")
+        self.sockets = []
+
+
 def test_a_meeting_is_scheduled_watched_live_and_reported(
     priya: Page, live_stack: Stack, axe: str
 ) -> None:
     page = priya
+    tap = LiveSocketTap(page)
     expect(page.get_by_role("heading", name="New Teams meeting")).to_be_visible()
     check_page(page, axe, "new meeting")
     page.get_by_label("Subject").fill("Roadmap review")
@@ -123,16 +170,62 @@ def test_a_meeting_is_scheduled_watched_live_and_reported(
         ):
             break
         page.wait_for_timeout(200)
+    in_progress = page.locator("[data-roster-state]")
+    expect(in_progress).to_be_hidden()
     control("POST", f"/meetings/{remote_id}/join", {"userId": user_id(PRIYA)})
     control("POST", f"/meetings/{remote_id}/join", {"userId": user_id(TOMAS)})
     expect(roster.get_by_text("Tomas Lindqvist")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
     expect(summary).to_have_text("2 in the meeting.", timeout=LIVE_TIMEOUT_MS)
+    expect(in_progress).to_have_text("In progress")
+    tomas_line = roster.locator("li", has_text="Tomas Lindqvist")
+    expect(tomas_line).to_contain_text("Attendee")
+    expect(tomas_line).to_contain_text(re.compile(r"since \d\d:\d\d"))
+    expect(roster.locator("li", has_text="Priya Natarajan")).to_contain_text("Organizer")
     control("POST", f"/meetings/{remote_id}/leave", {"userId": user_id(TOMAS)})
     expect(roster.get_by_text("Tomas Lindqvist")).to_have_count(0, timeout=LIVE_TIMEOUT_MS)
+    expect(summary).to_have_text("1 in the meeting.", timeout=LIVE_TIMEOUT_MS)
+    control("POST", f"/meetings/{remote_id}/join", {"userId": user_id(GRACE)})
+    expect(roster.get_by_text("Grace Whitfield")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    expect(summary).to_have_text("2 in the meeting.", timeout=LIVE_TIMEOUT_MS)
+    # The leave and the join came as changes, not as the whole roster again.
+    kinds = tap.kinds()
+    assert kinds.count("roster-delta") >= 2, kinds
+
+    # A change lost on the way: the next one's number skips, and the page reads the roster.
+    tap.drop_next_change = True
+    control("POST", f"/meetings/{remote_id}/leave", {"userId": user_id(GRACE)})
+    page.wait_for_timeout(100)
+    for _ in range(150):
+        if not tap.drop_next_change:
+            break
+        page.wait_for_timeout(100)
+    assert not tap.drop_next_change, "Grace's leave never reached the page's socket"
+    control("POST", f"/meetings/{remote_id}/join", {"userId": user_id(TOMAS)})
+    expect(roster.get_by_text("Tomas Lindqvist")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    expect(roster.get_by_text("Grace Whitfield")).to_have_count(0, timeout=LIVE_TIMEOUT_MS)
+    expect(summary).to_have_text("2 in the meeting.", timeout=LIVE_TIMEOUT_MS)
+
+    # The connection drops and a change happens meanwhile: once the page is back, it shows it.
+    tap.cut()
+    expect(page.locator("[data-roster-connection]")).to_have_text(
+        "Reconnecting…", timeout=LIVE_TIMEOUT_MS
+    )
+    control("POST", f"/meetings/{remote_id}/leave", {"userId": user_id(TOMAS)})
+    roster_url = f"/meetings/{page.url.rstrip('/').rsplit('/', 1)[-1]}/roster"
+    for _ in range(150):
+        if page.request.get(roster_url).json()["count"] == 1:
+            break
+        page.wait_for_timeout(200)
+    tap.restore()
+    expect(roster.get_by_text("Tomas Lindqvist")).to_have_count(0, timeout=LIVE_TIMEOUT_MS)
+    expect(summary).to_have_text("1 in the meeting.", timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("[data-roster-connection]")).to_be_hidden(timeout=LIVE_TIMEOUT_MS)
+
     control("POST", f"/meetings/{remote_id}/end")
     expect(summary).to_have_text(
         "The meeting has not started, or has ended.", timeout=LIVE_TIMEOUT_MS
     )
+    expect(in_progress).to_be_hidden()
 
     page.get_by_role("link", name="Attendance").click()
     page.wait_for_load_state()

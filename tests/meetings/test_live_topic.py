@@ -66,13 +66,16 @@ async def test_organizer_and_invitee_hear_the_roster_and_a_stranger_is_refused()
         await sync_to_async(record_call_event)(meeting, event)
         for page in pages[:2]:
             message = await page.receive_json_from(timeout=5)
-            assert message["type"] == "roster" and message["running"] is True
-            assert message["people"] == [
+            assert message["type"] == "roster-delta" and message["running"] is True
+            assert message["count"] == 1 and message["left"] == [] and message["changed"] == []
+            assert message["joined"] == [
                 {
+                    "key": "p1",
                     "id": "b-2",
                     "name": "Alex Wilber",
+                    "role": "Attendee",
                     "inLobby": True,
-                    "since": message["people"][0]["since"],
+                    "since": message["joined"][0]["since"],
                 }
             ]
         assert await pages[2].receive_nothing(timeout=0.5)

@@ -31,6 +31,7 @@ from meetings import handlers, services, watching
 from meetings.models import Meeting, RosterEntry
 from meetings.topics import MEETING, meeting_topic
 from tests.meetings.conftest import MEETING_SCOPES
+from tests.meetings.page_roster import PageRoster
 from tests.presence.engine_fixtures import (  # noqa: F401  (fixtures)
     Control,
     clean_presence,
@@ -117,6 +118,7 @@ def test_call_events_become_the_live_roster_and_the_report_follows(
     assert renewed is not None and renewed.expires_at > timezone.now() + timedelta(days=2)
 
     inbox = TopicInbox(meeting_topic(meeting.pk))
+    page = PageRoster()
     priya_id, tomas_id = user_id_of(sandbox.info, PRIYA), user_id_of(sandbox.info, TOMAS)
     base = f"/meetings/{meeting.graph_id}"
     control("POST", base + "/join", {"userId": priya_id})
@@ -126,15 +128,24 @@ def test_call_events_become_the_live_roster_and_the_report_follows(
     meeting.refresh_from_db()
     assert meeting.is_running
     assert roster_of(meeting) == [("Priya Natarajan", False), ("Tomas Lindqvist", True)]
-    messages = inbox.messages()
-    assert messages[-1]["type"] == "roster"
-    assert [p["name"] for p in messages[-1]["people"]] == ["Priya Natarajan", "Tomas Lindqvist"]
-    assert messages[-1]["people"][1]["inLobby"] is True
+    for message in inbox.messages():
+        page.take(message)
+    assert page.running and page.gaps == 0 and page.count_mismatches == 0
+    assert page.names() == [("Priya Natarajan", False), ("Tomas Lindqvist", True)]
+    # Each person's role in the meeting comes along: the organizer, an invitee.
+    assert sorted(str(p["role"]) for p in page.people.values()) == ["Attendee", "Organizer"]
 
     control("POST", base + "/admit", {"userId": tomas_id})
     control("POST", base + "/leave", {"userId": priya_id})
     seen = process_new_bodies(seen, at_least=2)
     assert roster_of(meeting) == [("Tomas Lindqvist", False)]
+    # Only what changed travels: Tomas let in, Priya gone.
+    changes = inbox.messages()
+    assert changes and all(m["type"] == "roster-delta" for m in changes)
+    assert all("people" not in m for m in changes)
+    for message in changes:
+        page.take(message)
+    assert page.names() == [("Tomas Lindqvist", False)] and page.gaps == 0
     # The page reads the same roster the topic carries.
     browser = Client()
     browser.force_login(priya)
@@ -147,7 +158,9 @@ def test_call_events_become_the_live_roster_and_the_report_follows(
     process_new_bodies(seen)
     meeting.refresh_from_db()
     assert not meeting.is_running and roster_of(meeting) == []
-    assert inbox.messages()[-1]["running"] is False
+    for message in inbox.messages():
+        page.take(message)
+    assert page.running is False and page.names() == []
 
     page = browser.get(f"/meetings/{meeting.pk}/attendance/")
     assert page.status_code == 200
@@ -252,3 +265,40 @@ def test_only_the_organizer_and_invitees_may_watch_a_meeting(
     for bad in ("meeting:abc", "meeting:0", "meeting:-1"):
         with pytest.raises(UnknownTopic):
             split_topic(bad)
+
+
+def test_a_batch_of_call_events_reaches_the_pages_as_one_message(
+    sandbox: RunningSandbox, control: Control
+) -> None:
+    priya = sign_in_person(PRIYA, scopes=MEETING_SCOPES)
+    meeting = meeting_now(priya, TOMAS)
+    handlers.watch_meetings()
+    (subscription,) = Subscription.objects.of_kind(handlers.KIND)
+    inbox = TopicInbox(meeting_topic(meeting.pk))
+
+    def joined(person: str, second: int) -> Change:
+        return Change(
+            subscription=subscription,
+            change_type="updated",
+            resource="communications/onlineMeetings(joinWebUrl='x')/meetingCallEvents",
+            resource_data={
+                "@odata.type": "#microsoft.graph.callevent",
+                "eventType": "rosterUpdated",
+                "eventDateTime": f"2030-03-04T09:00:{second:02d}Z",
+                "participants@delta": [
+                    {
+                        "id": f"p-{person}",
+                        "isInLobby": False,
+                        "info": {"identity": {"user": {"id": person, "displayName": person}}},
+                    }
+                ],
+            },
+            resource_id=None,
+            tenant_id=None,
+        )
+
+    handled = handlers.handle_call_events([joined("Ada", 1), joined("Alan", 2), joined("Hedy", 3)])
+    assert handled.changed == 3 and handled.dropped == 0
+    (message,) = inbox.messages()
+    assert message["type"] == "roster-delta" and message["count"] == 3
+    assert [p["name"] for p in message["joined"]] == ["Ada", "Alan", "Hedy"]

@@ -43,6 +43,10 @@ class TopicInbox:
             if message["type"] == "message":
                 received.append(json.loads(self._text(message["data"])))
 
+    def text_of(self, data: bytes) -> str:
+        """Return the page's text of a message read from this inbox's Redis subscription."""
+        return self._text(data)
+
     def _text(self, data: bytes) -> str:
         if settings.LIVE_FANOUT == CHANNELS:
             # The layer's envelope: a msgpack map carrying the page's text.
