@@ -60,12 +60,57 @@ def table_body(lines: Iterable[AttendanceLine], zone: tzinfo) -> SafeString:
     return mark_safe("\n".join(rows))  # noqa: S308 - every text above is escaped
 
 
+@dataclass(frozen=True)
+class SortHeader:
+    """One column heading of the attendance table: what pressing it asks for, and its state."""
+
+    key: str
+    title: str
+    # The ``sort`` value the heading's button sends: this column, the other way round when
+    # it is the column sorted by now.
+    request: str
+    aria_sort: str  # "ascending", "descending" or "" for columns not sorted by
+
+
+# Headings in the table's order; a first press sorts names and roles A to Z, numbers and
+# times from the largest or latest.
+SORT_HEADINGS = (
+    ("name", "Name", ""),
+    ("role", "Role", ""),
+    ("time", "Time in the meeting", "-"),
+    ("joined", "Joined", "-"),
+    ("left", "Left", "-"),
+)
+
+
+def chosen_sort(requested: str | None) -> str:
+    """Return the ``sort`` asked for when it names a column, else longest first."""
+    if requested and requested.removeprefix("-") in selectors.ATTENDANCE_SORT_FIELDS:
+        return requested
+    return selectors.LONGEST_FIRST
+
+
+def sort_headers(sort: str) -> list[SortHeader]:
+    """Return the table's headings for a table sorted by ``sort``."""
+    key, descending = sort.removeprefix("-"), sort.startswith("-")
+    headers = []
+    for column, title, first_press in SORT_HEADINGS:
+        if column == key:
+            request = column if descending else f"-{column}"
+            state = "descending" if descending else "ascending"
+        else:
+            request, state = f"{first_press}{column}", ""
+        headers.append(SortHeader(column, title, request, state))
+    return headers
+
+
 def attendance_sheet(
-    report: AttendanceReport, zone: tzinfo, timeline_people: int
+    report: AttendanceReport, zone: tzinfo, timeline_people: int, sort: str = ""
 ) -> AttendanceSheet:
-    """Return the report's table of everyone and the timeline of the longest stayers."""
+    """Return the report's table of everyone (in ``sort`` order) and the timeline of the
+    longest stayers."""
     services.roll_up_attendance(report)
-    lines = list(selectors.attendance_lines(report))
+    lines = list(selectors.attendance_lines(report, chosen_sort(sort)))
     drawn = selectors.timeline_records(report, timeline_people)
     return AttendanceSheet(
         table_body=table_body(lines, zone),

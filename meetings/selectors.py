@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import F
+
 from accounts.models import User
 from meetings.models import AttendanceRecord, AttendanceReport, Meeting, MeetingQuerySet
 
@@ -56,10 +58,27 @@ class AttendanceLine:
         return self.display_name or self.email
 
 
-def attendance_lines(report: AttendanceReport) -> Iterator[AttendanceLine]:
-    """Everyone of a rolled-up report, longest in the meeting first, read a chunk at a time
-    (no intervals read)."""
-    rows = report.records.order_by("-total_seconds", "display_name").values_list(
+# The columns the attendance table sorts by, as a reader names them.
+ATTENDANCE_SORT_FIELDS = {
+    "name": "display_name",
+    "role": "role",
+    "time": "total_seconds",
+    "joined": "first_joined_at",
+    "left": "last_left_at",
+}
+LONGEST_FIRST = "-time"
+
+
+def attendance_lines(
+    report: AttendanceReport, sort: str = LONGEST_FIRST
+) -> Iterator[AttendanceLine]:
+    """Everyone of a rolled-up report in ``sort`` order (a key of ATTENDANCE_SORT_FIELDS,
+    "-" first for descending; longest in the meeting first by default), read a chunk at a
+    time (no intervals read)."""
+    descending = sort.startswith("-")
+    field = ATTENDANCE_SORT_FIELDS.get(sort.removeprefix("-"), "total_seconds")
+    column = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+    rows = report.records.order_by(column, "display_name").values_list(
         "display_name",
         "email",
         "role",

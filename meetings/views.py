@@ -30,7 +30,7 @@ from accounts.identity import FEATURE_SCOPES
 from accounts.models import User
 from comms_portal.times import zone_named
 from meetings import calendar, selectors, services, watching
-from meetings.attendance import attendance_sheet
+from meetings.attendance import attendance_sheet, chosen_sort, sort_headers
 from meetings.forms import LookupForm, MeetingForm, MeetNowForm
 from meetings.handlers import WATCH_AFTER, WATCH_BEFORE
 from meetings.models import Meeting
@@ -350,11 +350,14 @@ def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
         if chosen is None:
             raise Http404("That meeting has no such report.")
     chosen = chosen or (reports[0] if reports else None)
+    sort = chosen_sort(request.GET.get("sort"))
     sheet = (
-        attendance_sheet(chosen, timezone.get_current_timezone(), TIMELINE_PEOPLE)
+        attendance_sheet(chosen, timezone.get_current_timezone(), TIMELINE_PEOPLE, sort)
         if chosen
         else None
     )
+    headers = sort_headers(sort)
+    sorted_by = next(header for header in headers if header.aria_sort)
     return render(
         request,
         "meetings/attendance.html",
@@ -364,6 +367,8 @@ def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "reports": reports,
             "report": chosen,
             "sheet": sheet,
+            "sort_headers": headers,
+            "sorted_by": sorted_by,
             "error": error,
         },
         status=502 if error and not reports else 200,

@@ -234,6 +234,17 @@ def test_a_meeting_is_scheduled_watched_live_and_reported(
     expect(table.get_by_role("rowheader", name="Tomas Lindqvist")).to_be_visible()
     expect(page.get_by_role("img", name="Timeline")).to_be_visible()
     check_page(page, axe, "attendance")
+    # Sorting by name from the keyboard: the order turns and the focus stays on the heading.
+    name_heading = table.get_by_role("button", name="Name")
+    name_heading.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    expect(table.get_by_role("columnheader", name="Name")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    names = table.get_by_role("rowheader").all_inner_texts()
+    assert names == sorted(names)
+    expect(table.get_by_role("button", name="Name")).to_be_focused()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")

@@ -124,3 +124,36 @@ def test_a_report_of_another_meeting_or_none_at_all_is_not_found(organizer: User
 )
 def test_durations_read_as_words(seconds: int, words: str) -> None:
     assert duration_words(seconds) == words
+
+
+def names_in(html: str) -> list[str]:
+    """The table's names, top to bottom."""
+    return [row.split("<", 1)[0] for row in html.split('<tr><th scope="row">')[1:]]
+
+
+def test_the_table_sorts_by_the_heading_pressed_and_says_how(organizer: User) -> None:
+    report = report_with(organizer, 3)
+    AttendanceRecord.objects.filter(display_name="Person 0").update(display_name="Zoe")
+    page = f"/meetings/{report.meeting_id}/attendance/"
+    longest = browser_of(organizer).get(page).content.decode()
+    assert names_in(longest) == ["Zoe", "Person 1", "Person 2"]
+    # Time is the column sorted by; pressing it asks for the shortest first.
+    assert '<th scope="col" aria-sort="descending">' in longest
+    assert 'name="sort" value="time">Time in the meeting' in longest
+    by_name = browser_of(organizer).get(page, {"report": report.pk, "sort": "name"}).content
+    html = by_name.decode()
+    assert names_in(html) == ["Person 1", "Person 2", "Zoe"]
+    assert "sorted by name, ascending" in html
+    # Pressed again, the same heading turns the order round.
+    assert 'name="sort" value="-name">Name' in html
+    reversed_names = browser_of(organizer).get(page, {"sort": "-name"}).content.decode()
+    assert names_in(reversed_names) == ["Zoe", "Person 2", "Person 1"]
+
+
+def test_an_unknown_sort_falls_back_to_longest_first(organizer: User) -> None:
+    report = report_with(organizer, 2)
+    response = browser_of(organizer).get(
+        f"/meetings/{report.meeting_id}/attendance/", {"sort": "-email'; DROP"}
+    )
+    assert response.status_code == 200
+    assert names_in(response.content.decode()) == ["Person 0", "Person 1"]
