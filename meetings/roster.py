@@ -13,7 +13,7 @@ the numbers in order; one that sees a number skipped, or reconnects, reads
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from comms_portal import live
 from comms_portal.graph.meetings import CallEvent, CallParticipant
+from directory.models import Person
 from meetings.models import Meeting, RosterEntry
 from meetings.topics import meeting_topic
 
@@ -33,21 +34,49 @@ ATTENDEE = "Attendee"
 Shown = tuple[str, str, str, bool, datetime]
 
 
-def _role_reader(meeting: Meeting) -> Callable[[str], str]:
-    """Return a function naming a person's role in ``meeting`` (one query for the invitees)."""
+def _role_reader(meeting: Meeting, people: Iterable[str]) -> Callable[[str], str]:
+    """Return a function naming the role in ``meeting`` of any of ``people`` (Graph ids): one
+    query for the invitees, and one for who of them is in the organization when that is
+    who may present."""
     invited = {
         graph_id.lower(): role
         for graph_id, role in meeting.invitees.values_list("graph_id", "role")
     }
     organizer = meeting.organizer_graph_id.lower()
+    # allowedPresenters: "everyone", or "organization" (the organizer's tenant, which is the
+    # directory); with "roleIsPresenter" or "organizer" only the invitation's roles count.
+    presents = meeting.allowed_presenters
+    colleagues: set[str] = set()
+    if presents == "organization":
+        wanted = {graph_id for graph_id in people if graph_id}
+        colleagues = {
+            graph_id.lower()
+            for graph_id in Person.objects.filter(graph_id__in=wanted).values_list(
+                "graph_id", flat=True
+            )
+        }
 
     def role_of(graph_id: str) -> str:
         key = graph_id.lower()
         if key and key == organizer:
             return ORGANIZER
-        return ROLE_WORDS.get(invited.get(key, ""), ATTENDEE)
+        named = ROLE_WORDS.get(invited.get(key, ""))
+        if named:
+            return named
+        if presents == "everyone" or (key and key in colleagues):
+            return ROLE_WORDS["presenter"]
+        return ATTENDEE
 
     return role_of
+
+
+def _people_of(events: Sequence[CallEvent]) -> set[str]:
+    """Return the Graph ids of everyone the roster changes of ``events`` name."""
+    return {
+        str(participant.user.get("id") or "")
+        for event in events
+        for participant in event.participants
+    }
 
 
 def _person(entry: RosterEntry) -> dict[str, object]:
@@ -198,7 +227,7 @@ def record_call_events(meeting_id: int, events: Sequence[CallEvent]) -> int:
                 if not locked.is_running:
                     locked.call_started_at = when
                 if role_of is None:
-                    role_of = _role_reader(locked)
+                    role_of = _role_reader(locked, _people_of(ordered))
                 for participant in event.participants:
                     if _apply_participant(rows, locked, participant, when):
                         entry = rows[participant.id]
@@ -258,9 +287,10 @@ def refresh_roles(meeting_id: int) -> int:
         locked = Meeting.objects.select_for_update().filter(pk=meeting_id).first()
         if locked is None:
             return 0
-        role_of = _role_reader(locked)
+        present = list(locked.roster.filter(left_at__isnull=True))
+        role_of = _role_reader(locked, [entry.graph_id for entry in present])
         changed = []
-        for entry in locked.roster.filter(left_at__isnull=True):
+        for entry in present:
             role = role_of(entry.graph_id)
             if role != entry.role:
                 entry.role = role

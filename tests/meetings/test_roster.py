@@ -132,8 +132,9 @@ def test_call_events_become_the_live_roster_and_the_report_follows(
         page.take(message)
     assert page.running and page.gaps == 0 and page.count_mismatches == 0
     assert page.names() == [("Priya Natarajan", False), ("Tomas Lindqvist", True)]
-    # Each person's role in the meeting comes along: the organizer, an invitee.
-    assert sorted(str(p["role"]) for p in page.people.values()) == ["Attendee", "Organizer"]
+    # Each person's role comes along. Everyone may present (Teams' default, which the form
+    # keeps), so the invitee shows as a presenter.
+    assert sorted(str(p["role"]) for p in page.people.values()) == ["Organizer", "Presenter"]
 
     control("POST", base + "/admit", {"userId": tomas_id})
     control("POST", base + "/leave", {"userId": priya_id})

@@ -12,6 +12,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from comms_portal.graph.meetings import CallEvent
+from directory.models import Person
 from meetings.models import Invitee, Meeting, RosterEntry
 from meetings.roster import record_call_events, refresh_roles, roster_snapshot
 from meetings.topics import meeting_topic
@@ -186,3 +187,26 @@ def test_workers_applying_batches_of_one_meeting_at_once_keep_every_participant(
         page.take(message)
     assert page.gaps == 0 and page.count_mismatches == 0
     assert {p["id"] for p in page.people.values()} == everyone - gone
+
+
+@pytest.mark.parametrize(
+    ("who_presents", "roles"),
+    [
+        # Only the invitation's roles count: the uninvited colleague and the guest attend.
+        ("roleIsPresenter", {"Alan": "Presenter", "Grace": "Attendee", "Guest": "Attendee"}),
+        # Everyone in the organizer's organization (the directory) presents; a guest does not.
+        ("organization", {"Alan": "Presenter", "Grace": "Presenter", "Guest": "Attendee"}),
+        ("everyone", {"Alan": "Presenter", "Grace": "Presenter", "Guest": "Presenter"}),
+    ],
+)
+def test_who_may_present_decides_the_roles_of_people_not_invited_as_presenters(
+    who_presents: str, roles: dict[str, str]
+) -> None:
+    Person.objects.create(graph_id="grace", display_name="Grace", user_principal_name="g@x.org")
+    meeting = a_meeting()
+    Meeting.objects.filter(pk=meeting.pk).update(allowed_presenters=who_presents)
+    record_call_events(
+        meeting.pk, [started(), joined(1, "alan"), joined(2, "grace"), joined(3, "guest")]
+    )
+    people = roster_snapshot(Meeting.objects.get(pk=meeting.pk))["people"]
+    assert {person["name"]: person["role"] for person in people} == roles
