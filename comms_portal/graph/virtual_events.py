@@ -190,3 +190,37 @@ def list_attendance(
         records_path = f"{reports_path}/{quote_segment(str(report['id']))}/attendanceRecords"
         found.append((report, _objects(client, records_path)))
     return found
+
+
+Role = Literal["organizer", "coOrganizer"]
+
+
+def list_by_user_role(
+    client: GraphClient, collection: Collection, role: Role
+) -> list[dict[str, Any]]:
+    """Return the events the signed-in person organizes (or co-organizes), as Teams keeps them."""
+    # https://learn.microsoft.com/graph/api/virtualeventwebinar-getbyuserrole
+    # https://learn.microsoft.com/graph/api/virtualeventtownhall-getbyuserrole
+    return _objects(client, f"{ROOT}/{collection}/getByUserRole(role='{role}')")
+
+
+def list_presenters(
+    client: GraphClient, collection: Collection, event_id: str
+) -> list[dict[str, Any]]:
+    """Return an event's presenters."""
+    # https://learn.microsoft.com/graph/api/virtualevent-list-presenters
+    return _objects(client, event_path(collection, event_id) + "/presenters")
+
+
+def get_registration_configuration(client: GraphClient, event_id: str) -> dict[str, Any]:
+    """Read a webinar's registration settings (its capacity)."""
+    # https://learn.microsoft.com/graph/api/virtualeventwebinarregistrationconfiguration-get
+    path = event_path("webinars", event_id) + "/registrationConfiguration"
+    return client.send("GET", path).json_object()
+
+
+def list_questions(client: GraphClient, event_id: str) -> list[dict[str, Any]]:
+    """Return a webinar's registration questions (beta)."""
+    # https://learn.microsoft.com/graph/api/virtualeventregistrationconfiguration-list-questions?view=graph-rest-beta
+    path = event_path("webinars", event_id) + "/registrationConfiguration/questions"
+    return _objects(client, beta_url(client, path))
