@@ -5,7 +5,8 @@ https://learn.microsoft.com/graph/api/virtualeventtownhall-getbyuserrole
 With the person's own delegated token (``VirtualEvent.Read``, which ``VirtualEvent.ReadWrite``
 includes) the portal asks for the webinars and town halls they organize and co-organize, and
 keeps each as if it had been planned here: its fields, sessions, presenters, questions,
-capacity and, for a webinar new to the portal, every registration. From then on the shared
+capacity and, for a webinar new to the portal, every registration. The sessions, presenters
+and capacity of all the events go through $batch, twenty reads a request. From then on the shared
 pipeline (registration notifications, the polling safety net, attendance on request) serves
 it like any other event. The import runs in the background; its state sits in Redis for the
 console to show.
@@ -179,15 +180,22 @@ def import_from_teams(*, user: User, client: GraphClient | None = None) -> Impor
         event.graph_id.lower(): event
         for event in VirtualEvent.objects.filter(graph_id__in=[d["id"] for _, d in listed.values()])
     }
+    # A canceled event never changes again: what the portal holds stays true.
+    todo = [
+        (collection, data, known.get(key))
+        for key, (collection, data) in listed.items()
+        if known.get(key) is None or known[key].status != VirtualEvent.Status.CANCELED
+    ]
+    parts = api.read_event_parts(
+        client, [(collection, str(data["id"])) for collection, data, _ in todo]
+    )
     follow = False
     added: list[VirtualEvent] = []
-    for key, (collection, data) in listed.items():
-        before = known.get(key)
-        # A canceled event never changes again: what the portal holds stays true.
-        if before is not None and before.status == VirtualEvent.Status.CANCELED:
-            continue
+    for (collection, data, before), part in zip(todo, parts, strict=True):
         try:
-            event = _keep_event(client, collection, data, new=before is None)
+            if part.error is not None:
+                raise part.error
+            event = _keep_event(client, collection, data, part, new=before is None)
         except NotFound:
             continue  # deleted between the listing and the read
         except GraphError as error:
@@ -230,7 +238,12 @@ def _zone_of(data: dict[str, Any]) -> str:
 
 
 def _keep_event(
-    client: GraphClient, collection: api.Collection, data: dict[str, Any], *, new: bool
+    client: GraphClient,
+    collection: api.Collection,
+    data: dict[str, Any],
+    parts: api.EventParts,
+    *,
+    new: bool,
 ) -> VirtualEvent | None:
     """Store one event with its parts, as Teams describes them."""
     with transaction.atomic():
@@ -239,10 +252,10 @@ def _keep_event(
             return None
         event.time_zone = _zone_of(data)
         event.save(update_fields=["time_zone"])
-        _keep_sessions(client, collection, event)
-        _keep_presenters(client, collection, event)
+        _keep_sessions(event, parts.sessions)
+        _keep_presenters(event, parts.presenters)
         if event.is_webinar:
-            configuration = api.get_registration_configuration(client, event.graph_id)
+            configuration = parts.configuration
             capacity = configuration.get("capacity")
             event.capacity = capacity if isinstance(capacity, int) and capacity > 0 else None
             event.registration_web_url = str(configuration.get("registrationWebUrl") or "")[:500]
@@ -262,9 +275,9 @@ def _moment(value: Any) -> datetime | None:
     return services.parse_moment(value)
 
 
-def _keep_sessions(client: GraphClient, collection: api.Collection, event: VirtualEvent) -> None:
+def _keep_sessions(event: VirtualEvent, sessions: list[dict[str, Any]]) -> None:
     seen: list[str] = []
-    for data in api.list_sessions(client, collection, event.graph_id):
+    for data in sessions:
         seen.append(str(data["id"]))
         Session.objects.update_or_create(
             event=event,
@@ -279,9 +292,9 @@ def _keep_sessions(client: GraphClient, collection: api.Collection, event: Virtu
     event.sessions.exclude(graph_id__in=seen).delete()
 
 
-def _keep_presenters(client: GraphClient, collection: api.Collection, event: VirtualEvent) -> None:
+def _keep_presenters(event: VirtualEvent, presenters: list[dict[str, Any]]) -> None:
     seen: list[str] = []
-    for data in api.list_presenters(client, collection, event.graph_id):
+    for data in presenters:
         identity = data.get("identity") or {}
         guest = "guest" in str(identity.get("@odata.type") or "").lower()
         seen.append(str(data["id"]))
