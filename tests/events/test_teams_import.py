@@ -12,6 +12,7 @@ from django.utils import timezone
 from comms_portal.graph import virtual_events as api
 from comms_portal.redis_client import get_redis
 from events import services, teams_import
+from events.forms import initial_of
 from events.models import Registration, VirtualEvent
 from tests.events.consents import forget_consents
 from tests.events.test_console_flow import roomy_write_budget
@@ -148,6 +149,22 @@ def test_an_event_changed_in_teams_is_updated_on_the_next_import() -> None:
     assert (event.title, event.status) == ("Renamed in Teams", "published")
     assert [p.display_name for p in event.presenters.all()] == ["Ola Guest"]
     assert VirtualEvent.objects.filter(graph_id=made["id"]).count() == 1
+
+    # Changed in the portal afterwards, as any event planned here.
+    admin = Client()
+    admin.force_login(megan)
+    form = {
+        name: ("on" if value is True else value)
+        for name, value in initial_of(event).items()
+        if value is not None and value is not False
+    }
+    form["title"] = "Renamed in the portal"
+    response = admin.post(f"/events/console/{event.pk}/edit/", form)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    state = control("GET", "/virtual-events/state").json()
+    (at_graph,) = [e for e in state["events"] if e["id"] == made["id"]]
+    assert at_graph["displayName"] == "Renamed in the portal"
+    assert [p.display_name for p in event.presenters.all()] == ["Ola Guest"]
 
 
 def test_the_console_imports_in_the_background_and_shows_the_result() -> None:
