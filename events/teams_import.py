@@ -167,7 +167,8 @@ def import_from_teams(*, user: User, client: GraphClient | None = None) -> Impor
     """Keep every event ``user`` organizes or co-organizes in Teams; return what changed.
 
     Idempotent: events are keyed by their Graph id, and each import refreshes what Teams says.
-    Raises GraphError when Teams refused the listing itself (nothing is changed then).
+    Raises GraphError when Teams refused the listing, throttled or forbade a read (the events
+    kept before that stay kept); any other refusal skips only the event it concerns.
     """
     client = client or services.client_as(user)
     listed: dict[str, tuple[api.Collection, dict[str, Any]]] = {}
