@@ -339,6 +339,8 @@ PRESENCE_WATCH_SECONDS = env.number("PRESENCE_WATCH_SECONDS", 180, minimum=30)
 # While an event's console is open, its registrations are read again from Graph at most this
 # often (the safety net behind registration notifications).
 EVENTS_RESYNC_SECONDS = env.number("EVENTS_RESYNC_SECONDS", 60, minimum=10)
+# Opening the events console looks in Teams for the person's events at most this often.
+EVENTS_TEAMS_IMPORT_SECONDS = env.number("EVENTS_TEAMS_IMPORT_SECONDS", 300, minimum=10)
 # Presence requests the portal allows itself per 30 s (Graph's limit: 1,500 per app per tenant).
 PRESENCE_REQUESTS_PER_30S = env.number("PRESENCE_REQUESTS_PER_30S", 1200, minimum=1)
 # Largest change-notification body accepted by the webhook.

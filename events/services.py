@@ -432,8 +432,8 @@ def upsert_registration(event: VirtualEvent, data: dict[str, Any]) -> tuple[Regi
         "last_name": str(data.get("lastName") or "")[:100],
         "email": str(data.get("email") or "")[:254],
         "status": str(data.get("status") or "registered")[:12],
-        "registered_at": _moment(data.get("registrationDateTime")) or timezone.now(),
-        "canceled_at": _moment(data.get("cancelationDateTime")),
+        "registered_at": parse_moment(data.get("registrationDateTime")) or timezone.now(),
+        "canceled_at": parse_moment(data.get("cancelationDateTime")),
         "answers": [
             a for a in data.get("registrationQuestionAnswers") or [] if isinstance(a, dict)
         ],
@@ -459,7 +459,7 @@ def upsert_registration(event: VirtualEvent, data: dict[str, Any]) -> tuple[Regi
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
-def _moment(value: Any) -> datetime | None:
+def parse_moment(value: Any) -> datetime | None:
     """Parse Graph's date-times (up to 7 fraction digits; no zone means UTC)."""
     if not isinstance(value, str) or not value:
         return None
@@ -546,8 +546,8 @@ def read_attendance(event: VirtualEvent) -> int:
     collection: api.Collection = "webinars" if event.is_webinar else "townhalls"
     read = 0
     for data in api.list_sessions(client, collection, event.graph_id):
-        starts = _moment(data.get("startDateTime")) or event.starts_at
-        ends = _moment(data.get("endDateTime")) or event.ends_at
+        starts = parse_moment(data.get("startDateTime")) or event.starts_at
+        ends = parse_moment(data.get("endDateTime")) or event.ends_at
         session, _ = Session.objects.update_or_create(
             event=event,
             graph_id=str(data["id"]),
@@ -572,8 +572,8 @@ def read_attendance(event: VirtualEvent) -> int:
                         email=str(record.get("emailAddress") or "")[:254],
                         role=str(record.get("role") or "")[:32],
                         seconds=int(record.get("totalAttendanceInSeconds") or 0),
-                        joined_at=_moment(interval.get("joinDateTime")),
-                        left_at=_moment(interval.get("leaveDateTime")),
+                        joined_at=parse_moment(interval.get("joinDateTime")),
+                        left_at=parse_moment(interval.get("leaveDateTime")),
                     )
                     read += 1
             session.attendance_read_at = timezone.now()

@@ -6,10 +6,12 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
+from accounts.models import User
 from comms_portal.graph import GraphError
 from comms_portal.redis_client import get_redis
-from events import services
+from events import services, teams_import
 from events.models import VirtualEvent
 
 logger = logging.getLogger(__name__)
@@ -38,3 +40,18 @@ def resync_soon(event: VirtualEvent) -> bool:
     if claimed:
         sync_registrations.delay(event.pk)
     return bool(claimed)
+
+
+@shared_task(name="events.import_from_teams", ignore_result=True)
+def import_from_teams(user_pk: int) -> None:
+    """Import the events a person runs in Teams."""
+    teams_import.run_import(user_pk=user_pk)
+
+
+def import_from_teams_soon(user: User, *, force: bool = False) -> bool:
+    """Start the person's import from Teams, unless one ran within EVENTS_TEAMS_IMPORT_SECONDS."""
+    claimed = teams_import.claim_import(user=user, force=force)
+    if claimed:
+        user_pk = user.pk
+        transaction.on_commit(lambda: import_from_teams.delay(user_pk))
+    return claimed

@@ -39,7 +39,7 @@ _EVENT = re.compile(
     re.IGNORECASE,
 )
 # The Windows zones Graph writes most often; anything else is read as UTC.
-_WINDOWS = {
+WINDOWS_ZONES = {
     "pacific standard time": "America/Los_Angeles",
     "eastern standard time": "America/New_York",
     "central standard time": "America/Chicago",
@@ -56,7 +56,7 @@ def moment_of(value: Any) -> datetime | None:
         return None
     name = str(value.get("timeZone") or "UTC")
     try:
-        zone = ZoneInfo(_WINDOWS.get(name.lower(), name))
+        zone = ZoneInfo(WINDOWS_ZONES.get(name.lower(), name))
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     try:

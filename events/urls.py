@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern] = [
     path("<int:event_id>/event.ics", views.ics, name="ics"),
     path("console/", views.console, name="console"),
     path("console/new/", views.create, name="create"),
+    path("console/teams-import", views.teams_import_status, name="teams_import"),
     path("console/<int:event_id>/", views.manage, name="manage"),
     path("console/<int:event_id>/edit/", views.edit, name="edit"),
     path("console/<int:event_id>/preview/", views.preview, name="preview"),

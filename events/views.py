@@ -19,6 +19,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -28,7 +29,7 @@ from accounts.guards import admin_required, signed_in, signed_in_api
 from accounts.models import User
 from comms_portal.graph import GraphError
 from directory.models import Person
-from events import charts, services, tasks
+from events import charts, services, tasks, teams_import
 from events.forms import EventForm, RegistrationForm, TableQueryForm, initial_of
 from events.models import Attendance, Registration, VirtualEvent
 from events.topics import event_topic
@@ -78,14 +79,9 @@ def _zone_name() -> str:
 # --- the console --------------------------------------------------------------------------------
 
 
-@signed_in
-@require_GET
-def console(request: HttpRequest) -> HttpResponse:
-    """List the events the person runs, by status, with their registration counts."""
-    user = _user(request)
+def _console_sections(user: User) -> list[tuple[str, str, list[VirtualEvent]]]:
+    """The events the person runs, by status, each with its registered count."""
     events = services.managed_events(user)
-    if not user.is_portal_admin and not events:
-        raise PermissionDenied(NOT_YOURS)
     now = timezone.now()
     groups: dict[str, list[VirtualEvent]] = {
         "draft": [],
@@ -110,15 +106,55 @@ def console(request: HttpRequest) -> HttpResponse:
         ("past", "Past"),
         ("canceled", "Canceled"),
     ]
+    return [(key, title, groups[key]) for key, title in sections]
+
+
+def _console_consent_url() -> str:
+    query = urlencode({"feature": "events", "next": reverse("events:console")})
+    return f"{reverse('accounts:consent')}?{query}"
+
+
+@signed_in
+@require_GET
+def console(request: HttpRequest) -> HttpResponse:
+    """List the events the person runs, by status; look in Teams for the ones run there."""
+    user = _user(request)
+    if not user.is_portal_admin and not services.managed_events(user):
+        raise PermissionDenied(NOT_YOURS)
+    tasks.import_from_teams_soon(user)
     return render(
         request,
         "events/console.html",
         {
             "active_nav": "events",
-            "sections": [(key, title, groups[key]) for key, title in sections],
+            "sections": _console_sections(user),
             "can_create": user.is_portal_admin,
+            "teams_import": teams_import.status_of(user),
+            "consent_url": _console_consent_url(),
         },
     )
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def teams_import_status(request: HttpRequest) -> HttpResponse:
+    """GET: where the import from Teams stands (JSON, with the list once done); POST: look again."""
+    user = _user(request)
+    if not user.is_portal_admin and not services.managed_events(user):
+        raise PermissionDenied(NOT_YOURS)
+    if request.method == "POST":
+        if tasks.import_from_teams_soon(user, force=True):
+            messages.info(request, "Looking in Teams for your events again.")
+        return HttpResponseRedirect(reverse("events:console"))
+    status = teams_import.status_of(user)
+    body = status.to_json()
+    if status.state in ("done", "failed"):
+        body["sectionsHtml"] = render_to_string(
+            "events/_console_sections.html",
+            {"sections": _console_sections(user)},
+            request=request,
+        )
+    return JsonResponse(body)
 
 
 def _form_page(

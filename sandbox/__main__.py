@@ -22,6 +22,7 @@ from sandbox.info import build_info, write_info_file
 from sandbox.presence.service import add_presence_arguments, configure_presence, presence_options
 from sandbox.state import Endpoints, SandboxState
 from sandbox.tenant import build_tenant
+from sandbox.virtual_events.service import EMPTY_KEY as EVENTS_EMPTY
 
 logger = logging.getLogger("sandbox")
 
@@ -52,6 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--calling-webhook",
         default=None,
         help="where the calling bot's incoming-call notifications go (its calling webhook)",
+    )
+    parser.add_argument(
+        "--no-seed-events",
+        action="store_true",
+        help="start with no webinars or town halls (the tenant holds a few by default)",
     )
     add_presence_arguments(parser)
     args = parser.parse_args(argv)
@@ -109,6 +115,7 @@ async def serve(args: argparse.Namespace) -> int:
     )
     configure_presence(state, args.presence)
     state.extensions[CALLING_WEBHOOK] = args.calling_webhook
+    state.extensions[EVENTS_EMPTY] = args.no_seed_events
     app = create_app(state)
     common = {
         "log_config": None,

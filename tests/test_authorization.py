@@ -197,6 +197,7 @@ HTTP_ROUTES: dict[str, Expect] = {
     # anyone else is refused every console URL, whether the event exists or not.
     "events:console": Expect(anonymous=SIGN_IN, employee=403, admin=200),
     "events:create": admin_page(),
+    "events:teams_import": Expect(anonymous=SIGN_IN, employee=403, admin=200),
     "events:manage": Expect(anonymous=SIGN_IN, employee=403, admin=404),
     "events:edit": Expect(anonymous=SIGN_IN, employee=403, admin=404),
     "events:preview": Expect(anonymous=SIGN_IN, employee=403, admin=404),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -471,6 +472,7 @@ def register(
     preferred_language: str,
     answers: list[dict[str, Any]],
     now: datetime,
+    registration_id: str | None = None,
 ) -> Registration:
     """Add a registration, wait-listed when the webinar is full; raise Graph's error if refused."""
     if event.kind != "webinar":
@@ -488,7 +490,7 @@ def register(
             raise bad_request("The webinar is full.")
         status = "waitlisted"
     registration = Registration(
-        id=str(uuid.uuid4()),
+        id=registration_id or str(uuid.uuid4()),
         user_id=user_id,
         first_name=first_name,
         last_name=last_name,
@@ -603,13 +605,18 @@ def _checked_answer(question: Question, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def attendance_for(
-    event: VirtualEvent, started: datetime, ended: datetime, rng: random.Random, share: float = 0.7
+    event: VirtualEvent,
+    started: datetime,
+    ended: datetime,
+    rng: random.Random,
+    share: float = 0.7,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> AttendanceReport:
     """Make the attendance of a session run: the organizer and some of those registered."""
     seconds = max(60, int((ended - started).total_seconds()))
     records = [
         AttendanceRecord(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             email=None,
             display_name=event.organizer_name,
             user_id=event.organizer_id,
@@ -625,7 +632,7 @@ def attendance_for(
         late = int(rng.random() * seconds / 3)
         records.append(
             AttendanceRecord(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 email=registration.email,
                 display_name=f"{registration.first_name} {registration.last_name}".strip(),
                 user_id=registration.user_id,
@@ -635,4 +642,4 @@ def attendance_for(
                 left=ended,
             )
         )
-    return AttendanceReport(id=str(uuid.uuid4()), started=started, ended=ended, records=records)
+    return AttendanceReport(id=new_id(), started=started, ended=ended, records=records)

@@ -27,6 +27,7 @@ from sandbox.virtual_events.model import (
     register,
 )
 from sandbox.virtual_events.notifications import publish_registrations
+from sandbox.virtual_events.seed import seed_events
 
 if TYPE_CHECKING:
     from sandbox.state import SandboxState
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("sandbox.virtual_events")
 
 _AREA_KEY = "virtual_events"
+# Set to True (``--no-seed-events``) for a tenant that starts with no events.
+EMPTY_KEY = "virtual_events.empty"
 TICK_SECONDS = 1.0
 
 
@@ -162,6 +165,8 @@ def area_of(state: SandboxState) -> VirtualEventsArea:
         if not isinstance(area, VirtualEventsArea):
             options = state.extensions.get("presence.options")
             area = VirtualEventsArea(state=state, running=bool(getattr(options, "simulate", False)))
+            if not state.extensions.get(EMPTY_KEY):
+                seed_events(area.store, state.tenant, state.clock.now())
             state.extensions[_AREA_KEY] = area
         return area
 
