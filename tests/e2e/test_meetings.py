@@ -137,6 +137,8 @@ def test_a_meeting_is_scheduled_watched_live_and_reported(
     page.get_by_label("Start time").fill(now.strftime("%H:%M"))
     page.get_by_label("End time").fill("23:59")
     page.get_by_label("Time zone").select_option("UTC")
+    # Only people invited as presenters present: Tomas, invited, attends.
+    page.locator("#id_allowed_presenters").select_option("roleIsPresenter")
     picker = page.get_by_role("combobox", name="Invite people")
     picker.fill("Tomas")
     option = page.get_by_role("option", name=re.compile("Tomas Lindqvist"))
