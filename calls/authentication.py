@@ -44,6 +44,11 @@ class _KeyCache:
 
 
 _cache = _KeyCache()
+# Tokens whose signature and claims held, by their SHA-256, with their expiry (epoch seconds):
+# the platform signs a token once and sends it with many callbacks, and checking an RS256
+# signature costs more than the rest of the intake together.
+_verified: dict[bytes, float] = {}
+VERIFIED_MAX = 10_000
 # One read of the keys at a time per event loop; the others wait for it.
 _fetch_locks: dict[int, asyncio.Lock] = {}
 
@@ -52,6 +57,14 @@ def forget_keys() -> None:
     """Drop the cached keys (tests; a restart does the same)."""
     global _cache
     _cache = _KeyCache()
+    _verified.clear()
+
+
+# Tokens whose signature and claims held, by their SHA-256, with their expiry (epoch seconds):
+# the platform signs a token once and sends it with many callbacks, and checking an RS256
+# signature costs more than the rest of the intake together.
+_verified: dict[bytes, float] = {}
+VERIFIED_MAX = 10_000
 
 
 async def _fetch_keys() -> dict[str, Any]:
@@ -104,7 +117,11 @@ async def signing_key(kid: str) -> Any | None:
         if _should_fetch(kid, now):
             _cache.last_attempt = now
             try:
-                _cache.keys = await _fetch_keys()
+                keys = await _fetch_keys()
+                if keys.keys() != _cache.keys.keys():
+                    # A key withdrawn takes the tokens it signed with it.
+                    _verified.clear()
+                _cache.keys = keys
                 _cache.fetched_at = now
             except (httpx.HTTPError, ValueError, KeysUnavailable) as error:
                 logger.error("calling platform keys not read: %s", error)
@@ -116,6 +133,23 @@ async def authenticate(authorization: str | None, body: bytes) -> str | None:
     if not authorization or not authorization.startswith("Bearer "):
         return "no bearer token"
     token = authorization.removeprefix("Bearer ").strip()
+    digest = hashlib.sha256(token.encode()).digest()
+    expires = _verified.get(digest)
+    if expires is None or time.time() > expires + LEEWAY_SECONDS:
+        refused = await _verify(token, digest)
+        if refused is not None:
+            return refused
+    fresh = await get_async_redis().set(
+        _replay_key(token, body), b"1", nx=True, ex=REPLAY_KEEP_SECONDS
+    )
+    if not fresh:
+        return "replayed: this token and body were taken already"
+    return None
+
+
+async def _verify(token: str, digest: bytes) -> str | None:
+    """Check the token's signature and claims; remember it until it expires when they hold."""
+    _verified.pop(digest, None)
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as error:
@@ -145,11 +179,9 @@ async def authenticate(authorization: str | None, body: bytes) -> str | None:
         return f"token refused: {type(error).__name__}: {error}"
     if claims.get("tid") not in settings.ALLOWED_TENANTS:
         return f"token for another tenant {str(claims.get('tid'))[:40]!r}"
-    fresh = await get_async_redis().set(
-        _replay_key(token, body), b"1", nx=True, ex=REPLAY_KEEP_SECONDS
-    )
-    if not fresh:
-        return "replayed: this token and body were taken already"
+    if len(_verified) >= VERIFIED_MAX:
+        _verified.clear()
+    _verified[digest] = float(claims["exp"])
     return None
 
 
