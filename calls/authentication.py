@@ -21,8 +21,6 @@ import httpx
 import jwt
 from django.conf import settings
 
-from comms_portal.redis_client import get_async_redis
-
 logger = logging.getLogger(__name__)
 
 LEEWAY_SECONDS = 300
@@ -129,21 +127,17 @@ async def signing_key(kid: str) -> Any | None:
 
 
 async def authenticate(authorization: str | None, body: bytes) -> str | None:
-    """Return why a callback must be refused, or None when its token holds and it is new."""
+    """Return why a callback must be refused, or None when its token holds.
+
+    Whether it is new is checked as it is queued (``replay_key``), in the same Redis step.
+    """
     if not authorization or not authorization.startswith("Bearer "):
         return "no bearer token"
     token = authorization.removeprefix("Bearer ").strip()
     digest = hashlib.sha256(token.encode()).digest()
     expires = _verified.get(digest)
     if expires is None or time.time() > expires + LEEWAY_SECONDS:
-        refused = await _verify(token, digest)
-        if refused is not None:
-            return refused
-    fresh = await get_async_redis().set(
-        _replay_key(token, body), b"1", nx=True, ex=REPLAY_KEEP_SECONDS
-    )
-    if not fresh:
-        return "replayed: this token and body were taken already"
+        return await _verify(token, digest)
     return None
 
 
@@ -185,12 +179,9 @@ async def _verify(token: str, digest: bytes) -> str | None:
     return None
 
 
-def _replay_key(token: str, body: bytes) -> str:
+def replay_key(authorization: str | None, body: bytes) -> str | None:
+    """Name a callback by its token and body: the same pair a second time is a replay."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return None
+    token = authorization.removeprefix("Bearer ").strip()
     return REPLAY_KEY_PREFIX + hashlib.sha256(token.encode() + b"\n" + body).hexdigest()
-
-
-async def not_queued(authorization: str | None, body: bytes) -> None:
-    """Forget a callback that was not queued, so that the platform may send it again."""
-    if authorization and authorization.startswith("Bearer "):
-        token = authorization.removeprefix("Bearer ").strip()
-        await get_async_redis().delete(_replay_key(token, body))

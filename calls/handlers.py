@@ -43,6 +43,7 @@ def register() -> None:
             authenticate=authentication.authenticate,
             malformed=malformed,
             handle_bodies=handle_bodies,
-            not_queued=authentication.not_queued,
+            replay_key=authentication.replay_key,
+            replay_seconds=authentication.REPLAY_KEEP_SECONDS,
         )
     )
