@@ -104,7 +104,13 @@ class Dispatcher:
     """This process's threads that work through the calls' lists."""
 
     def __init__(self, threads: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="calls")
+        # New callers get threads of their own, so their answer never queues behind the
+        # prompts and routing of calls already in progress.
+        urgent = max(1, threads // 2)
+        self._urgent = ThreadPoolExecutor(max_workers=urgent, thread_name_prefix="calls-new")
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, threads - urgent), thread_name_prefix="calls"
+        )
         self._lock = threading.Lock()
         self._running = 0
         self._idle = threading.Condition(self._lock)
@@ -122,18 +128,20 @@ class Dispatcher:
         pipeline.sadd(QUEUED_KEY, *{item.call_id for item in batch})
         pipeline.execute()
         # New callers first: their answer is the one a person waits for in silence.
-        calls = list(dict.fromkeys(item.call_id for item in batch if item.incoming))
-        calls += [c for c in dict.fromkeys(item.call_id for item in batch) if c not in calls]
-        for call_id in calls:
-            self.submit(call_id)
+        new = dict.fromkeys(item.call_id for item in batch if item.incoming)
+        for call_id in new:
+            self.submit(call_id, urgent=True)
+        for call_id in dict.fromkeys(item.call_id for item in batch):
+            if call_id not in new:
+                self.submit(call_id)
         self.sweep()
         return len(batch)
 
-    def submit(self, call_id: str) -> None:
+    def submit(self, call_id: str, *, urgent: bool = False) -> None:
         """Have a thread work through the call's list (unless someone already does)."""
         with self._lock:
             self._running += 1
-        self._pool.submit(self._run, call_id)
+        (self._urgent if urgent else self._pool).submit(self._run, call_id, urgent)
 
     def sweep(self, *, force: bool = False) -> int:
         """Start handlers for lists nobody holds (their worker died); return how many."""
@@ -162,9 +170,9 @@ class Dispatcher:
                 self._idle.wait(left)
         return True
 
-    def _run(self, call_id: str) -> None:
+    def _run(self, call_id: str, urgent: bool) -> None:
         try:
-            self._work_through(call_id)
+            self._work_through(call_id, urgent=urgent)
         except Exception:
             logger.exception("callbacks of call %s: the handler failed", call_id)
         finally:
@@ -174,7 +182,7 @@ class Dispatcher:
                 self._running -= 1
                 self._idle.notify_all()
 
-    def _work_through(self, call_id: str) -> None:
+    def _work_through(self, call_id: str, *, urgent: bool) -> None:
         client = get_redis()
         queue_key, lock_key = QUEUE_PREFIX + call_id, LOCK_PREFIX + call_id
         settle = client.register_script(_SETTLE)
@@ -185,7 +193,11 @@ class Dispatcher:
                 # Another handler holds the call; it looks at the list again once done.
                 return
             try:
-                stopped = self._handle_queue(client, call_id, queue_key, lock_key)
+                # A new caller's thread answers and moves on; the call's later steps queue
+                # with every other call's.
+                stopped = self._handle_queue(
+                    client, call_id, queue_key, lock_key, at_most=1 if urgent else None
+                )
             finally:
                 release(keys=[lock_key], args=[token])
             if stopped:
@@ -196,12 +208,22 @@ class Dispatcher:
             # A notification appended while the lock was held may have found it taken.
             if not int(settle(keys=[queue_key, QUEUED_KEY], args=[call_id])):
                 return
+            if urgent:
+                self.submit(call_id)
+                return
 
     def _handle_queue(
-        self, client: redis.Redis[bytes], call_id: str, queue_key: str, lock_key: str
+        self,
+        client: redis.Redis[bytes],
+        call_id: str,
+        queue_key: str,
+        lock_key: str,
+        *,
+        at_most: int | None,
     ) -> bool:
         """Handle the call's notifications oldest first; True when a passing fault stopped it."""
-        while True:
+        handled = 0
+        while at_most is None or handled < at_most:
             raw = client.lindex(queue_key, 0)
             if raw is None:
                 return False
@@ -224,6 +246,8 @@ class Dispatcher:
             client.pipeline(transaction=False).lpop(queue_key).expire(
                 lock_key, LOCK_SECONDS
             ).execute()
+            handled += 1
+        return False
 
 
 def handle_one(body: str) -> None:

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.graph_clients import graph_for_user
 from accounts.identity import FEATURE_SCOPES
-from calls import incidents, steps
+from calls import incidents, steps, teams
 from calls.bot import graph_for_bot
 from calls.models import (
     STATE_RANK,
@@ -38,6 +38,7 @@ from calls.models import (
     MenuOption,
     ReceptionLine,
 )
+from calls.teams import Member
 from comms_portal.graph import GraphError
 from comms_portal.graph import calls as graph_calls
 from comms_portal.graph.calls import CommsNotification
@@ -127,13 +128,22 @@ def _caller_of(data: graph_calls.Call) -> tuple[str, str, Person | None]:
     return "Unknown caller", "", None
 
 
+def _line_now() -> tuple[ReceptionLine, list[MenuOption]]:
+    """Return the line and its first two keys, as lately read (any change is seen at once)."""
+
+    def read() -> tuple[ReceptionLine, list[MenuOption]]:
+        line = the_line()
+        return line, list(line.options.all()[:2])
+
+    return teams.remembered("line", read)
+
+
 def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
     if Call.objects.filter(graph_id=call_id).exists():
         return Outcome(False, f"incoming call {call_id} seen already")
     label, phone, person = _caller_of(data)
-    line = the_line()
+    line, options = _line_now()
     is_open_now = is_open(line, timezone.now())
-    options = list(line.options.all()[:2]) if is_open_now else []
     call = Call(
         graph_id=call_id,
         purpose=Call.Purpose.RECEPTION,
@@ -143,7 +153,7 @@ def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
         caller_phone=phone,
         caller_person=person,
     )
-    if len(options) == 1:
+    if is_open_now and len(options) == 1:
         # One team and no menu: ring it before answering (a redirect needs an unanswered call).
         call.option = options[0]
         call.save()
@@ -154,17 +164,23 @@ def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
         call.waiting_for = OFFER_FIRST
         call.routing = "Nobody can take it: answering to offer a call back"
         call.save(update_fields=["waiting_for", "routing", "updated_at"])
-    else:
-        call.waiting_for = MENU if is_open_now else CLOSED
-        call.routing = "Answering" if is_open_now else "Closed: answering to say so"
-        call.save()
-    # Within 15 seconds of the incoming notification, or the platform drops the call; the
-    # caller hears nothing until then, so the call's other records wait until it is sent.
-    graph_calls.answer(graph_for_bot(), call_id, callback_uri=steps.callback_uri())
-    if call.option is None:
-        steps.event(call, f"Incoming call from {label}.")
+        _answer(call_id)
+        steps.publish(call)
+        return Outcome(True)
+    # The caller hears nothing until the answer, so it goes first; the call is recorded in
+    # the same transaction, before its next callback is handled (they queue behind this one).
+    _answer(call_id)
+    call.waiting_for = MENU if is_open_now else CLOSED
+    call.routing = "Answering" if is_open_now else "Closed: answering to say so"
+    call.save()
+    steps.event(call, f"Incoming call from {label}.")
     steps.publish(call)
     return Outcome(True)
+
+
+def _answer(call_id: str) -> None:
+    # Within 15 seconds of the incoming notification, or the platform drops the call.
+    graph_calls.answer(graph_for_bot(), call_id, callback_uri=steps.callback_uri())
 
 
 def _ring_team(call: Call, option: MenuOption) -> bool:
@@ -178,10 +194,9 @@ def _ring_team(call: Call, option: MenuOption) -> bool:
     free = free_longest(members, presence)
     targets: list[Member] = []
     if free is not None:
-        chosen = Person.objects.get(pk=free.pk)
         targets = [free]
-        call.routed_to = chosen
-        call.routing = f"Ringing {chosen.display_name} (Available longest)"
+        call.routed_to_id = free.pk
+        call.routing = f"Ringing {free.display_name} (Available longest)"
     else:
         targets = [
             m for m in members if presence.get(m.graph_id, ("", 0.0))[0] in RINGS_WHEN_NOT_FREE
@@ -346,15 +361,6 @@ def members_of(option: MenuOption) -> list[Person]:
     return list(option.members.all())
 
 
-@dataclass(frozen=True)
-class Member:
-    """What routing needs of one member of a team: no whole directory entry each."""
-
-    pk: int
-    graph_id: str
-    display_name: str
-
-
 class _Named(Protocol):
     @property
     def graph_id(self) -> str: ...
@@ -364,18 +370,11 @@ class _Named(Protocol):
 
 
 NamedT = TypeVar("NamedT", bound=_Named)
-_MEMBER_FIELDS = ("pk", "graph_id", "display_name")
 
 
 def team_of(option: MenuOption) -> list[Member]:
-    """Return the members a menu key leads to, as routing needs them (one query)."""
-    if option.kind == MenuOption.Kind.DEPARTMENT:
-        rows = Person.objects.visible().in_department(option.department)
-    elif option.kind == MenuOption.Kind.PERSON:
-        rows = Person.objects.filter(pk=option.person_id)
-    else:
-        rows = option.members.all()
-    return [Member(*row) for row in rows.values_list(*_MEMBER_FIELDS)]
+    """Return the members a menu key leads to, as routing needs them."""
+    return teams.members(option)
 
 
 def stored_presence(graph_ids: list[str]) -> dict[str, tuple[str, float]]:
@@ -417,11 +416,10 @@ def free_longest(people: Sequence[NamedT], presence: dict[str, tuple[str, float]
     return min(available, key=lambda p: (presence[p.graph_id][1], p.display_name))
 
 
-def choose_free_longest(option: MenuOption) -> Person | None:
+def choose_free_longest(option: MenuOption) -> Member | None:
     """Return the member of a key's team who has been Available longest, by stored presence."""
     members = team_of(option)
-    chosen = free_longest(members, stored_presence([member.graph_id for member in members]))
-    return None if chosen is None else Person.objects.filter(pk=chosen.pk).first()
+    return free_longest(members, stored_presence([member.graph_id for member in members]))
 
 
 def route(call: Call) -> None:
@@ -429,7 +427,7 @@ def route(call: Call) -> None:
     option = call.option
     if option is None:
         return
-    chosen = choose_free_longest(option)
+    chosen: Member | Person | None = choose_free_longest(option)
     if chosen is None and option.kind == MenuOption.Kind.PERSON and option.person is not None:
         person = option.person
         availability = stored_presence([person.graph_id]).get(person.graph_id, ("Offline", 0.0))[0]
@@ -444,7 +442,7 @@ def route(call: Call) -> None:
         steps.event(call, f"Nobody of {option.label} is Available.")
         _offer_call_back(call)
         return
-    call.routed_to = chosen
+    call.routed_to_id = chosen.pk
     call.routing = f"Transferring to {chosen.display_name}"
     call.save(update_fields=["routed_to", "routing", "updated_at"])
     steps.event(call, f"Transferring to {chosen.display_name} (Available longest).")

@@ -97,3 +97,16 @@ def test_a_department_key_routes_from_the_store_too() -> None:
     chosen = services.choose_free_longest(option)
 
     assert chosen is not None and chosen.graph_id == user_id(LENA)
+
+
+def test_a_change_to_the_team_is_routed_by_at_the_next_call(support: MenuOption) -> None:
+    stored(GRACE, "Available", since_minutes=50)
+    stored(SAMUEL, "Available", since_minutes=5)
+    stored(AIKO, "Busy", since_minutes=5)
+    first = services.choose_free_longest(support)
+
+    support.members.remove(person(GRACE))
+    then = services.choose_free_longest(support)
+
+    assert first is not None and first.graph_id == user_id(GRACE)
+    assert then is not None and then.graph_id == user_id(SAMUEL)
