@@ -49,15 +49,12 @@ RETRY_SECONDS = 2.0
 # A list untouched this long belongs to a call long gone (its notifications kept failing).
 QUEUE_KEEP_SECONDS = 24 * 3600
 
-# Release the lock only while this handler holds it.
+# Release the lock (only while this handler holds it); forget the call among the queued ones
+# once its list is empty; say how many items remain.
 _RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-# Forget the call among the queued ones once its list is empty; say how many items remain.
-_SETTLE = """
-local left = redis.call('LLEN', KEYS[1])
-if left == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+local left = redis.call('LLEN', KEYS[2])
+if left == 0 then redis.call('SREM', KEYS[3], ARGV[2]) end
 return left
 """
 
@@ -185,13 +182,13 @@ class Dispatcher:
     def _work_through(self, call_id: str, *, urgent: bool) -> None:
         client = get_redis()
         queue_key, lock_key = QUEUE_PREFIX + call_id, LOCK_PREFIX + call_id
-        settle = client.register_script(_SETTLE)
         release = client.register_script(_RELEASE)
         while True:
             token = uuid.uuid4().hex
             if not client.set(lock_key, token, nx=True, ex=LOCK_SECONDS):
                 # Another handler holds the call; it looks at the list again once done.
                 return
+            stopped = True
             try:
                 # A new caller's thread answers and moves on; the call's later steps queue
                 # with every other call's.
@@ -199,14 +196,14 @@ class Dispatcher:
                     client, call_id, queue_key, lock_key, at_most=1 if urgent else None
                 )
             finally:
-                release(keys=[lock_key], args=[token])
+                left = int(release(keys=[lock_key, queue_key, QUEUED_KEY], args=[token, call_id]))
             if stopped:
                 timer = threading.Timer(RETRY_SECONDS, self.submit, args=(call_id,))
                 timer.daemon = True
                 timer.start()
                 return
             # A notification appended while the lock was held may have found it taken.
-            if not int(settle(keys=[queue_key, QUEUED_KEY], args=[call_id])):
+            if not left:
                 return
             if urgent:
                 self.submit(call_id)
@@ -223,11 +220,14 @@ class Dispatcher:
     ) -> bool:
         """Handle the call's notifications oldest first; True when a passing fault stopped it."""
         handled = 0
+        pending: list[bytes] = []
         while at_most is None or handled < at_most:
-            raw = client.lindex(queue_key, 0)
-            if raw is None:
-                return False
-            body = raw.decode("utf-8", "replace")
+            if not pending:
+                # What is queued now, in one read; each leaves the list once handled.
+                pending = client.lrange(queue_key, 0, -1 if at_most is None else at_most - 1)
+                if not pending:
+                    return False
+            body = pending.pop(0).decode("utf-8", "replace")
             try:
                 handle_one(body)
             except PASSING_FAULTS as error:
