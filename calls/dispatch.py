@@ -134,6 +134,20 @@ class Dispatcher:
         self.sweep()
         return len(batch)
 
+    def _retry_later(self, call_id: str) -> None:
+        """Try the call again in a moment; until then the dispatcher does not count as idle."""
+
+        def retry() -> None:
+            self.submit(call_id)
+            with self._idle:
+                self._running -= 1
+
+        with self._lock:
+            self._running += 1
+        timer = threading.Timer(RETRY_SECONDS, retry)
+        timer.daemon = True
+        timer.start()
+
     def submit(self, call_id: str, *, urgent: bool = False) -> None:
         """Have a thread work through the call's list (unless someone already does)."""
         with self._lock:
@@ -198,9 +212,7 @@ class Dispatcher:
             finally:
                 left = int(release(keys=[lock_key, queue_key, QUEUED_KEY], args=[token, call_id]))
             if stopped:
-                timer = threading.Timer(RETRY_SECONDS, self.submit, args=(call_id,))
-                timer.daemon = True
-                timer.start()
+                self._retry_later(call_id)
                 return
             # A notification appended while the lock was held may have found it taken.
             if not left:
@@ -280,3 +292,8 @@ def dispatcher() -> Dispatcher:
         if _dispatcher is None:
             _dispatcher = Dispatcher(settings.CALLS_DISPATCH_THREADS)
         return _dispatcher
+
+
+def resume_orphans() -> int:
+    """Start handlers for calls whose queued callbacks nobody holds; return how many."""
+    return dispatcher().sweep(force=True)

@@ -214,7 +214,7 @@ def measure_routing(section: Section, option: MenuOption, rounds: int) -> None:
     """Time the routing decision for the option's team, from the store and as route() does."""
     size = option.members.count()
     for what, decide, count in (
-        ("routing decision as route() makes it (presence store)", _decide_from_store, rounds),
+        ("routing decision from the presence store", _decide_from_store, rounds),
         (
             "routing decision with a fresh Graph read of the team",
             _decide_from_graph,

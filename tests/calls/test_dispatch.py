@@ -108,7 +108,7 @@ def test_a_call_held_by_another_handler_holds_up_no_other_call() -> None:
     # That worker died without finishing: once its lock lapses, the call's steps are taken up
     # again, still in order.
     client.delete(dispatch.LOCK_PREFIX + busy.graph_id)
-    assert dispatch.dispatcher().sweep(force=True) == 1
+    assert dispatch.resume_orphans() == 1
     assert dispatch.dispatcher().wait_until_idle()
 
     busy.refresh_from_db()
