@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
-from calls import authentication, services
-from comms_portal.graph import GraphError, InvalidNotification, Throttled
+from calls import authentication, dispatch
+from comms_portal.graph import InvalidNotification
 from comms_portal.graph.calls import parse_comms_notifications
-from comms_portal.graph.errors import GraphTransportError, ServiceUnavailable
 from comms_portal.notifications import registry
 from comms_portal.notifications.registry import CallbackKind, Handled
 
-logger = logging.getLogger(__name__)
 KIND = "calls"
 
 
@@ -26,26 +23,15 @@ def malformed(body: bytes) -> str | None:
 
 
 def handle_bodies(bodies: Sequence[str]) -> Handled:
-    """Apply the callbacks in the order they came: each call's steps stay in order."""
+    """Hand each callback to its call's list: in order within a call, calls side by side."""
     handled = Handled()
+    queued: list[dispatch.Queued] = []
     for body in bodies:
         try:
-            collection = parse_comms_notifications(body)
+            queued += dispatch.split(body)
         except InvalidNotification as error:
             handled.drop(f"malformed callback: {error}")
-            continue
-        for item in collection.value:
-            try:
-                outcome = services.apply_notification(item)
-            except (Throttled, ServiceUnavailable, GraphTransportError):
-                raise  # passing: the drain keeps the batch and tries again
-            except (GraphError, InvalidNotification, services.ControlRefused) as error:
-                handled.drop(f"call {item.call_id}: {type(error).__name__}: {error}")
-                continue
-            if outcome.applied:
-                handled.changed += 1
-            elif outcome.reason:
-                handled.drop(outcome.reason)
+    handled.changed = dispatch.dispatcher().enqueue(queued)
     return handled
 
 
@@ -57,6 +43,7 @@ def register() -> None:
             authenticate=authentication.authenticate,
             malformed=malformed,
             handle_bodies=handle_bodies,
-            not_queued=authentication.not_queued,
+            replay_key=authentication.replay_key,
+            replay_seconds=authentication.REPLAY_KEEP_SECONDS,
         )
     )

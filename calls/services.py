@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from accounts.graph_clients import graph_for_user
 from accounts.identity import FEATURE_SCOPES
-from calls import incidents, steps
+from calls import incidents, steps, teams
 from calls.bot import graph_for_bot
 from calls.models import (
     STATE_RANK,
@@ -37,12 +38,13 @@ from calls.models import (
     MenuOption,
     ReceptionLine,
 )
+from calls.teams import Member
 from comms_portal.graph import GraphError
 from comms_portal.graph import calls as graph_calls
 from comms_portal.graph.calls import CommsNotification
 from comms_portal.graph.presence import get_presences_by_user_id
 from directory.models import Person
-from presence.selectors import presence_states
+from presence.selectors import availability_since, presence_states
 from presence.services import presence_from_graph, record_presence
 
 logger = logging.getLogger(__name__)
@@ -126,11 +128,23 @@ def _caller_of(data: graph_calls.Call) -> tuple[str, str, Person | None]:
     return "Unknown caller", "", None
 
 
+def _line_now() -> tuple[ReceptionLine, list[MenuOption]]:
+    """Return the line and its first two keys, as lately read (any change is seen at once)."""
+
+    def read() -> tuple[ReceptionLine, list[MenuOption]]:
+        line = the_line()
+        return line, list(line.options.all()[:2])
+
+    return teams.remembered("line", read)
+
+
 def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
     if Call.objects.filter(graph_id=call_id).exists():
         return Outcome(False, f"incoming call {call_id} seen already")
     label, phone, person = _caller_of(data)
-    call = Call.objects.create(
+    line, options = _line_now()
+    is_open_now = is_open(line, timezone.now())
+    call = Call(
         graph_id=call_id,
         purpose=Call.Purpose.RECEPTION,
         direction="incoming",
@@ -139,27 +153,34 @@ def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
         caller_phone=phone,
         caller_person=person,
     )
-    steps.event(call, f"Incoming call from {label}.")
-    line = the_line()
-    is_open_now = is_open(line, timezone.now())
-    options = list(line.options.all()[:2])
     if is_open_now and len(options) == 1:
         # One team and no menu: ring it before answering (a redirect needs an unanswered call).
         call.option = options[0]
-        call.save(update_fields=["option", "updated_at"])
+        call.save()
+        steps.event(call, f"Incoming call from {label}.")
         if _ring_team(call, options[0]):
             steps.publish(call)
             return Outcome(True)
         call.waiting_for = OFFER_FIRST
         call.routing = "Nobody can take it: answering to offer a call back"
-    else:
-        call.waiting_for = MENU if is_open_now else CLOSED
-        call.routing = "Answering" if is_open_now else "Closed: answering to say so"
-    call.save(update_fields=["waiting_for", "routing", "updated_at"])
+        call.save(update_fields=["waiting_for", "routing", "updated_at"])
+        _answer(call_id)
+        steps.publish(call)
+        return Outcome(True)
+    # The caller hears nothing until the answer, so it goes first; the call is recorded in
+    # the same transaction, before its next callback is handled (they queue behind this one).
+    _answer(call_id)
+    call.waiting_for = MENU if is_open_now else CLOSED
+    call.routing = "Answering" if is_open_now else "Closed: answering to say so"
+    call.save()
+    steps.event(call, f"Incoming call from {label}.")
     steps.publish(call)
+    return Outcome(True)
+
+
+def _answer(call_id: str) -> None:
     # Within 15 seconds of the incoming notification, or the platform drops the call.
     graph_calls.answer(graph_for_bot(), call_id, callback_uri=steps.callback_uri())
-    return Outcome(True)
 
 
 def _ring_team(call: Call, option: MenuOption) -> bool:
@@ -168,16 +189,17 @@ def _ring_team(call: Call, option: MenuOption) -> bool:
     The Available member free longest is rung alone; when nobody is Available, everyone who
     may pick up (not in Do not disturb, not Offline) is rung at once, up to 25.
     """
-    members = members_of(option)
-    presence = fresh_presence(members)
-    chosen = free_longest(members, presence)
-    if chosen is not None:
-        targets = [chosen]
-        call.routed_to = chosen
-        call.routing = f"Ringing {chosen.display_name} (Available longest)"
+    members = team_of(option)
+    presence = stored_presence([member.graph_id for member in members])
+    free = free_longest(members, presence)
+    targets: list[Member] = []
+    if free is not None:
+        targets = [free]
+        call.routed_to_id = free.pk
+        call.routing = f"Ringing {free.display_name} (Available longest)"
     else:
         targets = [
-            p for p in members if presence.get(p.graph_id, ("", 0.0))[0] in RINGS_WHEN_NOT_FREE
+            m for m in members if presence.get(m.graph_id, ("", 0.0))[0] in RINGS_WHEN_NOT_FREE
         ][: graph_calls.MAX_REDIRECT_TARGETS]
         if not targets:
             steps.event(call, f"Nobody of {option.label} can take a call.")
@@ -188,7 +210,7 @@ def _ring_team(call: Call, option: MenuOption) -> bool:
     graph_calls.redirect(
         graph_for_bot(),
         call.graph_id,
-        targets=[graph_calls.identity("user", p.graph_id, p.display_name) for p in targets],
+        targets=[graph_calls.identity("user", m.graph_id, m.display_name) for m in targets],
         timeout=REDIRECT_RING_SECONDS,
         callback_uri=steps.callback_uri(),
     )
@@ -339,9 +361,41 @@ def members_of(option: MenuOption) -> list[Person]:
     return list(option.members.all())
 
 
+class _Named(Protocol):
+    @property
+    def graph_id(self) -> str: ...
+
+    @property
+    def display_name(self) -> str: ...
+
+
+NamedT = TypeVar("NamedT", bound=_Named)
+
+
+def team_of(option: MenuOption) -> list[Member]:
+    """Return the members a menu key leads to, as routing needs them."""
+    return teams.members(option)
+
+
+def stored_presence(graph_ids: list[str]) -> dict[str, tuple[str, float]]:
+    """Return availability and since when, by Graph id, from the portal's presence store.
+
+    The presence engine keeps the store current, so a decision costs one Redis read for the
+    whole team; only people the store does not hold yet are read from Graph (and stored).
+    """
+    presence = availability_since(graph_ids)
+    missing = [graph_id for graph_id in graph_ids if graph_id not in presence]
+    if missing:
+        presence.update(_read_presence(missing))
+    return presence
+
+
 def fresh_presence(people: list[Person]) -> dict[str, tuple[str, float]]:
     """Read these people's presence now; return availability and since when, by Graph id."""
-    ids = [person.graph_id for person in people]
+    return _read_presence([person.graph_id for person in people])
+
+
+def _read_presence(ids: list[str]) -> dict[str, tuple[str, float]]:
     if not ids:
         return {}
     observed = time.time()
@@ -354,7 +408,7 @@ def fresh_presence(people: list[Person]) -> dict[str, tuple[str, float]]:
     }
 
 
-def free_longest(people: list[Person], presence: dict[str, tuple[str, float]]) -> Person | None:
+def free_longest(people: Sequence[NamedT], presence: dict[str, tuple[str, float]]) -> NamedT | None:
     """Return the Available person who has been Available longest."""
     available = [p for p in people if presence.get(p.graph_id, ("", 0.0))[0] == "Available"]
     if not available:
@@ -362,28 +416,33 @@ def free_longest(people: list[Person], presence: dict[str, tuple[str, float]]) -
     return min(available, key=lambda p: (presence[p.graph_id][1], p.display_name))
 
 
+def choose_free_longest(option: MenuOption) -> Member | None:
+    """Return the member of a key's team who has been Available longest, by stored presence."""
+    members = team_of(option)
+    return free_longest(members, stored_presence([member.graph_id for member in members]))
+
+
 def route(call: Call) -> None:
     """Route a reception call to its chosen team by presence."""
     option = call.option
     if option is None:
         return
-    members = members_of(option)
-    presence = fresh_presence(members)
-    chosen = free_longest(members, presence)
+    chosen: Member | Person | None = choose_free_longest(option)
     if chosen is None and option.kind == MenuOption.Kind.PERSON and option.person is not None:
-        availability = presence.get(option.person.graph_id, ("Offline", 0.0))[0]
+        person = option.person
+        availability = stored_presence([person.graph_id]).get(person.graph_id, ("Offline", 0.0))[0]
         if availability in ("Busy", "DoNotDisturb"):
-            delegates = delegates_receiving_calls(option.person)
-            chosen = free_longest(delegates, fresh_presence(delegates))
+            delegates = delegates_receiving_calls(person)
+            chosen = free_longest(
+                delegates, stored_presence([delegate.graph_id for delegate in delegates])
+            )
             if chosen is not None:
-                steps.event(
-                    call, f"{option.person.display_name} is {availability}; trying a delegate."
-                )
+                steps.event(call, f"{person.display_name} is {availability}; trying a delegate.")
     if chosen is None:
         steps.event(call, f"Nobody of {option.label} is Available.")
         _offer_call_back(call)
         return
-    call.routed_to = chosen
+    call.routed_to_id = chosen.pk
     call.routing = f"Transferring to {chosen.display_name}"
     call.save(update_fields=["routed_to", "routing", "updated_at"])
     steps.event(call, f"Transferring to {chosen.display_name} (Available longest).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from calls import incidents, services
+from calls import dispatch, incidents, services
 
 
 @shared_task(name="calls.keep_alive", ignore_result=True)
@@ -23,3 +23,9 @@ def place_call_backs() -> int:
 def retry_call_outs() -> int:
     """Call again the people an incident call-out has not reached yet."""
     return incidents.retry_call_outs()
+
+
+@shared_task(name="calls.resume_callbacks", ignore_result=True)
+def resume_callbacks() -> int:
+    """Handle the callbacks left queued for calls nobody is handling."""
+    return dispatch.resume_orphans()

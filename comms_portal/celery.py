@@ -64,6 +64,8 @@ app.conf.beat_schedule = {
     "place-call-backs": {"task": "calls.place_call_backs", "schedule": 15.0},
     # Call again the people an incident call-out has not reached, once their retry is due.
     "retry-call-outs": {"task": "calls.retry_call_outs", "schedule": 15.0},
+    # Take up the callbacks a worker that died left queued for their calls.
+    "resume-callbacks": {"task": "calls.resume_callbacks", "schedule": 30.0},
 }
 
 

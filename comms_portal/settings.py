@@ -398,3 +398,5 @@ CALLS_RECEPTION_PHONE = env.text(
 # id is looked up at once, at most every CALLS_KEYS_MIN_REFRESH_SECONDS).
 CALLS_KEYS_CACHE_SECONDS = env.number("CALLS_KEYS_CACHE_SECONDS", 86_400, minimum=60)
 CALLS_KEYS_MIN_REFRESH_SECONDS = env.number("CALLS_KEYS_MIN_REFRESH_SECONDS", 5, minimum=0)
+# Threads of each worker process that handle the bot's callbacks, one call at a time each.
+CALLS_DISPATCH_THREADS = env.number("CALLS_DISPATCH_THREADS", 8, minimum=1)

@@ -365,6 +365,11 @@ def presence_states(person_ids: list[str]) -> dict[str, store.PresenceState]:
     return store.get_many(person_ids)
 
 
+def availability_since(person_ids: list[str]) -> dict[str, tuple[str, float]]:
+    """Return the stored availability and since when (epoch seconds) of these people."""
+    return store.availabilities_since(person_ids)
+
+
 @dataclass(frozen=True)
 class Followed:
     """Whom a person follows on their live pages: favourites and people they wait for."""

@@ -90,6 +90,7 @@ class Appended(Enum):
     QUEUED = "queued"  # a drain is pending already
     DRAIN_NEEDED = "drain-needed"  # the caller must request a drain task
     FULL = "full"  # refused: the inbox holds NOTIFICATION_INBOX_MAX_BODIES already
+    REPLAYED = "replayed"  # refused: the body's once-key was taken already
 
 
 # Mark, in Redis's own time, that bodies wait since now, unless they already did.
@@ -100,8 +101,9 @@ local function mark_waiting(key)
 end
 """
 
-# Append unless full; raise the drain flag; say which of the three happened. The metrics'
-# counts (ARGV[4] to ARGV[8]) ride along in the same round trip.
+# Append unless full (or replayed); raise the drain flag; say what happened. The metrics'
+# counts (ARGV[4] to ARGV[8]) ride along in the same round trip. With a once-key (KEYS[5],
+# kept ARGV[9] seconds), a body whose key was set already is refused (-2) and not counted.
 _APPEND = (
     _MARK_WAITING
     + """
@@ -109,6 +111,9 @@ if tonumber(ARGV[7]) > 0 then redis.call('HINCRBY', KEYS[4], ARGV[6], ARGV[7]) e
 if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then
   if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[4], ARGV[8], ARGV[5]) end
   return -1
+end
+if tonumber(ARGV[9]) > 0 and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[9]) then
+  return -2
 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 mark_waiting(KEYS[3])
@@ -192,17 +197,32 @@ def _counter_fields(kind: str) -> tuple[str, str, str]:
 
 
 async def append(
-    body: bytes, *, kind: str = counters.UNKNOWN_KIND, accepted: int = 0, untrusted: int = 0
+    body: bytes,
+    *,
+    kind: str = counters.UNKNOWN_KIND,
+    accepted: int = 0,
+    untrusted: int = 0,
+    once_key: str | None = None,
+    once_seconds: int = 0,
 ) -> Appended:
     """Append one body, unless the inbox is full; say whether a drain must be requested.
 
     ``accepted`` and ``untrusted`` are how many of the body's notifications are ours and
-    not: they are counted (for ``kind``) in the same round trip.
+    not: they are counted (for ``kind``) in the same round trip. With ``once_key`` the body
+    is appended only if that key is new, and the key is kept ``once_seconds``: a replay
+    check that costs no round trip of its own, and is not spent when the inbox is full.
     """
     accepted_field, untrusted_field, full_field = _counter_fields(kind)
     script = get_async_redis().register_script(_APPEND)
+    once = once_key is not None and once_seconds > 0
     answer = await script(
-        keys=[INBOX_KEY, DRAIN_PENDING_KEY, WAITING_SINCE_KEY, counters.NOTIFICATIONS_KEY],
+        keys=[
+            INBOX_KEY,
+            DRAIN_PENDING_KEY,
+            WAITING_SINCE_KEY,
+            counters.NOTIFICATIONS_KEY,
+            once_key if once_key is not None else INBOX_KEY,
+        ],
         args=[
             body,
             settings.NOTIFICATION_INBOX_MAX_BODIES,
@@ -212,10 +232,13 @@ async def append(
             untrusted_field,
             untrusted,
             full_field,
+            once_seconds if once else 0,
         ],
     )
     if answer == -1:
         return Appended.FULL
+    if answer == -2:
+        return Appended.REPLAYED
     return Appended.DRAIN_NEEDED if answer == 1 else Appended.QUEUED
 
 

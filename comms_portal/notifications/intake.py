@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
@@ -236,14 +237,39 @@ async def answer_callback(body: bytes, endpoint: Endpoint, authorization: str | 
         logger.warning("callback intake: malformed %s body refused: %s", endpoint.label, malformed)
         counters.count(NOTIFICATIONS_REFUSED, endpoint.label, Refused.MALFORMED)
         return Answer(400, malformed)
-    appended = await inbox.append(inbox.callback_body(kind.name, body), kind=kind.name, accepted=1)
+    once_key = kind.replay_key(authorization, body) if kind.replay_key is not None else None
+    try:
+        appended = await inbox.append(
+            inbox.callback_body(kind.name, body),
+            kind=kind.name,
+            accepted=1,
+            once_key=once_key,
+            once_seconds=kind.replay_seconds,
+        )
+    except redis.RedisError as error:
+        # Nothing was queued (the script runs whole or not at all): the platform sends it again.
+        logger.error("callback intake: %s body not queued: %s", endpoint.label, error)
+        return Answer(503, "try again", (("Retry-After", "1"),))
+    if appended is inbox.Appended.REPLAYED:
+        logger.warning(
+            "callback intake: %s callback refused: replayed: this token and body were taken "
+            "already",
+            endpoint.label,
+        )
+        counters.count(NOTIFICATIONS_REFUSED, endpoint.label, Refused.UNTRUSTED)
+        return Answer(401, "unauthorized", (("WWW-Authenticate", 'Bearer error="invalid_token"'),))
     if appended is inbox.Appended.FULL:
         logger.error("callback intake: inbox full; %s body refused with 503", endpoint.label)
         if kind.not_queued is not None:
             await kind.not_queued(authorization, body)
         return Answer(503, "inbox full", (("Retry-After", str(INBOX_FULL_RETRY_SECONDS)),))
     if appended is inbox.Appended.DRAIN_NEEDED:
-        await _enqueue(tasks.drain_notifications.delay)
+        try:
+            await _enqueue(tasks.drain_notifications.delay)
+        except Exception:
+            # The body is queued: a refusal now would make its sender's next try a replay.
+            # The beat's upkeep drain takes it once the drain flag lapses.
+            logger.exception("callback intake: no drain requested for a queued body")
     return Answer(202)
 
 

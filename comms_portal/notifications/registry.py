@@ -135,6 +135,10 @@ class CallbackKind:
     # Forget an authenticated body that could not be queued (the inbox was full), so that
     # the sender's next try is not taken for a replay.
     not_queued: Callable[[str | None, bytes], Awaitable[None]] | None = None
+    # Name this exact callback (its token and body): the intake queues it only if the name is
+    # new, in the same Redis step as the queueing, and keeps the name ``replay_seconds``.
+    replay_key: Callable[[str | None, bytes], str | None] | None = None
+    replay_seconds: int = 0
 
 
 _callback_kinds: dict[str, CallbackKind] = {}

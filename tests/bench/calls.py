@@ -8,9 +8,9 @@ Three parts, each on the real services:
   own clocks: from when the platform posted the ``created`` callback to when the portal's
   ``answer`` request reached it (intake, queue, worker, Graph token, request). The simulated
   people's and prompts' delays are set low; they are not part of that span anyway.
-* Routing: the routing service's steps called directly in this process for a team with
-  presence for everyone in the store: members, presence, the Available member free longest.
-  Timed from the store alone, and as ``route`` does it now (a fresh Graph read first).
+* Routing: the routing decision called directly in this process for a team with presence
+  for everyone in the store: members, presence, the Available member free longest. Timed as
+  ``route`` makes it (from the store), and with a fresh Graph read of the team first.
 * Intake: signed callbacks posted open-loop to the intake at a fixed rate. The token is a real
   one the platform signed (caught from one callback); each body names a different call, so no
   body is a replay. Reported: answer times, and whether every accepted body was queued.
@@ -37,7 +37,6 @@ from comms_portal.redis_client import get_redis
 from comms_portal.stack import Stack
 from directory.models import Person
 from presence import store
-from presence.selectors import presence_states
 from tests.bench.harness import BenchEnvironment, portal_running
 from tests.bench.http_load import open_loop, post_request
 from tests.bench.report import Section, summary_ms
@@ -203,15 +202,10 @@ def seed_presence(team: list[Person]) -> None:
 
 
 def _decide_from_store(option: MenuOption) -> Person | None:
-    members = services.members_of(option)
-    stored = presence_states([person.graph_id for person in members])
-    presence = {
-        graph_id: (state.availability, state.changed_at) for graph_id, state in stored.items()
-    }
-    return services.free_longest(members, presence)
+    return services.choose_free_longest(option)
 
 
-def _decide_as_route_does(option: MenuOption) -> Person | None:
+def _decide_from_graph(option: MenuOption) -> Person | None:
     members = services.members_of(option)
     return services.free_longest(members, services.fresh_presence(members))
 
@@ -222,8 +216,8 @@ def measure_routing(section: Section, option: MenuOption, rounds: int) -> None:
     for what, decide, count in (
         ("routing decision from the presence store", _decide_from_store, rounds),
         (
-            "routing decision as route() makes it (Graph read first)",
-            _decide_as_route_does,
+            "routing decision with a fresh Graph read of the team",
+            _decide_from_graph,
             max(5, rounds // 10),
         ),
     ):
@@ -354,8 +348,9 @@ def run(bench: BenchEnvironment) -> Section:
         "nobody presses a key, so answered calls stay in the menu",
         "intake answer: the intake's answer time to each callback of those calls (token "
         "checked, replay refused, body queued), as the platform measured it",
-        "routing: members_of, then presence (store alone, or a fresh getPresencesByUserId "
-        "read then the store, as route() does), then free_longest; in this process",
+        "routing: as route() decides (the team's ids, names and presence from the store, "
+        "Graph only for people it lacks, the member free longest), and for comparison with a "
+        "fresh getPresencesByUserId read of the whole team first; in this process",
         "callback intake: answer time counted from each request's scheduled send time, after "
         f"{WARMUP_SECONDS:g} s of the same traffic unrecorded; the Celery worker drains the "
         "inbox meanwhile on the same cores",

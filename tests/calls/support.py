@@ -19,7 +19,7 @@ import redis
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
-from calls import authentication
+from calls import authentication, dispatch
 from comms_portal.asgi import application
 from comms_portal.notifications import drain, inbox
 from tests.support import session_sandbox
@@ -69,10 +69,12 @@ def through_asgi(body: bytes, headers: dict[str, str], path: str = INTAKE) -> ht
 
 
 def drain_now() -> int:
-    """Drain the inbox as the worker does, without lingering."""
-    return inbox.drain(
+    """Drain the inbox as the worker does, without lingering; wait for the calls' handlers."""
+    drained = inbox.drain(
         f"test-{uuid.uuid4()}", drain.handle_batch, hand_over=lambda: None, linger_seconds=0
     )
+    assert dispatch.dispatcher().wait_until_idle(), "the calls' handlers did not finish"
+    return drained
 
 
 class CallbackPump:
@@ -132,8 +134,9 @@ def bot_webhook(receiver: WebhookReceiver, settings: Any) -> Iterator[WebhookRec
     )
     authentication.forget_keys()
     client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter("portal:notifications:*"):
-        client.delete(key)
+    for pattern in ("portal:notifications:*", "portal:calls:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
     yield receiver
     control("POST", "/calls/settings", {"callbackTokenSeconds": 3600})
 
