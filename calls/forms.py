@@ -17,6 +17,7 @@ PROMPT_SLOTS = [
     ("greeting", "Greeting and menu"),
     ("closed", "Closed"),
     ("offer", "Nobody free: call-back offer"),
+    ("callback", "Call back promised"),
     ("goodbye", "Goodbye"),
     ("incident", "Incident call-out: press 1 to join, 2 to decline"),
 ]

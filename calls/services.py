@@ -280,9 +280,10 @@ def _on_tone(call: Call, tone: str) -> Outcome:
             CallbackOffer.objects.create(option=call.option, caller_phone=call.caller_phone)
             call.routing = "Call back requested"
             steps.event(call, "The caller asked to be called back.")
+            steps.play(call, "callback", BYE)
         else:
             call.routing = "Declined a call back"
-        steps.play(call, "goodbye", BYE)
+            steps.play(call, "goodbye", BYE)
     steps.publish(call)
     return Outcome(True)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.guards import admin_required, requires_consent
 from accounts.models import User
-from calls import selectors, services
+from calls import recordings, selectors, services
 from calls.forms import (
     PROMPT_SLOTS,
     IncidentForm,
@@ -26,7 +24,6 @@ from calls.models import Call, CallParticipant, MenuOption, Prompt
 from comms_portal.graph import GraphError
 from directory.models import Person
 
-BUNDLED_PROMPTS = Path(__file__).resolve().parent / "prompts"
 SLOTS = dict(PROMPT_SLOTS)
 
 
@@ -129,6 +126,7 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
 def reception(request: HttpRequest) -> HttpResponse:
     """Set the reception line's greeting, hours, menu and prompts."""
     line = services.the_line()
+    uploaded = selectors.uploaded_slots(line)
     line_form = LineForm(instance=line)
     option_form = OptionForm()
     prompt_form = PromptForm()
@@ -168,7 +166,7 @@ def reception(request: HttpRequest) -> HttpResponse:
             "prompt_form": prompt_form,
             "menu": selectors.menu(line),
             "slots": [
-                (slot, label, slot in selectors.uploaded_slots(line))
+                (slot, label, slot in uploaded, recordings.TEXTS[slot])
                 for slot, label in PROMPT_SLOTS
             ],
             "active_nav": "calls",
@@ -210,7 +208,7 @@ def prompt(request: HttpRequest, slot: str) -> HttpResponse:
         raise Http404("No such prompt.")
     content = selectors.prompt_content(services.the_line(), slot)
     if content is None:
-        content = (BUNDLED_PROMPTS / f"{slot}.wav").read_bytes()
+        content = recordings.path_of(slot).read_bytes()
     response = HttpResponse(content, content_type="audio/wav")
     response["Cache-Control"] = "public, max-age=300"
     return response
