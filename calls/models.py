@@ -211,6 +211,20 @@ class CallDelegate(models.Model):
         return f"{self.delegator_id} -> {self.delegate_id}"
 
 
+class DelegationRead(models.Model):
+    """When a person's call delegation was last read from Graph, with their own token."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="+")
+    # The last read that worked (shown on the person's page), and the last try of the
+    # periodic refresh, which orders who is read next.
+    read_at = models.DateTimeField(null=True, blank=True)
+    tried_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.person_id} read at {self.read_at}"
+
+
 class Incident(models.Model):
     """A call-out: the bot creates the incident meeting, joins it, and calls the team."""
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from calls.models import (
     Call,
     CallDelegate,
     CallEvent,
     CallParticipant,
+    DelegationRead,
     Incident,
     IncidentTarget,
     MenuOption,
@@ -16,6 +18,7 @@ from calls.models import (
     ReceptionLine,
 )
 from directory.models import Person
+from presence.selectors import presence_states
 
 RECENT = 20
 
@@ -75,21 +78,47 @@ def prompt_content(line: ReceptionLine, slot: str) -> bytes | None:
 
 
 @dataclass(frozen=True)
+class ShownDelegate:
+    """A delegate on a person's page: who, their presence now, and what they may do."""
+
+    person: Person
+    # The stored presence (presence's own type), shown with its template filters.
+    presence: object | None
+    receives_calls: bool
+    makes_calls: bool
+
+
+@dataclass(frozen=True)
 class PersonDelegation:
     """Who takes a person's calls, and whose calls they take, as last read from Graph."""
 
-    delegates: list[Person]
+    delegates: list[ShownDelegate]
     delegators: list[Person]
+    # When the person's delegation was last read (None: never, they have not allowed it).
+    read_at: datetime | None
 
 
 def person_delegation(graph_id: str) -> PersonDelegation:
     """Return the call delegation shown on a person's page."""
     rows = CallDelegate.objects.select_related("delegate", "delegator")
+    delegates = list(rows.filter(delegator__graph_id=graph_id).order_by("delegate__display_name"))
+    presence = presence_states([row.delegate.graph_id for row in delegates])
+    read = DelegationRead.objects.filter(person__graph_id=graph_id).first()
     return PersonDelegation(
         delegates=[
-            r.delegate for r in rows.filter(delegator__graph_id=graph_id, receives_calls=True)
+            ShownDelegate(
+                person=row.delegate,
+                presence=presence.get(row.delegate.graph_id),
+                receives_calls=row.receives_calls,
+                makes_calls=row.makes_calls,
+            )
+            for row in delegates
         ],
-        delegators=[r.delegator for r in rows.filter(delegate__graph_id=graph_id)],
+        delegators=[
+            r.delegator
+            for r in rows.filter(delegate__graph_id=graph_id).order_by("delegator__display_name")
+        ],
+        read_at=read.read_at if read is not None else None,
     )
 
 

@@ -33,6 +33,7 @@ from calls.models import (
     CallbackOffer,
     CallDelegate,
     CallParticipant,
+    DelegationRead,
     Incident,
     MenuOption,
     ReceptionLine,
@@ -476,6 +477,10 @@ def refresh_delegation(*, user_id: int, person: Person) -> Delegation:
                         "makes_calls": bool(one.allowed_actions.get("makeCalls")),
                     },
                 )
+        read_at = timezone.now()
+        DelegationRead.objects.update_or_create(
+            person=person, defaults={"read_at": read_at, "tried_at": read_at, "error": ""}
+        )
     return delegation_of(person)
 
 

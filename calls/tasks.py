@@ -1,10 +1,10 @@
-"""Background work of calls: keepAlive for live calls, and placing waiting call-backs."""
+"""Background work of calls: keepAlive, call-backs, call-out retries, call delegation."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from calls import incidents, services
+from calls import delegation, incidents, services
 
 
 @shared_task(name="calls.keep_alive", ignore_result=True)
@@ -23,3 +23,9 @@ def place_call_backs() -> int:
 def retry_call_outs() -> int:
     """Call again the people an incident call-out has not reached yet."""
     return incidents.retry_call_outs()
+
+
+@shared_task(name="calls.refresh_delegations", ignore_result=True)
+def refresh_delegations() -> int:
+    """Read again the call delegation of the signed-in people whose turn it is."""
+    return delegation.refresh_due_delegations()

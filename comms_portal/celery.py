@@ -64,6 +64,9 @@ app.conf.beat_schedule = {
     "place-call-backs": {"task": "calls.place_call_backs", "schedule": 15.0},
     # Call again the people an incident call-out has not reached, once their retry is due.
     "retry-call-outs": {"task": "calls.retry_call_outs", "schedule": 15.0},
+    # Read the call delegation of a few signed-in people each pass (delegated-only permission),
+    # so everyone's is fresh within CALLS_DELEGATION_REFRESH_SECONDS without a burst.
+    "refresh-call-delegation": {"task": "calls.refresh_delegations", "schedule": 300.0},
 }
 
 

@@ -396,3 +396,7 @@ CALLS_RECEPTION_PHONE = env.text(
 # id is looked up at once, at most every CALLS_KEYS_MIN_REFRESH_SECONDS).
 CALLS_KEYS_CACHE_SECONDS = env.number("CALLS_KEYS_CACHE_SECONDS", 86_400, minimum=60)
 CALLS_KEYS_MIN_REFRESH_SECONDS = env.number("CALLS_KEYS_MIN_REFRESH_SECONDS", 5, minimum=0)
+# Each signed-in person's call delegation is read again this often, spread over the period.
+CALLS_DELEGATION_REFRESH_SECONDS = env.number(
+    "CALLS_DELEGATION_REFRESH_SECONDS", 6 * 3600, minimum=600
+)
