@@ -40,7 +40,7 @@ TEXTS: dict[str, str] = {
     "goodbye": "Thank you for calling. Goodbye.",
     "incident": (
         "An incident has been declared, and your help is needed. "
-        "The details are on the incident's page in the portal. "
+        "Its title is the subject of the incident meeting. "
         "Press 1 to join the incident meeting, or 2 to decline."
     ),
 }
@@ -63,7 +63,7 @@ def synthesize(text: str, target: Path) -> None:
         # end keeps the last word from being cut where the platform stops the prompt.
         pcm_16k_mono = ["-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer"]
         subprocess.run(
-            ["sox", str(spoken), *pcm_16k_mono, str(target), "pad", "0", "0.3"], check=True
+            ["sox", "-D", str(spoken), *pcm_16k_mono, str(target), "pad", "0", "0.3"], check=True
         )
 
 

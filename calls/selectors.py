@@ -63,7 +63,7 @@ def call_detail(pk: int) -> CallDetail | None:
 
 def menu(line: ReceptionLine) -> list[MenuOption]:
     """Return the line's menu, key by key."""
-    return list(line.options.select_related("person").prefetch_related("members"))
+    return list(line.options.select_related("person", "team").prefetch_related("members"))
 
 
 def uploaded_slots(line: ReceptionLine) -> set[str]:

@@ -422,6 +422,7 @@ def start_call_out(
     organizer_id: str = "",
     join_url: str = "",
     call_offline: bool = False,
+    team_label: str = "",
 ) -> Incident:
     """Create the incident meeting (unless given one), join it, and call the people in order."""
     return incidents.start_incident(
@@ -433,7 +434,27 @@ def start_call_out(
         organizer_id=organizer_id,
         join_url=join_url,
         call_offline=call_offline,
+        team_label=team_label,
     )
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One person of a call-out's preview: the plan, and their stored presence to show."""
+
+    planned: incidents.PlannedCall
+    # The stored presence (presence's own type), shown with its template filters.
+    presence: Any
+
+
+def preview_call_out(*, people: list[Person], call_offline: bool) -> list[PreviewRow]:
+    """Read the people's presence now and return the order a call-out would call them in."""
+    presence = fresh_presence(people)
+    stored = presence_states([p.graph_id for p in people])
+    return [
+        PreviewRow(planned=planned, presence=stored.get(planned.person.graph_id))
+        for planned in incidents.plan(people, presence, call_offline=call_offline)
+    ]
 
 
 # --- call delegation ---------------------------------------------------------------------------
