@@ -16,6 +16,7 @@ from calls.models import (
     MenuOption,
     Prompt,
     ReceptionLine,
+    Team,
 )
 from directory.models import Person
 from presence.selectors import presence_states
@@ -64,6 +65,11 @@ def call_detail(pk: int) -> CallDetail | None:
 def menu(line: ReceptionLine) -> list[MenuOption]:
     """Return the line's menu, key by key."""
     return list(line.options.select_related("person", "team").prefetch_related("members"))
+
+
+def saved_teams() -> list[Team]:
+    """Return the saved teams by name, with their people and the menu keys leading to them."""
+    return list(Team.objects.prefetch_related("members", "options"))
 
 
 def uploaded_slots(line: ReceptionLine) -> set[str]:

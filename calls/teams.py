@@ -125,3 +125,8 @@ def save_menu_option(
         )
         option.members.set(members(choice) if choice.kind == Kind.LIST else [])
     return option
+
+
+def delete_team(*, team: Team) -> None:
+    """Delete a saved team; the menu keys that led to it keep its people as a plain list."""
+    team.delete()

@@ -22,7 +22,7 @@ from calls.forms import (
     PromptForm,
 )
 from calls.incidents import MeetingRefused
-from calls.models import Call, CallParticipant, MenuOption, Prompt, ReceptionLine
+from calls.models import Call, CallParticipant, MenuOption, Prompt, ReceptionLine, Team
 from comms_portal.graph import GraphError
 from directory.models import Person
 
@@ -168,6 +168,7 @@ def reception(request: HttpRequest) -> HttpResponse:
             "option_chosen": _chosen(option_form, "people"),
             "prompt_form": prompt_form,
             "menu": selectors.menu(line),
+            "teams": selectors.saved_teams(),
             "slots": [
                 (slot, label, slot in uploaded, recordings.TEXTS[slot])
                 for slot, label in PROMPT_SLOTS
@@ -200,6 +201,16 @@ def delete_option(request: HttpRequest, pk: int) -> HttpResponse:
     """Take a key off the menu."""
     get_object_or_404(MenuOption, pk=pk).delete()
     messages.success(request, "The menu key is removed.")
+    return redirect("calls:reception")
+
+
+@admin_required
+@require_POST
+def delete_team(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a saved team (menu keys that led to it keep its people)."""
+    team = get_object_or_404(Team, pk=pk)
+    teams.delete_team(team=team)
+    messages.success(request, f"The team {team.name} is deleted.")
     return redirect("calls:reception")
 
 

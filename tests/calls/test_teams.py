@@ -226,3 +226,12 @@ def test_the_menu_and_call_outs_share_saved_teams(bot_webhook: WebhookReceiver) 
     bridge = Call.objects.get(graph_id=Incident.objects.get().bridge_call_id)
     services.hang_up(call=bridge)
     ended(pump, bridge)
+
+    # The reception page lists the saved teams; a deleted one leaves its key its people.
+    listed = admin.get(url).content.decode()
+    assert 'data-team="Support"' in listed and "Aiko Tanaka; keys 1" in listed
+    support_team = Team.objects.get(name="Support")
+    deleted = admin.post(reverse("calls:delete_team", args=[support_team.pk]))
+    assert deleted.status_code == 302 and not Team.objects.exists()
+    key = MenuOption.objects.get(digit="1")
+    assert key.team is None and [p.graph_id for p in key.members.all()] == [user_id(AIKO)]
