@@ -14,6 +14,8 @@ from accounts.identity import FEATURE_SCOPES
 from accounts.models import User
 from calls import delegation, services
 from calls.models import CallDelegate, DelegationRead
+from calls.tasks import refresh_delegations
+from comms_portal.celery import app
 from directory.models import Person
 from directory.sync import sync_directory
 from tests.calls.support import control
@@ -114,3 +116,14 @@ def test_signed_in_people_s_delegation_is_read_in_the_background_a_few_at_a_time
             f"/calls/delegates/{priya.graph_id}",
             {"delegates": [{"id": tomas.graph_id, "makeCalls": True}]},
         )
+
+
+def test_the_beat_runs_the_refresh_at_the_period_its_spread_assumes() -> None:
+    app.loader.import_default_modules()
+    entry = app.conf.beat_schedule["refresh-call-delegation"]
+
+    assert entry["task"] == refresh_delegations.name
+    assert entry["schedule"] == delegation.PASS_SECONDS
+    # 72 passes in six hours: 1,000 people take 14 a pass.
+    assert delegation.per_pass(1000, 6 * 3600) == 14
+    assert delegation.per_pass(0, 6 * 3600) == 0
