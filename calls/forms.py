@@ -16,7 +16,8 @@ from directory.forms import PeopleField
 
 MAX_PROMPT_BYTES = 2 * 1024 * 1024
 PROMPT_SLOTS = [
-    ("greeting", "Greeting and menu"),
+    ("greeting", "Greeting"),
+    ("menu", "Menu: which key leads where"),
     ("closed", "Closed"),
     ("offer", "Nobody free: call-back offer"),
     ("callback", "Call back promised"),

@@ -24,10 +24,8 @@ VOICE, WORDS_PER_MINUTE = "en-gb", 150
 # What each bundled recording says. The portal cannot speak what an admin types (it has no
 # speech synthesizer at run time): a line's own greeting and menu are uploaded recordings.
 TEXTS: dict[str, str] = {
-    "greeting": (
-        "Welcome, and thank you for calling. "
-        "Please press the key of the team you would like to speak to."
-    ),
+    "greeting": "Welcome, and thank you for calling.",
+    "menu": "Please press the key of the team you would like to speak to.",
     "closed": (
         "Thank you for calling. We are closed at the moment. "
         "Please call again during our opening hours. Goodbye."

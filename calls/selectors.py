@@ -77,6 +77,20 @@ def uploaded_slots(line: ReceptionLine) -> set[str]:
     return set(Prompt.objects.filter(line=line).values_list("slot", flat=True))
 
 
+def greeting_slots() -> list[str]:
+    """Return what a caller hears on answering: the greeting, then the menu.
+
+    A line whose greeting was uploaded before the menu had a recording of its own said its
+    keys in the greeting; it keeps doing so until a menu is uploaded too.
+    """
+    uploaded = set(
+        Prompt.objects.filter(slot__in=["greeting", "menu"]).values_list("slot", flat=True)
+    )
+    if "greeting" in uploaded and "menu" not in uploaded:
+        return ["greeting"]
+    return ["greeting", "menu"]
+
+
 def prompt_content(line: ReceptionLine, slot: str) -> bytes | None:
     """Return an uploaded recording, or None."""
     prompt = Prompt.objects.filter(line=line, slot=slot).first()

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts.graph_clients import graph_for_user
 from accounts.identity import FEATURE_SCOPES
-from calls import incidents, steps
+from calls import incidents, selectors, steps
 from calls.bot import graph_for_bot
 from calls.models import (
     STATE_RANK,
@@ -258,7 +258,7 @@ def _greet(call: Call) -> None:
     call.save(update_fields=["routing", "updated_at"])
     client = graph_for_bot()
     graph_calls.subscribe_to_tone(client, call.graph_id, client_context="tones")
-    steps.play(call, "greeting", MENU)
+    steps.play(call, selectors.greeting_slots(), MENU)
 
 
 def _on_tone(call: Call, tone: str) -> Outcome:

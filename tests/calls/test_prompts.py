@@ -13,8 +13,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from calls import recordings
+from calls import recordings, selectors, services
 from calls.forms import PROMPT_SLOTS, validate_wav
+from calls.models import Prompt
 
 pytestmark = pytest.mark.django_db
 SLOTS = [slot for slot, _ in PROMPT_SLOTS]
@@ -85,4 +86,16 @@ def test_the_reception_page_says_what_each_bundled_recording_says() -> None:
         assert reverse("calls:prompt", args=[slot]) in page
     assert "We will call you back as soon as someone is free." in page
     assert "Press 1 to join the incident meeting, or 2 to decline." in page
-    assert "cannot name your menu" in page
+    assert "The bundled menu cannot name your keys" in page
+
+
+def test_a_greeting_uploaded_alone_is_played_without_the_bundled_menu() -> None:
+    line = services.the_line()
+    assert selectors.greeting_slots() == ["greeting", "menu"]
+    greeting = Prompt.objects.create(line=line, slot="greeting", content=b"")
+    # An older greeting named the keys itself: no generic menu after it.
+    assert selectors.greeting_slots() == ["greeting"]
+    Prompt.objects.create(line=line, slot="menu", content=b"")
+    assert selectors.greeting_slots() == ["greeting", "menu"]
+    greeting.delete()
+    assert selectors.greeting_slots() == ["greeting", "menu"]
