@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from calls import teams
+from calls import team_choices
 from calls.models import MenuOption, ReceptionLine, Team
 from comms_portal.graph.calls import meeting_from_join_url
 from directory.forms import PeopleField
@@ -94,7 +94,7 @@ class TeamForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["department"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "Choose a department")] + [(d, d) for d in teams.departments()]
+        field.choices = [("", "Choose a department")] + [(d, d) for d in team_choices.departments()]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -111,7 +111,7 @@ class TeamForm(forms.Form):
         return data
 
     def team_fields(self) -> dict[str, Any]:
-        """Return what names the team, for ``teams.choose_team``."""
+        """Return what names the team, for ``team_choices.choose_team``."""
         data = self.cleaned_data
         return {
             "kind": data["kind"],

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.guards import admin_required, requires_consent
 from accounts.models import User
 from calls import incidents as incidents_flow
-from calls import recordings, selectors, services, teams
+from calls import recordings, selectors, services, team_choices
 from calls.forms import (
     MAX_CALLED,
     PROMPT_SLOTS,
@@ -187,11 +187,11 @@ def _chosen(form: forms.Form, name: str) -> list[Person]:
 
 def _save_option(line: ReceptionLine, form: OptionForm) -> None:
     data = form.cleaned_data
-    teams.save_menu_option(
+    team_choices.save_menu_option(
         line=line,
         digit=data["digit"],
         label=data["label"],
-        choice=teams.choose_team(**form.team_fields()),
+        choice=team_choices.choose_team(**form.team_fields()),
     )
 
 
@@ -209,7 +209,7 @@ def delete_option(request: HttpRequest, pk: int) -> HttpResponse:
 def delete_team(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete a saved team (menu keys that led to it keep its people)."""
     team = get_object_or_404(Team, pk=pk)
-    teams.delete_team(team=team)
+    team_choices.delete_team(team=team)
     messages.success(request, f"The team {team.name} is deleted.")
     return redirect("calls:reception")
 
@@ -251,12 +251,12 @@ def my_delegates(request: HttpRequest) -> HttpResponse:
 
 def _called(
     form: IncidentForm, *, save: bool
-) -> tuple[teams.TeamChoice, list[Person], list[Person]]:
+) -> tuple[team_choices.TeamChoice, list[Person], list[Person]]:
     """Return the team a valid call-out form names, whom it calls, and whom it leaves out."""
     data = form.cleaned_data
-    choice = teams.choose_team(**form.team_fields(), save=save)
+    choice = team_choices.choose_team(**form.team_fields(), save=save)
     everyone = incidents_flow.gather(
-        teams.members(choice), also=data["also_call"] or [], leave_out=set()
+        team_choices.members(choice), also=data["also_call"] or [], leave_out=set()
     )
     leave_out = set(data["leave_out"])
     called = [p for p in everyone if p.graph_id not in leave_out]

@@ -2,7 +2,8 @@
 
 A department is read from the directory when the team is used; a saved team is a hand-picked
 list of people kept under a name (``Team``); a person is one person. The reception menu and
-the call-out form choose them with the same form fields (``calls.forms.TeamForm``).
+the call-out form choose them with the same form fields (``calls.forms.TeamForm``). A list
+key keeps its own copy of its team's members, which routing reads.
 """
 
 from __future__ import annotations
