@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import io
+import re
 import wave
 from typing import Any
 
 from django import forms
 
-from calls.models import MenuOption, ReceptionLine
+from calls import team_choices
+from calls.models import MenuOption, ReceptionLine, Team
 from comms_portal.graph.calls import meeting_from_join_url
 from directory.forms import PeopleField
 
 MAX_PROMPT_BYTES = 2 * 1024 * 1024
 PROMPT_SLOTS = [
-    ("greeting", "Greeting and menu"),
+    ("greeting", "Greeting"),
+    ("menu", "Menu: which key leads where"),
     ("closed", "Closed"),
     ("offer", "Nobody free: call-back offer"),
+    ("callback", "Call back promised"),
     ("goodbye", "Goodbye"),
     ("incident", "Incident call-out: press 1 to join, 2 to decline"),
 ]
+# Most people one call-out calls: the platform holds 100 calls of an app at once.
+MAX_CALLED = 50
+_ID_SHAPE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Service-hosted media plays WAV: PCM, 16 bits, mono, 16 kHz (the calling platform's format).
 WAV_RATE, WAV_WIDTH, WAV_CHANNELS = 16_000, 2, 1
 
@@ -61,25 +68,71 @@ class LineForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class OptionForm(forms.Form):
-    """One key of the menu and where it leads."""
+class TeamForm(forms.Form):
+    """Which team: a department of the directory, a saved team (or people picked), a person.
 
-    digit = forms.ChoiceField(choices=[(str(d), str(d)) for d in range(10)], label="Key")
-    label = forms.CharField(max_length=100)
+    The reception menu's keys and the incident call-out choose their team with these fields.
+    """
+
     kind = forms.ChoiceField(choices=MenuOption.Kind.choices, label="Leads to")
-    department = forms.CharField(max_length=256, required=False)
+    department = forms.ChoiceField(required=False, label="Department")
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(),
+        required=False,
+        label="Saved team",
+        empty_label="None: pick people below",
+    )
     people = PeopleField(required=False, label="People (a list, or the one person)")
+    team_name = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Save the people picked as a team named",
+        help_text="A team of that name gets these people instead of its own.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["department"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Choose a department")] + [(d, d) for d in team_choices.departments()]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind, people = data.get("kind"), data.get("people") or []
         if kind == MenuOption.Kind.DEPARTMENT and not data.get("department"):
-            self.add_error("department", "Name the department.")
+            self.add_error("department", "Choose a department.")
         if kind == MenuOption.Kind.PERSON and len(people) != 1:
             self.add_error("people", "Choose exactly one person.")
-        if kind == MenuOption.Kind.LIST and not people:
-            self.add_error("people", "Choose at least one person.")
+        if kind == MenuOption.Kind.LIST:
+            if people and data.get("team"):
+                self.add_error("team", "Choose a saved team or pick people, not both.")
+            elif not people and not data.get("team"):
+                self.add_error("people", "Choose a saved team, or pick at least one person.")
         return data
+
+    def team_fields(self) -> dict[str, Any]:
+        """Return what names the team, for ``team_choices.choose_team``."""
+        data = self.cleaned_data
+        return {
+            "kind": data["kind"],
+            "department": data.get("department") or "",
+            "team": data.get("team"),
+            "people": list(data.get("people") or []),
+            "team_name": data.get("team_name") or "",
+        }
+
+
+class OptionForm(TeamForm):
+    """One key of the menu and the team it leads to."""
+
+    digit = forms.ChoiceField(choices=[(str(d), str(d)) for d in range(10)], label="Key")
+    label = forms.CharField(max_length=100)
+
+    def team_fields(self) -> dict[str, Any]:
+        # People picked for a key are always saved as a team, named after the key by default.
+        fields = super().team_fields()
+        fields["team_name"] = fields["team_name"] or self.cleaned_data["label"]
+        return fields
 
 
 def validate_wav(content: bytes) -> None:
@@ -132,12 +185,30 @@ class InviteForm(forms.Form):
         return list(people)
 
 
-class IncidentForm(forms.Form):
-    """A call-out: what happened, whom to call, and (rarely) an existing meeting to gather in."""
+class IdsField(forms.Field):
+    """Object ids sent as repeated values (checkboxes of people)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        values = value if isinstance(value, list | tuple) else []
+        return [str(v) for v in values if isinstance(v, str) and _ID_SHAPE.match(v)][:250]
+
+
+class IncidentForm(TeamForm):
+    """A call-out: what happened, which team to call (give or take people), and how."""
 
     title = forms.CharField(max_length=200)
-    message = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
-    people = PeopleField(max_people=50, label="People to call")
+    message = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "aria-describedby": "id_message_helptext"}),
+        help_text="Shown on the call-out's page. The people called do not hear it (the portal "
+        "cannot turn text into speech): they hear a recorded notice that an incident has been "
+        "declared, that its title is the meeting's subject, and to press 1 to join or 2 to "
+        "decline. Tell them the details in the meeting.",
+    )
+    also_call = PeopleField(max_people=MAX_CALLED, required=False, label="Also call")
+    leave_out = IdsField(required=False)
     call_offline = forms.BooleanField(
         required=False,
         label="Also call people who are Offline",
@@ -153,6 +224,11 @@ class IncidentForm(forms.Form):
         help_text="Left empty, the bot creates a new Teams meeting, with you as its organizer.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].label = "Team to call"
+        self.fields["people"].label = "People (the team picked by hand, or the one person)"
+
     def clean_join_url(self) -> str:
         url = str(self.cleaned_data.get("join_url") or "")
         if not url:
@@ -162,9 +238,3 @@ class IncidentForm(forms.Form):
         except ValueError as error:
             raise forms.ValidationError(f"That is not a Teams meeting link: {error}.") from None
         return url
-
-    def clean_people(self) -> list[Any]:
-        people = self.cleaned_data["people"]
-        if not people:
-            raise forms.ValidationError("Choose at least one person to call.")
-        return list(people)

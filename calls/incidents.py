@@ -12,6 +12,7 @@ metadata is kept: who was called, when, and what they answered.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -60,6 +61,54 @@ def call_order(availability: str, *, call_offline: bool) -> int | None:
     return OFFLINE_ORDER if call_offline else None
 
 
+@dataclass(frozen=True)
+class PlannedCall:
+    """One person of a call-out as planned: presence, and when (or whether) they are called."""
+
+    person: Person
+    availability: str
+    # 1 for the first called; None when they are not called (Offline, not asked for).
+    position: int | None
+    rank: int
+
+    @property
+    def called(self) -> bool:
+        return self.position is not None
+
+
+def plan(
+    people: list[Person], presence: dict[str, tuple[str, float]], *, call_offline: bool
+) -> list[PlannedCall]:
+    """Return whom a call-out calls and in what order, those not called last.
+
+    Within the same availability people keep the order given (a team's is by name).
+    """
+    ranked = []
+    for index, person in enumerate(people):
+        availability = presence.get(person.graph_id, ("Offline", 0.0))[0]
+        order = call_order(availability, call_offline=call_offline)
+        ranked.append((order is None, OFFLINE_ORDER if order is None else order, index, person))
+    ranked.sort(key=lambda item: item[:3])
+    planned, position = [], 0
+    for skipped, rank, _, person in ranked:
+        position += 0 if skipped else 1
+        planned.append(
+            PlannedCall(
+                person=person,
+                availability=presence.get(person.graph_id, ("Offline", 0.0))[0],
+                position=None if skipped else position,
+                rank=rank,
+            )
+        )
+    return planned
+
+
+def gather(team: list[Person], *, also: list[Person], leave_out: set[str]) -> list[Person]:
+    """Return a team's members with people added and some left out, each once."""
+    chosen = {person.graph_id: person for person in [*team, *also]}
+    return [person for graph_id, person in chosen.items() if graph_id not in leave_out]
+
+
 def create_meeting(*, title: str, organizer_id: str, people: list[Person]) -> tuple[str, str]:
     """Create the incident meeting for the organizer; return its id and join link."""
     start = timezone.now()
@@ -95,6 +144,7 @@ def start_incident(
     organizer_id: str = "",
     join_url: str = "",
     call_offline: bool = False,
+    team_label: str = "",
 ) -> Incident:
     """Create (or take) the incident meeting, join it, and call every person in order.
 
@@ -125,6 +175,7 @@ def start_incident(
             meeting_id=meeting_id,
             organizer_id=organizer_id,
             call_offline=call_offline,
+            team_label=team_label[:300],
             bridge_call_id=bridge.id or "",
             created_by=created_by,
         )
@@ -141,17 +192,15 @@ def start_incident(
             steps.event(call, "Created the incident meeting in Teams.")
         steps.event(call, "Joined the incident meeting.")
         steps.publish(call)
-        for person in people:
-            availability = presence.get(person.graph_id, ("Offline", 0.0))[0]
-            order = call_order(availability, call_offline=call_offline)
+        for planned in plan(people, presence, call_offline=call_offline):
             IncidentTarget.objects.create(
                 incident=incident,
-                person=person,
-                availability=availability,
-                order=OFFLINE_ORDER if order is None else order,
-                state=IncidentTarget.State.OFFLINE
-                if order is None
-                else IncidentTarget.State.WAITING,
+                person=planned.person,
+                availability=planned.availability,
+                order=planned.rank,
+                state=IncidentTarget.State.WAITING
+                if planned.called
+                else IncidentTarget.State.OFFLINE,
             )
     for target in incident.targets.filter(state=IncidentTarget.State.WAITING):
         place_call(target)

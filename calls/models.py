@@ -61,12 +61,29 @@ class Prompt(models.Model):
         return self.slot
 
 
+class Team(models.Model):
+    """A hand-picked list of people saved under a name: the reception menu and call-outs reach it.
+
+    A team may also be a department of the directory or one person; those need no saving.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(Person, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class MenuOption(models.Model):
     """One key of the menu and the team it leads to."""
 
     class Kind(models.TextChoices):
         DEPARTMENT = "department", "A department"
-        LIST = "list", "A list of people"
+        LIST = "list", "A team (a hand-picked list)"
         PERSON = "person", "One person"
 
     line = models.ForeignKey(ReceptionLine, on_delete=models.CASCADE, related_name="options")
@@ -76,6 +93,11 @@ class MenuOption(models.Model):
     department = models.CharField(max_length=256, blank=True)
     person = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A list key's saved team; its members are copied into ``members`` whenever the key or the
+    # team is saved, so routing reads one table as before.
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="options"
     )
     members = models.ManyToManyField(Person, blank=True, related_name="+")
 
@@ -211,6 +233,20 @@ class CallDelegate(models.Model):
         return f"{self.delegator_id} -> {self.delegate_id}"
 
 
+class DelegationRead(models.Model):
+    """When a person's call delegation was last read from Graph, with their own token."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="+")
+    # The last read that worked (shown on the person's page), and the last try of the
+    # periodic refresh, which orders who is read next.
+    read_at = models.DateTimeField(null=True, blank=True)
+    tried_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.person_id} read at {self.read_at}"
+
+
 class Incident(models.Model):
     """A call-out: the bot creates the incident meeting, joins it, and calls the team."""
 
@@ -223,6 +259,8 @@ class Incident(models.Model):
     meeting_id = models.CharField(max_length=512, blank=True, default="", db_default="")
     organizer_id = models.CharField(max_length=64, blank=True, default="", db_default="")
     call_offline = models.BooleanField(default=False, db_default=False)
+    # The team called, in words ("the Engineering department", "the team On-call").
+    team_label = models.CharField(max_length=300, blank=True, default="", db_default="")
     bridge_call_id = models.CharField(max_length=64, blank=True)
     created_by = models.CharField(max_length=256, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from calls.models import (
     Call,
     CallDelegate,
     CallEvent,
     CallParticipant,
+    DelegationRead,
     Incident,
     IncidentTarget,
     MenuOption,
     Prompt,
     ReceptionLine,
+    Team,
 )
 from directory.models import Person
+from presence.selectors import presence_states
 
 RECENT = 20
 
@@ -60,12 +64,31 @@ def call_detail(pk: int) -> CallDetail | None:
 
 def menu(line: ReceptionLine) -> list[MenuOption]:
     """Return the line's menu, key by key."""
-    return list(line.options.select_related("person").prefetch_related("members"))
+    return list(line.options.select_related("person", "team").prefetch_related("members"))
+
+
+def saved_teams() -> list[Team]:
+    """Return the saved teams by name, with their people and the menu keys leading to them."""
+    return list(Team.objects.prefetch_related("members", "options"))
 
 
 def uploaded_slots(line: ReceptionLine) -> set[str]:
     """Return the prompt slots with an uploaded recording."""
     return set(Prompt.objects.filter(line=line).values_list("slot", flat=True))
+
+
+def greeting_slots() -> list[str]:
+    """Return what a caller hears on answering: the greeting, then the menu.
+
+    A line whose greeting was uploaded before the menu had a recording of its own said its
+    keys in the greeting; it keeps doing so until a menu is uploaded too.
+    """
+    uploaded = set(
+        Prompt.objects.filter(slot__in=["greeting", "menu"]).values_list("slot", flat=True)
+    )
+    if "greeting" in uploaded and "menu" not in uploaded:
+        return ["greeting"]
+    return ["greeting", "menu"]
 
 
 def prompt_content(line: ReceptionLine, slot: str) -> bytes | None:
@@ -75,21 +98,47 @@ def prompt_content(line: ReceptionLine, slot: str) -> bytes | None:
 
 
 @dataclass(frozen=True)
+class ShownDelegate:
+    """A delegate on a person's page: who, their presence now, and what they may do."""
+
+    person: Person
+    # The stored presence (presence's own type), shown with its template filters.
+    presence: object | None
+    receives_calls: bool
+    makes_calls: bool
+
+
+@dataclass(frozen=True)
 class PersonDelegation:
     """Who takes a person's calls, and whose calls they take, as last read from Graph."""
 
-    delegates: list[Person]
+    delegates: list[ShownDelegate]
     delegators: list[Person]
+    # When the person's delegation was last read (None: never, they have not allowed it).
+    read_at: datetime | None
 
 
 def person_delegation(graph_id: str) -> PersonDelegation:
     """Return the call delegation shown on a person's page."""
     rows = CallDelegate.objects.select_related("delegate", "delegator")
+    delegates = list(rows.filter(delegator__graph_id=graph_id).order_by("delegate__display_name"))
+    presence = presence_states([row.delegate.graph_id for row in delegates])
+    read = DelegationRead.objects.filter(person__graph_id=graph_id).first()
     return PersonDelegation(
         delegates=[
-            r.delegate for r in rows.filter(delegator__graph_id=graph_id, receives_calls=True)
+            ShownDelegate(
+                person=row.delegate,
+                presence=presence.get(row.delegate.graph_id),
+                receives_calls=row.receives_calls,
+                makes_calls=row.makes_calls,
+            )
+            for row in delegates
         ],
-        delegators=[r.delegator for r in rows.filter(delegate__graph_id=graph_id)],
+        delegators=[
+            r.delegator
+            for r in rows.filter(delegate__graph_id=graph_id).order_by("delegator__display_name")
+        ],
+        read_at=read.read_at if read is not None else None,
     )
 
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.graph_clients import graph_for_user
 from accounts.identity import FEATURE_SCOPES
-from calls import incidents, steps, teams
+from calls import incidents, selectors, steps, teams
 from calls.bot import graph_for_bot
 from calls.models import (
     STATE_RANK,
@@ -34,6 +34,7 @@ from calls.models import (
     CallbackOffer,
     CallDelegate,
     CallParticipant,
+    DelegationRead,
     Incident,
     MenuOption,
     ReceptionLine,
@@ -279,7 +280,7 @@ def _greet(call: Call) -> None:
     call.save(update_fields=["routing", "updated_at"])
     client = graph_for_bot()
     graph_calls.subscribe_to_tone(client, call.graph_id, client_context="tones")
-    steps.play(call, "greeting", MENU)
+    steps.play(call, selectors.greeting_slots(), MENU)
 
 
 def _on_tone(call: Call, tone: str) -> Outcome:
@@ -302,9 +303,10 @@ def _on_tone(call: Call, tone: str) -> Outcome:
             CallbackOffer.objects.create(option=call.option, caller_phone=call.caller_phone)
             call.routing = "Call back requested"
             steps.event(call, "The caller asked to be called back.")
+            steps.play(call, "callback", BYE)
         else:
             call.routing = "Declined a call back"
-        steps.play(call, "goodbye", BYE)
+            steps.play(call, "goodbye", BYE)
     steps.publish(call)
     return Outcome(True)
 
@@ -479,6 +481,7 @@ def start_call_out(
     organizer_id: str = "",
     join_url: str = "",
     call_offline: bool = False,
+    team_label: str = "",
 ) -> Incident:
     """Create the incident meeting (unless given one), join it, and call the people in order."""
     return incidents.start_incident(
@@ -490,7 +493,27 @@ def start_call_out(
         organizer_id=organizer_id,
         join_url=join_url,
         call_offline=call_offline,
+        team_label=team_label,
     )
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One person of a call-out's preview: the plan, and their stored presence to show."""
+
+    planned: incidents.PlannedCall
+    # The stored presence (presence's own type), shown with its template filters.
+    presence: Any
+
+
+def preview_call_out(*, people: list[Person], call_offline: bool) -> list[PreviewRow]:
+    """Read the people's presence now and return the order a call-out would call them in."""
+    presence = fresh_presence(people)
+    stored = presence_states([p.graph_id for p in people])
+    return [
+        PreviewRow(planned=planned, presence=stored.get(planned.person.graph_id))
+        for planned in incidents.plan(people, presence, call_offline=call_offline)
+    ]
 
 
 # --- call delegation ---------------------------------------------------------------------------
@@ -534,6 +557,10 @@ def refresh_delegation(*, user_id: int, person: Person) -> Delegation:
                         "makes_calls": bool(one.allowed_actions.get("makeCalls")),
                     },
                 )
+        read_at = timezone.now()
+        DelegationRead.objects.update_or_create(
+            person=person, defaults={"read_at": read_at, "tried_at": read_at, "error": ""}
+        )
     return delegation_of(person)
 
 

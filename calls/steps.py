@@ -49,10 +49,14 @@ def event(call: Call, text: str) -> None:
     CallEvent.objects.create(call=call, text=text[:300])
 
 
-def play(call: Call, slot: str, context: str) -> None:
-    """Play one of the line's prompts; the flow waits for its ``context`` to complete."""
+def play(call: Call, slot: str | list[str], context: str) -> None:
+    """Play one of the line's prompts (or several in a row); the flow waits for ``context``."""
     call.waiting_for = context
     call.save(update_fields=["waiting_for", "routing", "updated_at"])
+    slots = [slot] if isinstance(slot, str) else slot
     graph_calls.play_prompt(
-        graph_for_bot(), call.graph_id, prompts=[prompt_uri(slot)], client_context=context
+        graph_for_bot(),
+        call.graph_id,
+        prompts=[prompt_uri(one) for one in slots],
+        client_context=context,
     )

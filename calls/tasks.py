@@ -1,10 +1,10 @@
-"""Background work of calls: keepAlive for live calls, and placing waiting call-backs."""
+"""Background work of calls: keepAlive, call-backs, call-out retries, call delegation."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from calls import dispatch, incidents, services
+from calls import delegation, dispatch, incidents, services
 
 
 @shared_task(name="calls.keep_alive", ignore_result=True)
@@ -29,3 +29,9 @@ def retry_call_outs() -> int:
 def resume_callbacks() -> int:
     """Handle the callbacks left queued for calls nobody is handling."""
     return dispatch.resume_orphans()
+
+
+@shared_task(name="calls.refresh_delegations", ignore_result=True)
+def refresh_delegations() -> int:
+    """Read again the call delegation of the signed-in people whose turn it is."""
+    return delegation.refresh_due_delegations()

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern] = [
     path("board/rows", views.board_rows, name="board_rows"),
     path("reception/", views.reception, name="reception"),
     path("reception/options/<int:pk>/delete", views.delete_option, name="delete_option"),
+    path("teams/<int:pk>/delete", views.delete_team, name="delete_team"),
     path("prompts/<slug:slot>.wav", views.prompt, name="prompt"),
     path("delegates/", views.my_delegates, name="my_delegates"),
     path("incidents/", views.incidents, name="incidents"),

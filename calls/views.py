@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.guards import admin_required, requires_consent
 from accounts.models import User
-from calls import selectors, services
+from calls import incidents as incidents_flow
+from calls import recordings, selectors, services, team_choices
 from calls.forms import (
+    MAX_CALLED,
     PROMPT_SLOTS,
     IncidentForm,
     InviteForm,
@@ -22,11 +22,10 @@ from calls.forms import (
     PromptForm,
 )
 from calls.incidents import MeetingRefused
-from calls.models import Call, CallParticipant, MenuOption, Prompt
+from calls.models import Call, CallParticipant, MenuOption, Prompt, ReceptionLine, Team
 from comms_portal.graph import GraphError
 from directory.models import Person
 
-BUNDLED_PROMPTS = Path(__file__).resolve().parent / "prompts"
 SLOTS = dict(PROMPT_SLOTS)
 
 
@@ -129,6 +128,7 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
 def reception(request: HttpRequest) -> HttpResponse:
     """Set the reception line's greeting, hours, menu and prompts."""
     line = services.the_line()
+    uploaded = selectors.uploaded_slots(line)
     line_form = LineForm(instance=line)
     option_form = OptionForm()
     prompt_form = PromptForm()
@@ -165,10 +165,12 @@ def reception(request: HttpRequest) -> HttpResponse:
             "line": line,
             "line_form": line_form,
             "option_form": option_form,
+            "option_chosen": _chosen(option_form, "people"),
             "prompt_form": prompt_form,
             "menu": selectors.menu(line),
+            "teams": selectors.saved_teams(),
             "slots": [
-                (slot, label, slot in selectors.uploaded_slots(line))
+                (slot, label, slot in uploaded, recordings.TEXTS[slot])
                 for slot, label in PROMPT_SLOTS
             ],
             "active_nav": "calls",
@@ -177,21 +179,20 @@ def reception(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _save_option(line: object, form: OptionForm) -> None:
+def _chosen(form: forms.Form, name: str) -> list[Person]:
+    """Return the people a sent form had picked in a field, so they stay picked."""
+    cleaned = getattr(form, "cleaned_data", None) or {}
+    return list(cleaned.get(name) or [])
+
+
+def _save_option(line: ReceptionLine, form: OptionForm) -> None:
     data = form.cleaned_data
-    people = data.get("people") or []
-    with transaction.atomic():
-        option, _ = MenuOption.objects.update_or_create(
-            line=line,
-            digit=data["digit"],
-            defaults={
-                "label": data["label"],
-                "kind": data["kind"],
-                "department": data.get("department") or "",
-                "person": people[0] if data["kind"] == MenuOption.Kind.PERSON else None,
-            },
-        )
-        option.members.set(people if data["kind"] == MenuOption.Kind.LIST else [])
+    team_choices.save_menu_option(
+        line=line,
+        digit=data["digit"],
+        label=data["label"],
+        choice=team_choices.choose_team(**form.team_fields()),
+    )
 
 
 @admin_required
@@ -203,6 +204,16 @@ def delete_option(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("calls:reception")
 
 
+@admin_required
+@require_POST
+def delete_team(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a saved team (menu keys that led to it keep its people)."""
+    team = get_object_or_404(Team, pk=pk)
+    team_choices.delete_team(team=team)
+    messages.success(request, f"The team {team.name} is deleted.")
+    return redirect("calls:reception")
+
+
 @require_GET
 def prompt(request: HttpRequest, slot: str) -> HttpResponse:
     """Serve a prompt to the calling platform: the uploaded recording, else the bundled one."""
@@ -210,7 +221,7 @@ def prompt(request: HttpRequest, slot: str) -> HttpResponse:
         raise Http404("No such prompt.")
     content = selectors.prompt_content(services.the_line(), slot)
     if content is None:
-        content = (BUNDLED_PROMPTS / f"{slot}.wav").read_bytes()
+        content = recordings.path_of(slot).read_bytes()
     response = HttpResponse(content, content_type="audio/wav")
     response["Cache-Control"] = "public, max-age=300"
     return response
@@ -238,18 +249,49 @@ def my_delegates(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _called(
+    form: IncidentForm, *, save: bool
+) -> tuple[team_choices.TeamChoice, list[Person], list[Person]]:
+    """Return the team a valid call-out form names, whom it calls, and whom it leaves out."""
+    data = form.cleaned_data
+    choice = team_choices.choose_team(**form.team_fields(), save=save)
+    everyone = incidents_flow.gather(
+        team_choices.members(choice), also=data["also_call"] or [], leave_out=set()
+    )
+    leave_out = set(data["leave_out"])
+    called = [p for p in everyone if p.graph_id not in leave_out]
+    return choice, called, [p for p in everyone if p.graph_id in leave_out]
+
+
 @admin_required
 def incidents(request: HttpRequest) -> HttpResponse:
-    """List call-outs, and start one."""
+    """List call-outs; show whom a new one would call, in order, and start it."""
     form = IncidentForm()
+    preview: list[services.PreviewRow] = []
+    left_out: list[Person] = []
     status = 200
     if request.method == "POST":
         form = IncidentForm(request.POST)
+        starting = request.POST.get("step") == "start"
         if form.is_valid():
+            choice, people, left_out = _called(form, save=starting)
+            data = form.cleaned_data
             user = request.user
             organizer_id = getattr(user, "object_id", "") or ""
-            data = form.cleaned_data
-            if not data["join_url"] and not organizer_id:
+            if not people:
+                form.add_error(None, f"Nobody to call: {choice.label} has nobody in it.")
+            elif len(people) > MAX_CALLED:
+                form.add_error(
+                    None,
+                    f"{choice.label.capitalize()} has {len(people)} people with those added; "
+                    f"a call-out calls at most {MAX_CALLED}. Leave some out or choose a "
+                    "smaller team.",
+                )
+            elif not starting:
+                preview = services.preview_call_out(
+                    people=people, call_offline=data["call_offline"]
+                )
+            elif not data["join_url"] and not organizer_id:
                 form.add_error(
                     None,
                     "The meeting needs an organizer signed in with Microsoft; give the link "
@@ -260,11 +302,12 @@ def incidents(request: HttpRequest) -> HttpResponse:
                     incident = services.start_call_out(
                         title=data["title"],
                         message=data["message"],
-                        people=data["people"],
+                        people=people,
                         created_by=getattr(user, "display_name", "") or "",
                         organizer_id=organizer_id,
                         join_url=data["join_url"],
                         call_offline=data["call_offline"],
+                        team_label=choice.label,
                     )
                 except MeetingRefused as refusal:
                     form.add_error(None, refusal.message)
@@ -275,15 +318,18 @@ def incidents(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.success(request, "The call-out has started.")
                     return redirect("calls:incident", pk=incident.pk)
-        status = 400
+        if not preview:
+            status = 400
     # Whom the admin had chosen stays chosen when the form comes back.
-    chosen = form.cleaned_data.get("people", []) if form.is_bound else []
     return render(
         request,
         "calls/incidents.html",
         {
             "form": form,
-            "chosen": chosen,
+            "chosen": _chosen(form, "people"),
+            "also_chosen": _chosen(form, "also_call"),
+            "left_out": left_out,
+            "preview": preview,
             "incidents": selectors.incidents(),
             "active_nav": "calls",
         },

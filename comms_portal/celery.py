@@ -66,6 +66,9 @@ app.conf.beat_schedule = {
     "retry-call-outs": {"task": "calls.retry_call_outs", "schedule": 15.0},
     # Take up the callbacks a worker that died left queued for their calls.
     "resume-callbacks": {"task": "calls.resume_callbacks", "schedule": 30.0},
+    # Read the call delegation of a few signed-in people each pass (delegated-only permission),
+    # so everyone's is fresh within CALLS_DELEGATION_REFRESH_SECONDS without a burst.
+    "refresh-call-delegation": {"task": "calls.refresh_delegations", "schedule": 300.0},
 }
 
 

@@ -177,6 +177,7 @@ HTTP_ROUTES: dict[str, Expect] = {
     "calls:incident": admin_page(404),
     "calls:incident_live": admin_page(404),
     "calls:delete_option": admin_page(404, method="POST"),
+    "calls:delete_team": admin_page(404, method="POST"),
     "calls:call": admin_page(404),
     "calls:call_live": admin_page(404),
     "calls:hang_up": admin_page(404, method="POST"),

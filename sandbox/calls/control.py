@@ -57,6 +57,7 @@ def _call_json(call: Call) -> dict[str, Any]:
         "ringing": [ring.party.id for ring in call.rings],
         "connectedTo": call.connected_to.id if call.connected_to else None,
         "toneSubscribed": call.tones_subscribed,
+        "promptsPlayed": list(call.prompts_played),
         "answerReceivedAt": call.answer_received_at,
     }
 

@@ -476,6 +476,7 @@ async def play_prompt(ctx: GraphContext) -> Response:
         area = calls_of(ctx.state)
         call = _call(ctx, area)
         _established(call)
+        call.prompts_played.extend(uris)
         operation = _operation(call, "playPromptOperation", context)
         area.at(
             area.settings.prompt_seconds * len(uris),

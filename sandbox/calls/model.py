@@ -196,6 +196,8 @@ class Call:
     last_keep_alive: float = 0.0
     incoming_deadline: float | None = None
     tones_subscribed: bool = False
+    # Addresses of the prompts played in the call, in order (the sandbox carries no media).
+    prompts_played: list[str] = field(default_factory=list)
     tone_sequence: int = 0
     # Wall-clock time (Unix seconds) the bot's answer request arrived: for timing the bot.
     answer_received_at: float | None = None

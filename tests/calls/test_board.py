@@ -208,7 +208,7 @@ def test_menu_keys_are_checked_and_saved(admin: Client) -> None:
         },
     )
 
-    assert missing.status_code == 400 and b"Name the department" in missing.content
+    assert missing.status_code == 400 and b"Choose a department" in missing.content
     assert two_people.status_code == 400
     assert saved.status_code == 302
     option = MenuOption.objects.get(digit="4")

@@ -167,8 +167,10 @@ def test_the_form_starts_a_call_out_that_calls_offline_people_when_asked(
         {
             "title": "Database failover",
             "message": "The primary database failed over.",
+            "kind": "list",
             "people": ",".join(p.graph_id for p in people),
             "call_offline": "on",
+            "step": "start",
         },
     )
 
@@ -201,8 +203,10 @@ def test_a_meeting_graph_refuses_is_told_on_the_form_which_is_kept(
             {
                 "title": "Network outage",
                 "message": "The office network is down.",
+                "kind": "list",
                 "people": person(GRACE).graph_id,
                 "call_offline": "on",
+                "step": "start",
             },
         )
     finally:
@@ -225,7 +229,13 @@ def test_without_an_organizer_the_form_asks_for_an_existing_meeting() -> None:
 
     answer = admin.post(
         reverse("calls:incidents"),
-        {"title": "x", "message": "y", "people": person(GRACE).graph_id},
+        {
+            "title": "x",
+            "message": "y",
+            "kind": "person",
+            "people": person(GRACE).graph_id,
+            "step": "start",
+        },
     )
 
     assert answer.status_code == 400
@@ -298,7 +308,14 @@ def test_only_teams_meeting_links_are_taken(link: str) -> None:
 
     answer = admin.post(
         reverse("calls:incidents"),
-        {"title": "x", "message": "y", "join_url": link, "people": person(GRACE).graph_id},
+        {
+            "title": "x",
+            "message": "y",
+            "join_url": link,
+            "kind": "person",
+            "people": person(GRACE).graph_id,
+            "step": "start",
+        },
     )
 
     assert answer.status_code == 400

@@ -119,6 +119,14 @@ def test_nobody_free_offers_a_call_back_placed_when_someone_becomes_available(
     done = ended(pump, call)
 
     assert done.routing == "Call back requested"
+    # The caller heard the greeting and the menu, the offer, then the promise of a call back.
+    played = next(c for c in control("GET", "/calls").json()["calls"] if c["id"] == call.graph_id)
+    assert [uri.rsplit("/", 1)[-1] for uri in played["promptsPlayed"]] == [
+        "greeting.wav",
+        "menu.wav",
+        "offer.wav",
+        "callback.wav",
+    ]
     offer = CallbackOffer.objects.get()
     assert (offer.caller_phone, offer.state) == (CALLER, "waiting")
     assert services.place_call_backs() == 0

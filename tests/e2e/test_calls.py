@@ -104,13 +104,27 @@ def test_an_incident_call_out_creates_the_meeting_and_shows_who_joined(
     expect(page.get_by_role("heading", level=1)).to_have_text("Incident call-outs")
     page.get_by_label("Title").fill("Checkout errors")
     page.get_by_label("Message").fill("Checkout fails for one customer in three.")
-    pick(page, "People to call", "Aiko Tanaka")
-    pick(page, "People to call", "Lena Brandt")
+    # The team: two people picked by hand and saved under a name.
+    page.get_by_label("Team to call").select_option("list")
+    picker = "People (the team picked by hand, or the one person)"
+    pick(page, picker, "Aiko Tanaka")
+    pick(page, picker, "Lena Brandt")
+    page.get_by_label("Save the people picked as a team named").fill("Checkout on-call")
     expect(page.get_by_label("Also call people who are Offline")).not_to_be_checked()
+    expect(page.get_by_role("button", name="Start the call-out")).to_have_count(0)
+    page.get_by_role("button", name="Show who will be called").click()
+
+    # Before anything starts: the members, their presence, and the order they are called in.
+    order = page.get_by_role("table", name=re.compile("Who will be called"))
+    expect(order.get_by_role("row", name=re.compile("Aiko Tanaka"))).to_contain_text("1")
+    expect(order.get_by_role("row", name=re.compile("Aiko Tanaka"))).to_contain_text("Available")
+    expect(order.get_by_role("row", name=re.compile("Lena Brandt"))).to_contain_text("Not called")
+    expect(page.get_by_label("Team to call")).to_have_value("list")
     page.get_by_role("button", name="Start the call-out").click()
 
     # No link was given: the bot created the meeting, with Megan as its organizer.
     expect(page.get_by_role("heading", level=1)).to_have_text("Checkout errors")
+    expect(page.locator("[data-team]")).to_have_text("Calling the team Checkout on-call.")
     meeting_note = page.locator('[data-meeting="created"]')
     expect(meeting_note).to_contain_text("The bot created the incident meeting in Teams")
     link = meeting_note.get_by_role("link", name="Join the incident meeting in Teams")
