@@ -46,7 +46,7 @@ from comms_portal.graph.calls import CommsNotification
 from comms_portal.graph.presence import get_presences_by_user_id
 from directory.models import Person
 from presence.selectors import availability_since, presence_states
-from presence.services import presence_from_graph, record_presence
+from presence.services import keep_watched, presence_from_graph, record_presence
 
 logger = logging.getLogger(__name__)
 
@@ -377,6 +377,28 @@ NamedT = TypeVar("NamedT", bound=_Named)
 def team_of(option: MenuOption) -> list[Member]:
     """Return the members a menu key leads to, as routing needs them."""
     return teams.members(option)
+
+
+def watch_routing_people() -> int:
+    """Keep everyone the menu may route to, and their call delegates, watched by the presence
+    engine, so routing reads a current store rather than what it last held; return how many.
+
+    Run well within PRESENCE_WATCH_SECONDS (the beat does), as an open page would.
+    """
+    ids = {
+        member.graph_id
+        for option in MenuOption.objects.all()
+        for member in team_of(option)
+        if member.graph_id
+    }
+    ids.update(
+        CallDelegate.objects.filter(receives_calls=True, delegator__graph_id__in=ids)
+        .values_list("delegate__graph_id", flat=True)
+        .distinct()
+    )
+    people = sorted(graph_id for graph_id in ids if graph_id)
+    keep_watched(people)
+    return len(people)
 
 
 def stored_presence(graph_ids: list[str]) -> dict[str, tuple[str, float]]:

@@ -35,3 +35,9 @@ def resume_callbacks() -> int:
 def refresh_delegations() -> int:
     """Read again the call delegation of the signed-in people whose turn it is."""
     return delegation.refresh_due_delegations()
+
+
+@shared_task(name="calls.watch_routing_people", ignore_result=True)
+def watch_routing_people() -> int:
+    """Keep the people the reception line may route to current in the presence store."""
+    return services.watch_routing_people()

@@ -64,6 +64,12 @@ app.conf.beat_schedule = {
     "place-call-backs": {"task": "calls.place_call_backs", "schedule": 15.0},
     # Call again the people an incident call-out has not reached, once their retry is due.
     "retry-call-outs": {"task": "calls.retry_call_outs", "schedule": 15.0},
+    # Keep the people the reception line routes to watched by the presence engine, as an open
+    # page keeps the people it shows (PRESENCE_WATCH_SECONDS), so routing reads fresh states.
+    "watch-routing-people": {
+        "task": "calls.watch_routing_people",
+        "schedule": settings.PRESENCE_WATCH_SECONDS / 3,
+    },
     # Take up the callbacks a worker that died left queued for their calls.
     "resume-callbacks": {"task": "calls.resume_callbacks", "schedule": 30.0},
     # Read the call delegation of a few signed-in people each pass (delegated-only permission),

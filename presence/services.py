@@ -91,6 +91,20 @@ def watch_people(person_ids: list[str]) -> WatchOutcome:
     return WatchOutcome(to_read=missing, coverage_needed=coverage_needed)
 
 
+def keep_watched(person_ids: list[str]) -> WatchOutcome:
+    """Keep people covered and current for a while (a page shows them, routing may call
+    them): read at once those the store lacks, and widen the coverage when it must grow."""
+    # Imported here: the tasks import the modules that import these services.
+    from presence import tasks
+
+    outcome = watch_people(person_ids)
+    if outcome.to_read:
+        tasks.poll_people.delay(outcome.to_read)
+    if outcome.coverage_needed:
+        tasks.keep_covered.delay()
+    return outcome
+
+
 def forget_removed_people(sender: object, *, graph_ids: list[str], **_: object) -> None:
     """Drop the stored presence of people the directory removed."""
     store.forget(graph_ids)

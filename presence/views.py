@@ -26,7 +26,7 @@ from calls.selectors import person_delegation
 from comms_portal import times
 from directory.models import Person
 from directory.selectors import visible_person
-from presence import alerts, display, favourites, selectors, status, tasks
+from presence import alerts, display, favourites, selectors, status
 from presence.forms import (
     AvailabilityForm,
     PeopleIdsForm,
@@ -41,7 +41,7 @@ from presence.preferences import (
     save_wall_preference,
     wall_preference,
 )
-from presence.services import watch_people
+from presence.services import keep_watched
 from presence.store import get_many
 from presence.wall_forms import WallDisplayForm
 
@@ -192,11 +192,7 @@ def presence_snapshot(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": " ".join(str(e) for e in form.errors["ids"])}, status=400)
     known = selectors.visible_graph_ids(form.cleaned_data["ids"])
     if known:
-        outcome = watch_people(known)
-        if outcome.to_read:
-            tasks.poll_people.delay(outcome.to_read)
-        if outcome.coverage_needed:
-            tasks.keep_covered.delay()
+        keep_watched(known)
     states = get_many(known)
     return JsonResponse(
         {

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from calls import services
-from calls.models import MenuOption, ReceptionLine
-from presence import store
+from calls.models import CallDelegate, MenuOption, ReceptionLine
+from presence import store, watchlist
 from tests.calls.support import set_presence, user_id
 from tests.calls.test_reception_flow import AIKO, GRACE, LENA, SAMUEL, person
 from tests.presence.engine_fixtures import clean_presence  # noqa: F401  (fixture)
@@ -110,3 +110,25 @@ def test_a_change_to_the_team_is_routed_by_at_the_next_call(support: MenuOption)
 
     assert first is not None and first.graph_id == user_id(GRACE)
     assert then is not None and then.graph_id == user_id(SAMUEL)
+
+
+def test_everyone_the_menu_routes_to_and_their_delegates_are_kept_watched(
+    support: MenuOption,
+) -> None:
+    team = {user_id(GRACE), user_id(SAMUEL), user_id(AIKO)}
+    # Lena is no one's team member; she is Grace's delegate, but may not take her calls yet.
+    delegation = CallDelegate.objects.create(
+        delegator=person(GRACE), delegate=person(LENA), receives_calls=False
+    )
+    watchlist.forget_watched([*team, user_id(LENA)])
+
+    assert services.watch_routing_people() == 3
+    watched = set(watchlist.watched_ids())
+    assert team <= watched
+    assert user_id(LENA) not in watched
+
+    # Once she takes Grace's calls, routing may call her too: she is kept watched as well.
+    delegation.receives_calls = True
+    delegation.save()
+    assert services.watch_routing_people() == 4
+    assert user_id(LENA) in set(watchlist.watched_ids())
