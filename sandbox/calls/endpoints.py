@@ -10,6 +10,7 @@ participant-delete.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -49,6 +50,14 @@ def _call(ctx: GraphContext, area: CallsArea) -> Call:
     if call is None or ctx.principal.app_id.lower() != call.owner_app_id:
         raise GraphError(404, "NotFound", "The call was not found.")
     return call
+
+
+def _call_of(ctx: GraphContext, check: Callable[[Call], None]) -> tuple[CallsArea, Call]:
+    """Return the area and the caller's call named in the path, once ``check`` allows it."""
+    area = calls_of(ctx.state)
+    call = _call(ctx, area)
+    check(call)
+    return area, call
 
 
 def _live(call: Call) -> None:
@@ -104,6 +113,14 @@ def party_of(area: CallsArea, info: Any) -> Party:
 def _operation(call: Call, odata_type: str, client_context: str | None, **extra: Any) -> Operation:
     operation = Operation(new_id(), odata_type, client_context, extra=extra)
     call.operations[operation.id] = operation
+    return operation
+
+
+def _completed_operation(call: Call, odata_type: str, client_context: str | None) -> Operation:
+    """Record an action that completes at once, as Graph answers it."""
+    operation = _operation(call, odata_type, client_context)
+    operation.status = "completed"
+    operation.result = (200, 0, "Action completed successfully.")
     return operation
 
 
@@ -415,9 +432,7 @@ async def transfer(ctx: GraphContext) -> Response:
     """Transfer an established call to a Teams user (or a number, for application instances)."""
     body = await ctx.json_body()
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _live(call)
+        area, call = _call_of(ctx, _live)
         if call.state != "established":
             raise bad(f"Only an established call can be transferred; this one is {call.state}.")
         target = party_of(area, body.get("transferTarget"))
@@ -473,9 +488,7 @@ async def play_prompt(ctx: GraphContext) -> Response:
     uris = _prompts(body, MAX_PROMPTS)
     context = _client_context(body)
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _established(call)
+        area, call = _call_of(ctx, _established)
         call.prompts_played.extend(uris)
         operation = _operation(call, "playPromptOperation", context)
         area.at(
@@ -516,9 +529,7 @@ async def record_response(ctx: GraphContext) -> Response:
             raise bad(f"'{name}' must be a whole number of seconds from {low} to {high}.")
         limits[name] = value
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _established(call)
+        area, call = _call_of(ctx, _established)
         operation = _operation(
             call, "recordOperation", context, recordingLocation=None, recordingAccessToken=None
         )
@@ -551,13 +562,9 @@ async def subscribe_to_tone(ctx: GraphContext) -> Response:
     body = await ctx.json_body()
     context = _client_context(body)
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _established(call)
+        _area, call = _call_of(ctx, _established)
         call.tones_subscribed = True
-        operation = _operation(call, "subscribeToToneOperation", context)
-        operation.status = "completed"
-        operation.result = (200, 0, "Action completed successfully.")
+        operation = _completed_operation(call, "subscribeToToneOperation", context)
         return _operation_answer(ctx, call, operation)
 
 
@@ -572,9 +579,7 @@ async def subscribe_to_tone(ctx: GraphContext) -> Response:
 async def keep_alive(ctx: GraphContext) -> Response:
     """Keep the call from ending for another 45 minutes."""
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _live(call)
+        area, call = _call_of(ctx, _live)
         call.last_keep_alive = area.now()
     return Response(status_code=200)
 
@@ -590,9 +595,7 @@ async def keep_alive(ctx: GraphContext) -> Response:
 async def hang_up(ctx: GraphContext) -> Response:
     """Hang up the bot's leg: terminating, then terminated."""
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _live(call)
+        area, call = _call_of(ctx, _live)
         area.terminate(call, (200, 5001, "The conversation has ended."), terminating_first=True)
     return no_content()
 
@@ -608,9 +611,7 @@ async def hang_up(ctx: GraphContext) -> Response:
 async def list_participants(ctx: GraphContext) -> Response:
     """List who is in the call."""
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _live(call)
+        _area, call = _call_of(ctx, _live)
         return graph_json(
             {
                 "@odata.context": f"{ctx.base_url}/$metadata#communications/calls('{call.id}')"
@@ -654,9 +655,7 @@ async def invite(ctx: GraphContext) -> Response:
         raise bad("'participants' must name at least one participant.")
     context = _client_context(body)
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _established(call)
+        area, call = _call_of(ctx, _established)
         if len(raw) > 1 and not call.is_group:
             raise bad("Several participants may be invited only into group calls.")
         parties = [party_of(area, one) for one in raw]
@@ -717,16 +716,12 @@ async def mute(ctx: GraphContext) -> Response:
     body = await ctx.json_body()
     context = _client_context(body)
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _established(call)
+        area, call = _call_of(ctx, _established)
         if not call.is_group:
             raise bad("Participants can be muted in group calls only.")
         participant = _participant(call, ctx)
         participant.is_muted = True
-        operation = _operation(call, "muteParticipantOperation", context)
-        operation.status = "completed"
-        operation.result = (200, 0, "Action completed successfully.")
+        operation = _completed_operation(call, "muteParticipantOperation", context)
         area.notify_roster(call)
         return _operation_answer(ctx, call, operation)
 
@@ -742,9 +737,7 @@ async def mute(ctx: GraphContext) -> Response:
 async def remove_participant(ctx: GraphContext) -> Response:
     """Remove a participant, where the tenant allows this app to."""
     with ctx.state.lock:
-        area = calls_of(ctx.state)
-        call = _call(ctx, area)
-        _live(call)
+        area, call = _call_of(ctx, _live)
         participant = _participant(call, ctx)
         if not area.settings.allow_remove_participants:
             raise GraphError(
