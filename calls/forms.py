@@ -9,10 +9,10 @@ from typing import Any
 
 from django import forms
 
-from calls import team_choices
 from calls.models import MenuOption, ReceptionLine, Team
 from comms_portal.graph.calls import meeting_from_join_url
 from directory.forms import PeopleField
+from directory.selectors import departments
 
 MAX_PROMPT_BYTES = 2 * 1024 * 1024
 PROMPT_SLOTS = [
@@ -94,7 +94,7 @@ class TeamForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["department"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "Choose a department")] + [(d, d) for d in team_choices.departments()]
+        field.choices = [("", "Choose a department")] + [(d, d) for d in departments()]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -41,18 +41,6 @@ class TeamChoice:
         return "people picked by hand"
 
 
-def departments() -> list[str]:
-    """Return the directory's departments (of people shown in it), by name."""
-    names = (
-        Person.objects.visible()
-        .exclude(department="")
-        .order_by("department")
-        .values_list("department", flat=True)
-        .distinct()
-    )
-    return list(names)
-
-
 def members(choice: TeamChoice) -> list[Person]:
     """Return the people of a team now, by name (a department as the directory has it)."""
     if choice.kind == Kind.DEPARTMENT:

@@ -29,6 +29,18 @@ class PeopleFound:
     close: bool = False
 
 
+def departments() -> list[str]:
+    """Return the departments of the people shown in the directory, by name."""
+    names = (
+        Person.objects.visible()
+        .exclude(department="")
+        .order_by("department")
+        .values_list("department", flat=True)
+        .distinct()
+    )
+    return list(names)
+
+
 def visible_person(graph_id: str) -> Person | None:
     """Return the person with this Entra object id, if colleagues may see them."""
     return Person.objects.visible().with_graph_id(graph_id).first()

@@ -159,18 +159,6 @@ def _cards(people: list[Person], group: str = "none", previous: str = "") -> lis
     return cards
 
 
-def departments() -> list[str]:
-    """Return the departments of everyone on the wall, for the filter."""
-    names = (
-        Person.objects.visible()
-        .exclude(department="")
-        .order_by("department")
-        .values_list("department", flat=True)
-        .distinct()
-    )
-    return list(names)
-
-
 def effective_display(query: WallQuery, shown: WallDisplay) -> WallDisplay:
     """Return how the wall is shown for ``query``: an older address's order wins for its page."""
     if query.order == "available":

@@ -25,7 +25,7 @@ from accounts.models import User
 from calls.selectors import person_delegation
 from comms_portal import times
 from directory.models import Person
-from directory.selectors import visible_person
+from directory.selectors import departments, visible_person
 from presence import alerts, display, favourites, selectors, status
 from presence.forms import (
     AvailabilityForm,
@@ -107,7 +107,7 @@ def wall(request: HttpRequest) -> HttpResponse:
     context, code = _wall_context(request)
     context.update(
         active_nav="people",
-        departments=selectors.departments(),
+        departments=departments(),
         labels=display.label_tables(),
         sort_choices=WallPreference.SORTS,
         group_choices=WallPreference.GROUPS,

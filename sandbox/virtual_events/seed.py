@@ -46,6 +46,18 @@ class _Ids:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
 
+def topic_question(question_id: str, *, required: bool) -> Question:
+    """The custom question the seeded webinars ask their registrants."""
+    return Question(
+        id=question_id,
+        custom=True,
+        display_name="Which topic interests you most?",
+        answer_input_type="singleChoice",
+        answer_choices=list(TOPICS),
+        is_required=required,
+    )
+
+
 def seed_events(store: VirtualEventStore, tenant: Tenant, now: datetime) -> None:
     """Add the tenant's seeded events to ``store``."""
     people = [u for u in tenant.live_users() if not u.is_service_account]
@@ -168,16 +180,7 @@ def seed_events(store: VirtualEventStore, tenant: Tenant, now: datetime) -> None
             },
         ),
     ]
-    roadmap.questions = [
-        Question(
-            id=ids(),
-            custom=True,
-            display_name="Which topic interests you most?",
-            answer_input_type="singleChoice",
-            answer_choices=list(TOPICS),
-            is_required=True,
-        )
-    ]
+    roadmap.questions = [topic_question(ids(), required=True)]
     roadmap.status = "published"
     registrations(roadmap, UPCOMING_REGISTRATIONS, now)
 
@@ -218,16 +221,7 @@ def seed_events(store: VirtualEventStore, tenant: Tenant, now: datetime) -> None
         megan,
     )
     past.co_organizers = [identity(daniel)]
-    past.questions = [
-        Question(
-            id=ids(),
-            custom=True,
-            display_name="Which topic interests you most?",
-            answer_input_type="singleChoice",
-            answer_choices=list(TOPICS),
-            is_required=False,
-        )
-    ]
+    past.questions = [topic_question(ids(), required=False)]
     past.status = "published"
     registrations(past, PAST_REGISTRATIONS, past.start)
     ran = session(past, past.display_name, past.start, past.end)
