@@ -90,15 +90,28 @@ def add(classified: Counter[RollupKey], poor: Counter[RollupKey]) -> None:
     if not classified:
         return
     table = StreamRollup._meta.db_table
-    rows = [(*key, classified[key], poor[key]) for key in classified]
+    # Sorted, so writers running at once lock the rows they share in the same order.
+    rows = sorted((*key, classified[key], poor[key]) for key in classified)
+    upsert = (
+        'ON CONFLICT ("hour", "modality", "call_type", "dimension", "key") DO UPDATE SET '
+        f'"classified" = "{table}"."classified" + excluded."classified", '
+        f'"poor" = "{table}"."poor" + excluded."poor", "label" = excluded."label"'
+    )
+    columns = '("hour", "modality", "call_type", "dimension", "key", "label", "classified", "poor")'
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement for the whole batch (a column array each), not one per row: a
+            # thousand records count in some thirty thousand rows.
+            cursor.execute(
+                f'INSERT INTO "{table}" {columns} '  # noqa: S608 - the model's own table
+                "SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::text[], "
+                f"%s::text[], %s::text[], %s::int[], %s::int[]) {upsert}",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+            return
         cursor.executemany(
-            f'INSERT INTO "{table}" '  # noqa: S608 - the table name is the model's own
-            '("hour", "modality", "call_type", "dimension", "key", "label", "classified", "poor") '
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            'ON CONFLICT ("hour", "modality", "call_type", "dimension", "key") DO UPDATE SET '
-            f'"classified" = "{table}"."classified" + excluded."classified", '
-            f'"poor" = "{table}"."poor" + excluded."poor", "label" = excluded."label"',
+            f'INSERT INTO "{table}" {columns} '  # noqa: S608 - the model's own table
+            f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s) {upsert}",
             rows,
         )
 
