@@ -90,8 +90,7 @@ def add(classified: Counter[RollupKey], poor: Counter[RollupKey]) -> None:
     if not classified:
         return
     table = StreamRollup._meta.db_table
-    # Sorted, so writers running at once lock the rows they share in the same order.
-    rows = sorted((*key, classified[key], poor[key]) for key in classified)
+    rows = [(*key, classified[key], poor[key]) for key in classified]
     columns = '"hour", "modality", "call_type", "dimension", "key", "label", "classified", "poor"'
     upsert = (
         'ON CONFLICT ("hour", "modality", "call_type", "dimension", "key") DO UPDATE SET '
@@ -117,6 +116,7 @@ def add(classified: Counter[RollupKey], poor: Counter[RollupKey]) -> None:
         with cursor.cursor.copy(f"COPY {INCOMING} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+        # In key order, so writers running at once lock the rows they share in the same order.
         cursor.execute(
             f'INSERT INTO "{table}" ({columns}) '  # noqa: S608 - the model's own table
             f"SELECT {columns} FROM {INCOMING} ORDER BY 1, 2, 3, 4, 5 {upsert}"
