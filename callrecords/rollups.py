@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from callrecords import quality
 from callrecords.models import CallStream, StreamRollup
@@ -91,18 +91,40 @@ def add(classified: Counter[RollupKey], poor: Counter[RollupKey]) -> None:
         return
     table = StreamRollup._meta.db_table
     rows = [(*key, classified[key], poor[key]) for key in classified]
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f'INSERT INTO "{table}" '  # noqa: S608 - the table name is the model's own
-            '("hour", "modality", "call_type", "dimension", "key", "label", "classified", "poor") '
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            'ON CONFLICT ("hour", "modality", "call_type", "dimension", "key") DO UPDATE SET '
-            f'"classified" = "{table}"."classified" + excluded."classified", '
-            f'"poor" = "{table}"."poor" + excluded."poor", "label" = excluded."label"',
-            rows,
+    columns = '"hour", "modality", "call_type", "dimension", "key", "label", "classified", "poor"'
+    upsert = (
+        'ON CONFLICT ("hour", "modality", "call_type", "dimension", "key") DO UPDATE SET '
+        f'"classified" = "{table}"."classified" + excluded."classified", '
+        f'"poor" = "{table}"."poor" + excluded."poor", "label" = excluded."label"'
+    )
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f'INSERT INTO "{table}" ({columns}) '  # noqa: S608 - the model's own table
+                f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s) {upsert}",
+                rows,
+            )
+        return
+    # A thousand records count in some thirty thousand rows: they go in by COPY to a table of
+    # this connection's own, then into the counts in one statement, rather than one each.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {INCOMING} (hour timestamptz, modality text, "
+            "call_type text, dimension text, key text, label text, classified int, poor int) "
+            "ON COMMIT DELETE ROWS"
         )
+        with cursor.cursor.copy(f"COPY {INCOMING} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        # In key order, so writers running at once lock the rows they share in the same order.
+        cursor.execute(
+            f'INSERT INTO "{table}" ({columns}) '  # noqa: S608 - the model's own table
+            f"SELECT {columns} FROM {INCOMING} ORDER BY 1, 2, 3, 4, 5 {upsert}"
+        )
+        cursor.execute(f"DELETE FROM {INCOMING}")  # noqa: S608 - a fixed name
 
 
+INCOMING = "callrecords_rollup_incoming"
 STREAM_FIELDS = (
     "call_start", "modality", "call_type", "network", "subnet", "device", "client",
     "person_id", "person_name", "verdict",

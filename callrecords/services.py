@@ -8,7 +8,9 @@ ignored. Records arrive in batches and are written with bulk inserts.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
@@ -24,22 +26,28 @@ from callrecords.models import (
     CallRecord,
     PstnCall,
 )
-from comms_portal.graph import GraphClient, NotFound
+from comms_portal.graph import GraphClient, GraphError, NotFound
 from comms_portal.graph.callrecords import (
-    CallRecord as GraphCallRecord,
-)
-from comms_portal.graph.callrecords import (
+    RECORDS_PER_BATCH,
     ListedRecord,
     get_call_record,
+    get_call_records,
     get_direct_routing_calls,
     get_pstn_calls,
     list_call_records,
+)
+from comms_portal.graph.callrecords import (
+    CallRecord as GraphCallRecord,
 )
 
 logger = logging.getLogger(__name__)
 
 STORE_BATCH = 200
 VERSION_LOOKUP_BATCH = 500
+# JSON batches sent at once (ten records each): more would only queue at Graph's throttle.
+READ_THREADS = 4
+# Batches read ahead of the one being stored, so reading goes on while a batch is stored.
+READ_AHEAD = STORE_BATCH // RECORDS_PER_BATCH + READ_THREADS
 
 
 @dataclass
@@ -136,6 +144,41 @@ def collect_record(*, graph_id: str, client: GraphClient | None = None) -> Store
     return store_records([record])
 
 
+def read_whole(
+    graph: GraphClient, graph_ids: Iterable[str], *, threads: int = READ_THREADS
+) -> Iterator[tuple[list[GraphCallRecord], int]]:
+    """Read records whole, ten to a JSON batch, a few batches at once, in the order given.
+
+    Yields, batch by batch, the records read and how many were gone (404). At most
+    READ_AHEAD batches are read ahead of what was yielded, so memory stays bounded however
+    many ids come. When a batch meets another error (throttled past the client's patience),
+    no new batch is sent; what the batches under way did read is yielded, then it is raised.
+    """
+    failed: GraphError | None = None
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="callrecords-read") as pool:
+        window: deque[Future[list[GraphCallRecord | GraphError]]] = deque()
+        chunks = _chunks(graph_ids, RECORDS_PER_BATCH)
+        try:
+            while True:
+                while failed is None and len(window) <= READ_AHEAD:
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        break
+                    window.append(pool.submit(get_call_records, graph, chunk))
+                if not window:
+                    break
+                results = window.popleft().result()
+                records = [one for one in results if isinstance(one, GraphCallRecord)]
+                errors = [one for one in results if isinstance(one, GraphError)]
+                yield records, sum(1 for error in errors if isinstance(error, NotFound))
+                failed = failed or next((e for e in errors if not isinstance(e, NotFound)), None)
+        finally:
+            for pending in window:
+                pending.cancel()
+    if failed is not None:
+        raise failed
+
+
 def heal(
     *, since: datetime, until: datetime | None = None, client: GraphClient | None = None
 ) -> HealReport:
@@ -147,15 +190,12 @@ def heal(
     ):
         report.listed += len(listed_batch)
         held = stored_versions(item.id for item in listed_batch)
+        wanted = [item.id for item in listed_batch if held.get(item.id, -1) < item.version]
         fetched: list[GraphCallRecord] = []
         try:
-            for item in listed_batch:
-                if held.get(item.id, -1) >= item.version:
-                    continue
-                try:
-                    fetched.append(get_call_record(graph, item.id))
-                except NotFound:
-                    report.expired += 1
+            for records, gone in read_whole(graph, wanted):
+                fetched.extend(records)
+                report.expired += gone
         finally:
             # Throttled past the client's patience: keep what was read; the task's retry
             # goes on from there (what is stored is not read again).

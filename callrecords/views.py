@@ -39,13 +39,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     over_time = selectors.poor_rate_over_time(filters)
     sections = []
     for key, title in DIMENSIONS.items():
-        rows = selectors.poor_rate_by(filters, key)
+        rows, groups = selectors.top_rates_by(filters, key, selectors.DASHBOARD_ROWS)
         sections.append(
             {
                 "key": key,
                 "title": f"By {title.lower()}",
-                "rows": rows[:25],
-                "more": max(0, len(rows) - 25),
+                "rows": rows,
+                "more": max(0, groups - len(rows)),
                 "chart": charts.rate_bars(
                     f"chart-{key}", f"Poor-stream rate by {title.lower()}", rows
                 ),

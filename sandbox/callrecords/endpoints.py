@@ -28,7 +28,7 @@ from urllib.parse import quote, unquote
 
 from starlette.responses import Response
 
-from sandbox.callrecords.generator import participant_json, record_json, render_sessions
+from sandbox.callrecords.generator import participant_json, record_json
 from sandbox.callrecords.service import DAY, CallRecordsArea, callrecords_of, parse_utc
 from sandbox.graph.errors import graph_json
 from sandbox.graph.odata_types import parse_graph_datetime
@@ -236,7 +236,7 @@ def _visible(ctx: GraphContext) -> tuple[CallRecordsArea, Any]:
 def _sessions_page(
     area: CallRecordsArea, spec: Any, version: int, skip: int, with_segments: bool
 ) -> tuple[list[dict[str, Any]], bool]:
-    sessions = render_sessions(spec, area.members, version)
+    sessions = area.sessions_of(spec, version)
     page = sessions[skip : skip + SESSIONS_PAGE]
     if not with_segments:
         page = [{k: v for k, v in one.items() if k != "segments"} for one in page]

@@ -9,6 +9,7 @@ same spec. Only the spec is kept, so a sandbox can hold a company's month of cal
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -116,6 +117,7 @@ class RecordSpec:
         return list(seen)
 
 
+@functools.lru_cache(maxsize=8192)
 def iso(timestamp: float) -> str:
     """Return Graph's UTC date-time text for ``timestamp``, to the millisecond."""
     moment = datetime.fromtimestamp(timestamp, tz=UTC)
@@ -154,6 +156,13 @@ def _person_rng(member_id: str) -> random.Random:
     return random.Random(f"person:{member_id}")
 
 
+# What is fixed for a person (their client, computer, headset, office floor) is drawn from a
+# generator seeded by their id, the same in every record: drawn once and kept, as seeding a
+# generator costs more than the rest of an endpoint. Bounded, as tenants are.
+_PERSON_CACHE = 65_536
+
+
+@functools.lru_cache(maxsize=_PERSON_CACHE)
 def _user_agent(member_id: str) -> dict[str, Any]:
     platform, family, header = _person_rng(member_id).choice(CLIENTS)
     return {
@@ -181,6 +190,14 @@ def _identity(member: Member) -> dict[str, Any]:
 
 
 def _endpoint(member: Member | None, feedback: dict[str, Any] | None) -> dict[str, Any]:
+    if member is None or feedback is None:
+        return _endpoint_of(member)
+    return {**_endpoint_of(member), "feedback": feedback}
+
+
+@functools.lru_cache(maxsize=_PERSON_CACHE)
+def _endpoint_of(member: Member | None) -> dict[str, Any]:
+    """Return a person's endpoint (or the meeting server's); shared, so never changed."""
     if member is None:
         return {
             "@odata.type": "#microsoft.graph.callRecords.serviceEndpoint",
@@ -204,8 +221,6 @@ def _endpoint(member: Member | None, feedback: dict[str, Any] | None) -> dict[st
         "cpuName": rng.choice(("Intel(R) Core(TM) i7-1365U", "Apple M2", "AMD Ryzen 7 7840U")),
         "cpuProcessorSpeedInMhz": rng.choice((1800, 2400, 3200)),
     }
-    if feedback is not None:
-        body["feedback"] = feedback
     return body
 
 
@@ -219,8 +234,18 @@ def _subnet_and_ip(member: Member | None, condition: str, rng: random.Random) ->
     prefix = OFFICE_SUBNETS.get(member.office or "")
     if prefix is None:
         return f"{HOME_SUBNET}.0", f"{HOME_SUBNET}.{rng.randint(2, 250)}"
-    floor = _person_rng(member.id).randint(1, 4)
+    floor = _floor(member.id)
     return f"{prefix}.{floor}.0", f"{prefix}.{floor}.{rng.randint(2, 250)}"
+
+
+@functools.lru_cache(maxsize=_PERSON_CACHE)
+def _floor(member_id: str) -> int:
+    return _person_rng(member_id).randint(1, 4)
+
+
+@functools.lru_cache(maxsize=_PERSON_CACHE)
+def _usual_devices(member_id: str) -> tuple[str, str]:
+    return _person_rng(member_id).choice(DEVICES)
 
 
 def _network(member: Member | None, condition: str, rng: random.Random) -> dict[str, Any]:
@@ -268,9 +293,7 @@ def _network(member: Member | None, condition: str, rng: random.Random) -> dict[
 def _device(member: Member | None, condition: str, rng: random.Random) -> dict[str, Any]:
     if member is None:
         return {}
-    capture, render = (
-        BAD_HEADSET if condition == "bad-headset" else _person_rng(member.id).choice(DEVICES)
-    )
+    capture, render = BAD_HEADSET if condition == "bad-headset" else _usual_devices(member.id)
     bad = condition == "bad-headset"
     return {
         "captureDeviceName": capture,

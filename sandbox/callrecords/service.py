@@ -17,6 +17,7 @@ import heapq
 import logging
 import random
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from sandbox.callrecords.generator import (
     RecordSpec,
     iso,
     record_id,
+    render_sessions,
     usual_condition,
 )
 from sandbox.graph.odata_types import parse_graph_datetime
@@ -43,6 +45,8 @@ logger = logging.getLogger(__name__)
 RETENTION_SECONDS = 30 * 86_400
 DAY = 86_400
 TICK_SECONDS = 0.2
+# Rendered records kept for their next pages and reads; a few hundred hold some megabytes.
+RENDERED_KEPT = 256
 _AREA_KEY = "callrecords"
 DESTINATIONS = (
     ("United Kingdom", "GB", "+4411"),
@@ -74,6 +78,11 @@ class CallRecordsArea:
     pstn_rows: list[dict[str, Any]] = field(default_factory=list)
     direct_routing_rows: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # The latest records' sessions as rendered, by (id, version): their later pages, and the
+    # reads of the same record that follow a notification, do not render them again.
+    _rendered: OrderedDict[tuple[str, int], list[dict[str, Any]]] = field(
+        default_factory=OrderedDict
+    )
     _sequence: int = 0
     _task: asyncio.Task[None] | None = None
     _unhook: list[Any] = field(default_factory=list)
@@ -135,6 +144,21 @@ class CallRecordsArea:
         if spec is None or spec.version_at(now) == 0 or spec.start < now - RETENTION_SECONDS:
             return None
         return spec
+
+    def sessions_of(self, spec: RecordSpec, version: int) -> list[dict[str, Any]]:
+        """Return the record's sessions as Graph answers them (rendered once, then kept)."""
+        key = (spec.id, version)
+        with self.lock:
+            found = self._rendered.get(key)
+            if found is not None:
+                self._rendered.move_to_end(key)
+                return found
+        sessions = render_sessions(spec, self.members, version)
+        with self.lock:
+            self._rendered[key] = sessions
+            while len(self._rendered) > RENDERED_KEPT:
+                self._rendered.popitem(last=False)
+        return sessions
 
     def listed(self, *, after: tuple[float, str] | None, start_from: float | None) -> Any:
         """Yield visible specs in (start, id) order, from a cursor or a start time."""

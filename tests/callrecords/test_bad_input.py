@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from callrecords import handlers, services
+from callrecords import handlers, selectors, services
 from callrecords.models import CallEndpoint, CallRecord, CallStream
 from comms_portal.graph import InvalidResponse
 from comms_portal.graph.callrecords import CallRecord as GraphCallRecord
@@ -96,6 +96,97 @@ def test_unknown_enumeration_values_and_missing_parts_are_stored() -> None:
     [stream] = CallStream.objects.filter(call=call)
     assert stream.verdict == "unclassified" and stream.network == "unknown"
     assert call.streams_classified == 0 and call.streams_poor == 0
+
+
+def test_values_the_portal_has_never_seen_are_kept_and_counted() -> None:
+    # Graph's enumerations grow (evolvable enums): a value added after this portal was written
+    # must neither refuse the record nor be mistaken for a known one.
+    start = timezone.now() - timedelta(hours=2)
+    end = start + timedelta(minutes=20)
+    person = {"id": "7d0c0000-0000-4000-8000-0000000000c1", "displayName": "Ines Castro"}
+    other = {"id": "7d0c0000-0000-4000-8000-0000000000c2", "displayName": "Rui Prado"}
+    document = {
+        "id": RECORD_ID,
+        "version": 1,
+        "type": "broadcastCall",
+        "modalities": ["audio", "holographicPresence"],
+        "startDateTime": start.isoformat(),
+        "endDateTime": end.isoformat(),
+        "organizer_v2": {"id": person["id"], "identity": {"user": person}},
+        "participants_v2": [
+            {"id": person["id"], "identity": {"user": person}},
+            {"id": other["id"], "identity": {"spaceTraveller": other}},
+        ],
+        "sessions": [
+            {
+                "id": "s1",
+                "modalities": ["audio", "holographicPresence"],
+                "startDateTime": start.isoformat(),
+                "endDateTime": end.isoformat(),
+                "segments": [
+                    {
+                        "id": "g1",
+                        "startDateTime": start.isoformat(),
+                        "endDateTime": end.isoformat(),
+                        "caller": {
+                            "@odata.type": "#microsoft.graph.callRecords.orbitalEndpoint",
+                            "userAgent": {"platform": "visionOS", "productFamily": "teamsSpatial"},
+                            "associatedIdentity": person,
+                            "feedback": {"rating": "sublime"},
+                        },
+                        "media": [
+                            {
+                                "label": "main-audio",
+                                "callerNetwork": {
+                                    "connectionType": "satellite",
+                                    "wifiBand": "frequency70GHz",
+                                    "subnet": "10.99.0.0",
+                                },
+                                "streams": [
+                                    {
+                                        "streamDirection": "callerToCallee",
+                                        "averagePacketLossRate": 0.15,
+                                        "averageJitter": "PT0.012S",
+                                    },
+                                    {"streamDirection": "sidewaysToNowhere"},
+                                ],
+                            },
+                            {"label": "main-hologram", "streams": [{"streamDirection": "x"}]},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+
+    assert services.store_records([parsed(document)]).created == 1
+
+    call = CallRecord.objects.get(graph_id=RECORD_ID)
+    assert call.call_type == "broadcastCall" and call.modalities == "audio,holographicPresence"
+    assert (call.streams_classified, call.streams_poor) == (1, 1)
+    caller = CallEndpoint.objects.get(call=call, person_id=person["id"])
+    assert not caller.is_service and caller.network == "unknown"
+    assert (caller.platform, caller.feedback) == ("visionOS", "sublime")
+    assert sorted(CallStream.objects.filter(call=call).values_list("modality", flat=True)) == [
+        "audio",
+        "audio",
+        "other",
+    ]
+    # The dashboard counts the poor stream under an unknown network and the new client.
+    filters = selectors.Filters(since=start - timedelta(days=1), until=end + timedelta(days=1))
+    [network] = selectors.poor_rate_by(filters, "network")
+    assert (network.key, network.label, network.classified, network.poor) == (
+        "unknown",
+        "Unknown",
+        1,
+        1,
+    )
+    [client] = selectors.poor_rate_by(filters, "client")
+    assert client.poor == 1 and "visionOS" in client.label
+    # The person's own view names the call plainly and blames what the figures show.
+    [mine] = selectors.my_calls(person["id"], since=start - timedelta(days=1)).calls
+    assert (mine.kind, mine.verdict) == ("Call", "poor")
+    assert "packet loss 15 %" in mine.detail
 
 
 @pytest.mark.parametrize(

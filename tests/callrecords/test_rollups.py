@@ -58,6 +58,10 @@ def assert_in_step() -> None:
         ("person", "person_id"),
     ):
         assert counted_from_rollups(chosen, dimension) == counted_from_streams(chosen, field)
+        # The dashboard's tables show the first rows of the same order, and count the rest.
+        every = selectors.poor_rate_by(chosen, dimension)
+        assert len(every) > 2
+        assert selectors.top_rates_by(chosen, dimension, 2) == (every[:2], len(every))
     over_time = selectors.poor_rate_over_time(chosen)
     streams = selectors.classified_streams(chosen)
     assert sum(row.classified for row in over_time) == streams.count()
