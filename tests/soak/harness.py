@@ -352,7 +352,7 @@ class SoakStack:
 
     def stop(self) -> list[ProcessInfo]:
         """Stop everything the run started; return what is still running afterwards."""
-        self._step("stopping")
+        self._step("scenario")  # from covered until the stop
         if self.pages is not None:
             self.pages.close()
             self.pages = None
