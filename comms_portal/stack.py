@@ -84,6 +84,8 @@ class StackConfig:
     simulation_speed: float = 1.0
     # Use an already running sandbox (its info file) instead of starting one.
     sandbox_info_file: Path | None = None
+    # Apply the migrations at start (off only where the database was migrated already).
+    migrate: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -138,7 +140,8 @@ class Stack:
             self.sandbox_info = json.loads(config.sandbox_info_file.read_text())
             env["SANDBOX_INFO_FILE"] = str(config.sandbox_info_file)
 
-        self._run_once("migrate", ["migrate", "--noinput"], "Database migrations failed")
+        if config.migrate:
+            self._run_once("migrate", ["migrate", "--noinput"], "Database migrations failed")
         # Seed the people directory from the tenant, so the wall is full on the first visit.
         self._run_once("seed", ["sync_directory"], "The directory sync failed")
 

@@ -28,6 +28,7 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
+from redis import exceptions as redis_errors
 
 from comms_portal.metrics import counters
 from comms_portal.metrics.counters import NOTIFICATIONS_ACCEPTED, NOTIFICATIONS_REFUSED, Refused
@@ -297,6 +298,19 @@ def recover_orphans(active_id: str) -> int:
             logger.warning("notification inbox: %d bodies of drain %s put back", count, drainer_id)
         moved += count
     return moved
+
+
+def wait_for_redis(seconds: float) -> bool:
+    """Wait up to ``seconds`` for Redis to answer; say whether it did."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            get_redis().ping()
+            return True
+        except redis_errors.ConnectionError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
 
 
 class Interrupted(Exception):

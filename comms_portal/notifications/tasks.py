@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 
@@ -13,6 +14,9 @@ from comms_portal.notifications import certificates, drain, inbox, lifecycle, up
 # longest stays well inside a presence poll interval (30 s): once the fault ends, the held
 # changes reach the pages about as soon as a poll would have read them.
 RETRY_DELAYS = (2, 5, 10, 20)
+# How long a drain waits for Redis to answer again after losing it, well inside the task's
+# time limit.
+REDIS_BACK_SECONDS = 60.0
 
 
 def retry_delay(retries: int) -> int:
@@ -25,11 +29,21 @@ def drain_notifications(self: Any) -> None:
     """Process the bodies the intake queued, in batches; on a passing fault, try again later."""
     delay = retry_delay(self.request.retries)
     try:
-        drain.drain_inbox(
-            self.request.id or "upkeep",
-            hand_over=drain_notifications.delay,
-            hold_on_interrupt_seconds=delay,
-        )
+        while True:
+            try:
+                drain.drain_inbox(
+                    self.request.id or "upkeep",
+                    hand_over=drain_notifications.delay,
+                    hold_on_interrupt_seconds=delay,
+                )
+                return
+            except redis.ConnectionError:
+                # Redis itself is away (a restart): no retry could be sent to the broker
+                # either, and the drain flag may outlive it (AOF), so nobody else would come
+                # for the inbox soon. Wait for it here and go on under the same id, which
+                # comes back to the batch it had taken.
+                if not inbox.wait_for_redis(REDIS_BACK_SECONDS):
+                    raise
     except inbox.Interrupted as interrupted:
         # The batch stays taken under this task's id, and the retry keeps the id: it comes
         # back to the same bodies first. Nothing is dropped while the fault lasts.

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.soak import report
+from tests.soak import report, services
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the scenarios' databases still queued, and the migrated template."""
+    services.finish_drops()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

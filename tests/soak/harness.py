@@ -38,7 +38,7 @@ from tests.soak.services import (
     PrivateRedis,
     create_database,
     database_name,
-    drop_database,
+    drop_database_later,
 )
 from tests.support.cast import AIKO, GRACE, LENA, PRIYA, SAMUEL, TOMAS
 from tests.support.process_table import ProcessInfo, carries_marker, live_processes, new_marker
@@ -65,6 +65,8 @@ CHANGES = (
 )
 METRIC_LINE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
 TAKEN_PATTERN = "portal:notifications:inbox-taken:*"
+TAKEN_PREFIX = "portal:notifications:inbox-taken:"
+DRAINERS_KEY = "portal:notifications:inbox-drainers"
 INBOX_KEY = "portal:notifications:inbox"
 DEFERRED_KEY = "portal:notifications:inbox-deferred"
 
@@ -192,6 +194,16 @@ class SoakStack:
     sessions: dict[str, str] = field(default_factory=dict)
     watched: list[str] = field(default_factory=list)
     _database: str = ""
+    # Seconds each step of starting and stopping took, for the scenario's row.
+    steps: dict[str, float] = field(default_factory=dict)
+
+    _last_step: float = 0.0
+
+    def _step(self, name: str) -> None:
+        """Note how long the step just finished took (since the previous one ended)."""
+        now = time.monotonic()
+        self.steps[name] = round(now - (self._last_step or now), 1)
+        self._last_step = now
 
     # --- starting and stopping -------------------------------------------------------------
 
@@ -228,12 +240,14 @@ class SoakStack:
             raise
 
     def _start(self) -> None:
+        self._step("began")
         self.redis = PrivateRedis(self.run_dir / "redis", self.env(), appendonly=self.appendonly)
         self.redis.start()
         self._database = database_name(self.name)
         self.proxy = DatabaseProxy()
         self.proxy.up()
         database_url = self.proxy.url_for(create_database(self._database))
+        self._step("redis_and_database")
         self.sandbox = start_sandbox(
             self.run_dir / "sandbox",
             users=USERS,
@@ -243,6 +257,7 @@ class SoakStack:
         )
         if self.delivery_settings:
             self.control("POST", "/delivery-settings", self.delivery_settings).raise_for_status()
+        self._step("sandbox")
         self.stack = Stack(
             config=StackConfig(
                 var_dir=self.run_dir / "portal",
@@ -254,6 +269,8 @@ class SoakStack:
                 beat=self.beat,
                 web_processes=self.web_processes,
                 sandbox_info_file=self.run_dir / "sandbox" / "info.json",
+                # A copy of the run's migrated template (see create_database).
+                migrate=False,
                 extra_env={
                     **self.marker,
                     "DEBUG": "false",
@@ -267,12 +284,15 @@ class SoakStack:
             supervisor=Supervisor(out=(self.run_dir / "portal.log").open("a", buffering=1)),
         )
         self.stack.start()
+        self._step("portal")
         for upn in PAGE_OWNERS:
             self.sessions[upn] = sign_in_over_http(self.stack, upn)
         users = self.sandbox.info["users"]
         self.watched = [str(u["id"]) for u in users[:WATCHED]]
         self.pages = Pages(self.base_url)
+        self._step("sign_in")
         self._cover()
+        self._step("cover")
 
     def _cover(self) -> None:
         """Have the portal watch the people and wait until subscriptions cover them all."""
@@ -282,7 +302,7 @@ class SoakStack:
             self.snapshot(session)  # keeps them watched and asks for coverage
             if set(self.watched) <= self.covered():
                 return
-            time.sleep(3)
+            time.sleep(1)
         missing = len(set(self.watched) - self.covered())
         raise RuntimeError(f"{missing} watched people still uncovered after {COVERAGE_SECONDS} s")
 
@@ -332,11 +352,14 @@ class SoakStack:
 
     def stop(self) -> list[ProcessInfo]:
         """Stop everything the run started; return what is still running afterwards."""
+        self._step("scenario")  # from covered until the stop
         if self.pages is not None:
             self.pages.close()
             self.pages = None
+        self._step("stop_pages")
         if self.stack is not None:
             self.stack.stop()
+        self._step("stop_portal")
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
@@ -344,11 +367,14 @@ class SoakStack:
             self.redis.stop()
         if self.proxy is not None:
             self.proxy.down()
+        self._step("stop_services")
         if self._database:
-            drop_database(self._database)
+            drop_database_later(self._database)
         for key in self.marker:
             os.environ.pop(key, None)
-        return self.wait_for_nothing_left(timeout=30)
+        left = self.wait_for_nothing_left(timeout=30)
+        self._step("nothing_left")
+        return left
 
     def leftovers(self) -> list[ProcessInfo]:
         """Return the live processes that carry the run's marker."""
@@ -392,13 +418,15 @@ class SoakStack:
         assert self.stack is not None
         self.stack.supervisor.children.remove(child)
 
-    def start_worker(self) -> None:
-        """Start a Celery worker as the stack does and wait until it reports."""
+    def start_worker(self, *, wait: bool = True) -> None:
+        """Start a Celery worker as the stack does; unless told not to, wait until it reports."""
         assert self.stack is not None
         env = self.stack.env
         argv = [sys.executable, "-m", "celery", "-A", "comms_portal", "worker", "-l", "WARNING"]
         argv += ["--concurrency", "2", "-n", "worker@%h"]
         self.stack.supervisor.start("worker", argv, env=env)
+        if not wait:
+            return
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.stack.health().get("checks", {}).get("worker", {}).get("up"):
@@ -411,13 +439,27 @@ class SoakStack:
         assert self.stack is not None
         child = self.child("worker")
         # To the main process only: it finishes the tasks in hand, then stops its pool.
+        began = time.monotonic()
         child.process.send_signal(signal.SIGTERM)
         child.process.wait(timeout=90)
         self.stack.supervisor.children.remove(child)
+        # A drain in hand finishes its turn first: the longest wait of the scenarios using it.
+        self.steps["worker_stop"] = round(time.monotonic() - began, 1)
 
     def redis_client(self) -> redis.Redis[bytes]:
         assert self.redis is not None
         return redis.Redis.from_url(self.redis.url, socket_timeout=10)
+
+    def mid_drain(self) -> tuple[int, int]:
+        """Return (bodies waiting, bodies a drain has taken and not yet finished)."""
+        client = self.redis_client()
+        drainers = [raw.decode() for raw in client.smembers(DRAINERS_KEY)]
+        pipeline = client.pipeline(transaction=False)
+        pipeline.llen(INBOX_KEY)
+        for drainer in drainers:
+            pipeline.llen(TAKEN_PREFIX + drainer)
+        waiting, *taken = pipeline.execute()
+        return int(waiting), sum(int(n) for n in taken)
 
     # --- the sandbox -----------------------------------------------------------------------
 
@@ -522,7 +564,7 @@ class SoakStack:
             idle = account.waiting == account.taken == account.deferred == 0
             if idle and self.sandbox_pending() == 0:
                 return account
-            time.sleep(1)
+            time.sleep(0.25)
             account = self.accounting()
         return account
 

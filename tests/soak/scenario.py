@@ -47,18 +47,31 @@ def run_scenario(
     row = record(Row(scenario=name))
     run = SoakStack(name=name, **(stack_options or {}))
     problems: list[str] = []
+    # Seconds each phase took: where a run's time goes (start-up, fault, convergence, drain).
+    phases: dict[str, float] = {}
+    row.details["phase_seconds"] = phases
+    clock = [time.monotonic()]
+
+    def lap(phase: str) -> None:
+        now = time.monotonic()
+        phases[phase] = round(now - clock[0], 1)
+        clock[0] = now
+
     try:
         run.start()
+        lap("start")
         pages = run.open_pages(PAGES)
         driver = run.driver()
         driver.start(rate)
         time.sleep(WARM_UP_SECONDS)
         row.details["fault"] = fault(run)
         fault_ended = time.monotonic()
+        lap("fault")
         driver.stop()
         assert run.pages is not None
         pages = list(run.pages.pages)  # with those the fault opened
         convergence = run.converge(pages, since=fault_ended, bound=bound)
+        lap("converge")
         row.changes_made = len(driver.made)
         row.delivered = delivered_everywhere(driver.made, pages)
         row.lost = convergence.lost
@@ -74,6 +87,7 @@ def run_scenario(
                 f" pages {convergence.pages_wrong[:5]}"
             )
         account = run.wait_drained(timeout=DRAIN_SECONDS)
+        lap("drain")
         row.details["accounting"] = {
             "sandbox_delivered_2xx": account.delivered_202,
             "accepted": account.accepted,
@@ -90,10 +104,13 @@ def run_scenario(
                 problems.append(f"notifications unaccounted for: {row.details['accounting']}")
         if extra_checks is not None:
             extra_checks(run, row)
+            lap("checks")
     except Exception as error:
         problems.append(f"{type(error).__name__}: {error}")
     finally:
         left = run.stop()
+        lap("stop")
+        row.details["step_seconds"] = run.steps
         if left:
             problems.append(f"left running:\n{describe(left)}")
     row.details["problems"] = problems

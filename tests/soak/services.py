@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,7 +23,13 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from comms_portal.processes import _die_with_parent, free_port, redis_answers, redis_server_binary
+from comms_portal.processes import (
+    PROJECT_DIR,
+    _die_with_parent,
+    free_port,
+    redis_answers,
+    redis_server_binary,
+)
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -175,11 +183,49 @@ class DatabaseProxy:
 
 
 def create_database(name: str) -> str:
-    """Create a fresh database ``name`` on the local PostgreSQL; return its URL."""
+    """Create a fresh database ``name`` on the local PostgreSQL; return its URL.
+
+    It is a copy of a database the portal's migrations were applied to once for the whole
+    run (``template_database``): the portal's own ``migrate`` at start then finds its schema
+    in place, as it does on any restart, and each scenario starts no less fresh.
+    """
+    template = template_database()
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return _url_of(name)
+
+
+def _url_of(name: str) -> str:
     return urlsplit(POSTGRES_ADMIN_URL)._replace(path=f"/{name}").geturl()
+
+
+_template_lock = threading.Lock()
+_template: list[str] = []
+
+
+def template_database() -> str:
+    """Return this run's migrated database to copy, creating it on first use."""
+    with _template_lock:
+        if _template:
+            return _template[0]
+        name = database_name("template")
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}"')
+        env = {**os.environ, "DEBUG": "true", "DATABASE_URL": _url_of(name)}
+        done = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            drop_database(name)
+            raise RuntimeError(f"migrating the template database failed:\n{done.stderr.decode()}")
+        _template.append(name)
+        return name
 
 
 def drop_database(name: str) -> None:
@@ -189,6 +235,40 @@ def drop_database(name: str) -> None:
         psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection,
     ):
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# PostgreSQL makes every DROP DATABASE wait for a checkpoint (seconds on a busy machine):
+# a scenario's database is dropped behind the next scenario's back, and the last ones (and
+# the template) when the run ends.
+_drops: queue.Queue[str] = queue.Queue()
+_dropper: list[threading.Thread] = []
+
+
+def drop_database_later(name: str) -> None:
+    """Drop database ``name`` in the background; ``finish_drops`` waits for every one."""
+    _drops.put(name)
+    if not _dropper:
+        thread = threading.Thread(target=_drop_queued, name="drop-databases", daemon=True)
+        thread.start()
+        _dropper.append(thread)
+
+
+def _drop_queued() -> None:
+    while True:
+        name = _drops.get()
+        try:
+            drop_database(name)
+        finally:
+            _drops.task_done()
+
+
+def finish_drops() -> None:
+    """Drop the template and wait until every database queued for dropping is gone."""
+    with _template_lock:
+        if _template:
+            drop_database_later(_template.pop())
+    if _dropper:
+        _drops.join()
 
 
 def database_name(scenario: str) -> str:

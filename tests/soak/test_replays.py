@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -72,24 +73,43 @@ def replay_late_and_twice(run: SoakStack) -> dict[str, Any]:
         for person in run.watched[:PEOPLE]:
             driver.change(person)
         time.sleep(1)
-    time.sleep(5)  # the sandbox's deliveries land in the inbox
+    # The sandbox's deliveries land in the inbox: wait until it has none left to make.
+    settle(lambda: run.sandbox_pending() == 0 and client.llen(INBOX) >= PEOPLE * CHANGES_EACH)
     captured = [bytes(raw) for raw in client.lrange(INBOX, 0, -1)]
     run.start_worker()
-    deadline = time.monotonic() + 60
-    while client.llen(INBOX) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    time.sleep(3)
+    settle(lambda: handled_all(run))
     out_of_order = list(reversed(captured))
     answers = post_bodies(run, out_of_order + out_of_order)
     unordered = [without_sequence_number(run, body) for body in captured[:PEOPLE]]
     answers += post_bodies(run, unordered + unordered)
-    time.sleep(5)
+    # Every replay handled before the state is compared: one handled late could still move
+    # a person backwards after the comparison.
+    settle(lambda: handled_all(run))
     return {
         "captured_bodies": len(captured),
         "replayed": len(out_of_order) * 2,
         "replayed_without_sequence_number": len(unordered) * 2,
         "answers": sorted(set(answers)),
     }
+
+
+SETTLE_SECONDS = 60.0
+
+
+def settle(done: Callable[[], bool]) -> None:
+    """Wait until ``done()`` holds, looking often; fail after ``SETTLE_SECONDS``."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not settled in {SETTLE_SECONDS:.0f} s")
+        time.sleep(0.2)
+
+
+def handled_all(run: SoakStack) -> bool:
+    """Tell whether every notification accepted so far was handled or dropped with a reason."""
+    account = run.accounting()
+    idle = account.waiting == account.taken == account.deferred == 0
+    return idle and account.unaccounted == 0
 
 
 def replays_accepted(run: SoakStack, row: Row) -> None:
