@@ -305,6 +305,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # worker exits ("Unrecoverable error"); with it the consumer reconnects until Redis takes
 # writes again.
 CELERY_BROKER_CHANNEL_ERROR_RETRY = True
+# Kombu's Redis transport, with task bookkeeping that goes on while Redis refuses writes
+# (see comms_portal/broker.py).
+CELERY_BROKER_TRANSPORT = "comms_portal.broker:Transport"
 # Celery closes database connections around every task unless told to reuse them (a new
 # PostgreSQL connection costs ~6 ms a task); the worker closes them as Django does after each
 # request instead (see comms_portal/celery.py); on PostgreSQL that hands them back to the pool.
