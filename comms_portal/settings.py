@@ -300,6 +300,14 @@ CELERY_TASK_TIME_LIMIT = 300
 # Must exceed every task's time limit and countdown, or Redis redelivers running tasks.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A Redis refusing writes (full under noeviction) answers an acknowledgement or a delivery
+# with an error Celery counts as a channel error, not a lost connection: without this the
+# worker exits ("Unrecoverable error"); with it the consumer reconnects until Redis takes
+# writes again.
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
+# Kombu's Redis transport, with task bookkeeping that goes on while Redis refuses writes
+# (see comms_portal/broker.py).
+CELERY_BROKER_TRANSPORT = "comms_portal.broker:Transport"
 # Celery closes database connections around every task unless told to reuse them (a new
 # PostgreSQL connection costs ~6 ms a task); the worker closes them as Django does after each
 # request instead (see comms_portal/celery.py); on PostgreSQL that hands them back to the pool.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import redis
@@ -9,6 +10,8 @@ from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 
 from comms_portal.notifications import certificates, drain, inbox, lifecycle, upkeep
+
+logger = logging.getLogger(__name__)
 
 # Waits between tries of a drain stopped by a passing fault (the database down, say). The
 # longest stays well inside a presence poll interval (30 s): once the fault ends, the held
@@ -37,11 +40,14 @@ def drain_notifications(self: Any) -> None:
                     hold_on_interrupt_seconds=delay,
                 )
                 return
-            except redis.ConnectionError:
+            except redis.ConnectionError as error:
                 # Redis itself is away (a restart): no retry could be sent to the broker
                 # either, and the drain flag may outlive it (AOF), so nobody else would come
                 # for the inbox soon. Wait for it here and go on under the same id, which
                 # comes back to the batch it had taken.
+                logger.warning(
+                    "drain lost Redis (%s); waiting up to %.0f s for it", error, REDIS_BACK_SECONDS
+                )
                 if not inbox.wait_for_redis(REDIS_BACK_SECONDS):
                     raise
     except inbox.Interrupted as interrupted:
