@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import redis
 from celery import Celery
 
-from comms_portal.processes import PROJECT_DIR
-from tests.comms_portal.test_worker_broker_restart import HEARTBEAT_KEY, wait_for
-from tests.soak.services import PrivateRedis
+from tests.comms_portal.private_worker import HEARTBEAT_KEY, start_broker, start_worker, wait_for
 
 
 def taken(client: redis.Redis[bytes], task_id: str) -> bool:
@@ -25,24 +21,8 @@ def taken(client: redis.Redis[bytes], task_id: str) -> bool:
 def test_the_worker_goes_on_taking_and_acknowledging_tasks_while_redis_refuses_writes(
     tmp_path: Path,
 ) -> None:
-    broker = PrivateRedis(tmp_path / "redis", dict(os.environ))
-    broker.start()
-    env = {
-        **os.environ,
-        "REDIS_URL": broker.url,
-        "PORTAL_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-        "WORKER_HEARTBEAT_SECONDS": "1",
-    }
-    argv = [sys.executable, "-m", "celery", "-A", "comms_portal", "worker", "-l", "WARNING"]
-    worker = subprocess.Popen(
-        [*argv, "--concurrency", "1", "-n", "broker-full@%h"],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "worker.log").open("wb"),
-        start_new_session=True,
-    )
+    broker = start_broker(tmp_path)
+    worker = start_worker(tmp_path, broker, "broker-full")
     client = redis.Redis.from_url(broker.url)
     probe = Celery("probe", broker=broker.url)
 
