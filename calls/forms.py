@@ -202,10 +202,10 @@ class IncidentForm(TeamForm):
     message = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3, "aria-describedby": "id_message_helptext"}),
-        help_text="Shown on the call-out's page. The people called do not hear it (the portal "
-        "cannot turn text into speech): they hear a recorded notice that an incident has been "
-        "declared, that its title is the meeting's subject, and to press 1 to join or 2 to "
-        "decline. Tell them the details in the meeting.",
+        help_text="Read out to each person called, after the title, in a synthetic voice; "
+        "then they press 1 to join the meeting or 2 to decline. Keep it short. Where the "
+        "server cannot speak it, they hear a recorded notice instead, and the call-out's page "
+        "says so.",
     )
     also_call = PeopleField(max_people=MAX_CALLED, required=False, label="Also call")
     leave_out = IdsField(required=False)

@@ -266,12 +266,32 @@ class Incident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     max_attempts = models.PositiveSmallIntegerField(default=2)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Whether the people called hear the message itself (spoken by the server's synthesizer),
+    # kept after the recording is deleted; else why not, for the call-out's page.
+    message_spoken = models.BooleanField(default=False, db_default=False)
+    speech_error = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.title
+
+
+class SpokenMessage(models.Model):
+    """A call-out's message spoken as a WAV prompt, kept only while the call-out runs.
+
+    The platform fetches it by an address naming its unguessable token. It is a prompt the
+    admin wrote, not call media; it is deleted when the call-out is over or after a retention.
+    """
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="spoken")
+    token = models.CharField(max_length=64, unique=True)
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"message of {self.incident_id}"
 
 
 class IncidentTarget(models.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from calls import delegation, dispatch, incidents, services
+from calls import delegation, dispatch, incidents, services, speech
 
 
 @shared_task(name="calls.keep_alive", ignore_result=True)
@@ -41,3 +41,9 @@ def refresh_delegations() -> int:
 def watch_routing_people() -> int:
     """Keep the people the reception line may route to current in the presence store."""
     return services.watch_routing_people()
+
+
+@shared_task(name="calls.forget_spoken_messages", ignore_result=True)
+def forget_spoken_messages() -> int:
+    """Delete the spoken messages of call-outs that are over or past their retention."""
+    return speech.forget_spoken_messages()

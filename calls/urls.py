@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern] = [
     path("reception/options/<int:pk>/delete", views.delete_option, name="delete_option"),
     path("teams/<int:pk>/delete", views.delete_team, name="delete_team"),
     path("prompts/<slug:slot>.wav", views.prompt, name="prompt"),
+    path("spoken/<slug:token>.wav", views.spoken_message, name="spoken_message"),
     path("delegates/", views.my_delegates, name="my_delegates"),
     path("incidents/", views.incidents, name="incidents"),
     path("incidents/<int:pk>/", views.incident, name="incident"),

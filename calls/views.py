@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.guards import admin_required, requires_consent
 from accounts.models import User
 from calls import incidents as incidents_flow
-from calls import recordings, selectors, services, team_choices
+from calls import recordings, selectors, services, speech, team_choices
 from calls.forms import (
     MAX_CALLED,
     PROMPT_SLOTS,
@@ -224,6 +224,18 @@ def prompt(request: HttpRequest, slot: str) -> HttpResponse:
         content = recordings.path_of(slot).read_bytes()
     response = HttpResponse(content, content_type="audio/wav")
     response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def spoken_message(request: HttpRequest, token: str) -> HttpResponse:
+    """Serve a call-out's spoken message to the calling platform, while the call-out runs."""
+    content = speech.content_of(token)
+    if content is None:
+        raise Http404("No such message.")
+    response = HttpResponse(content, content_type="audio/wav")
+    # What the admin wrote: not kept by caches on the way.
+    response["Cache-Control"] = "no-store"
     return response
 
 
