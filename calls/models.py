@@ -62,12 +62,19 @@ class Prompt(models.Model):
 
 
 class Team(models.Model):
-    """A hand-picked list of people saved under a name: the reception menu and call-outs reach it.
+    """A team saved under a name: the reception menu and call-outs reach it.
 
-    A team may also be a department of the directory or one person; those need no saving.
+    Mostly a hand-picked list of people; a saved team may also stand for a department of the
+    directory or one person (``kind``, as a menu key's), so admins can rename and repoint it
+    without touching the keys that lead to it.
     """
 
     name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, default="list", db_default="list")
+    department = models.CharField(max_length=256, blank=True, default="", db_default="")
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     members = models.ManyToManyField(Person, blank=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
