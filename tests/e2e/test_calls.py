@@ -179,7 +179,13 @@ def test_the_calls_pages_have_no_serious_accessibility_violations(
     found = {}
     for width in (1280, 320):
         page.set_viewport_size({"width": width, "height": 800})
-        for path in ("/calls/", "/calls/reception/", "/calls/incidents/"):
+        for path in (
+            "/calls/",
+            "/calls/reception/",
+            "/calls/incidents/",
+            "/calls/teams/",
+            "/calls/teams/new",
+        ):
             page.goto(path)
             page.wait_for_load_state("networkidle")
             violations = serious_violations(page, axe)
