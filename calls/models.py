@@ -1,7 +1,8 @@
 """The reception line, its menu, and the calls the bot takes part in: metadata only.
 
-No audio, recording or tone is ever stored: a call keeps who, when, what state and how it was
-routed. Prompts are the line's own recordings (greeting, menu), uploaded by an admin.
+No audio of a call, recording or tone is ever stored: a call keeps who, when, what state and
+how it was routed. Prompts are the line's own recordings (greeting, menu), uploaded by an admin,
+and a call-out's message spoken from the admin's text, kept only while the call-out runs.
 """
 
 from __future__ import annotations
