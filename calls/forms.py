@@ -22,7 +22,7 @@ PROMPT_SLOTS = [
     ("offer", "Nobody free: call-back offer"),
     ("callback", "Call back promised"),
     ("goodbye", "Goodbye"),
-    ("incident", "Incident call-out: press 1 to join, 2 to decline"),
+    ("incident", "Incident call-out, where its message cannot be spoken: 1 joins, 2 declines"),
 ]
 # Most people one call-out calls: the platform holds 100 calls of an app at once.
 MAX_CALLED = 50
