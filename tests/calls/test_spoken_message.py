@@ -15,12 +15,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from calls import recordings, services, speech, steps
 from calls.models import Call, Incident, SpokenMessage
+from calls.tasks import forget_spoken_messages
+from comms_portal.celery import app
 from tests.calls.support import (  # noqa: F401  (fixtures)
     CallbackPump,
     bot_webhook,
@@ -180,3 +183,11 @@ def test_an_unknown_message_address_finds_nothing() -> None:
     answer = Client().get(reverse("calls:spoken_message", kwargs={"token": "not-a-token"}))
 
     assert answer.status_code == 404
+
+
+def test_the_beat_forgets_spoken_messages_well_within_their_retention() -> None:
+    app.loader.import_default_modules()
+    entry = app.conf.beat_schedule["forget-spoken-messages"]
+
+    assert entry["task"] == forget_spoken_messages.name
+    assert entry["schedule"] < 3600 * settings.CALLS_SPOKEN_MESSAGE_HOURS
