@@ -25,6 +25,12 @@ def retry_call_outs() -> int:
     return incidents.retry_call_outs()
 
 
+@shared_task(name="calls.forget_spoken_messages", ignore_result=True)
+def forget_spoken_messages() -> int:
+    """Delete the spoken messages of call-outs that are over or past their retention."""
+    return speech.forget_spoken_messages()
+
+
 @shared_task(name="calls.resume_callbacks", ignore_result=True)
 def resume_callbacks() -> int:
     """Handle the callbacks left queued for calls nobody is handling."""
@@ -41,9 +47,3 @@ def refresh_delegations() -> int:
 def watch_routing_people() -> int:
     """Keep the people the reception line may route to current in the presence store."""
     return services.watch_routing_people()
-
-
-@shared_task(name="calls.forget_spoken_messages", ignore_result=True)
-def forget_spoken_messages() -> int:
-    """Delete the spoken messages of call-outs that are over or past their retention."""
-    return speech.forget_spoken_messages()
