@@ -22,7 +22,7 @@ PROMPT_SLOTS = [
     ("offer", "Nobody free: call-back offer"),
     ("callback", "Call back promised"),
     ("goodbye", "Goodbye"),
-    ("incident", "Incident call-out: press 1 to join, 2 to decline"),
+    ("incident", "Incident call-out, where its message cannot be spoken: 1 joins, 2 declines"),
 ]
 # Most people one call-out calls: the platform holds 100 calls of an app at once.
 MAX_CALLED = 50
@@ -135,6 +135,46 @@ class OptionForm(TeamForm):
         return fields
 
 
+class SavedTeamForm(forms.Form):
+    """A saved team's name and what it stands for: a hand-picked list, a department, a person."""
+
+    name = forms.CharField(max_length=100, label="Name")
+    kind = forms.ChoiceField(
+        choices=MenuOption.Kind.choices,
+        label="The team is",
+        widget=forms.RadioSelect,
+    )
+    department = forms.ChoiceField(required=False, label="Department")
+    people = PeopleField(required=False, label="People (the list, or the one person)")
+
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.team = team
+        field = self.fields["department"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Choose a department")] + [(d, d) for d in departments()]
+
+    def clean_name(self) -> str:
+        name = " ".join(str(self.cleaned_data["name"]).split())
+        taken = Team.objects.filter(name__iexact=name)
+        if self.team is not None:
+            taken = taken.exclude(pk=self.team.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"Another team is named {name} already.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind, people = data.get("kind"), data.get("people") or []
+        if kind == MenuOption.Kind.DEPARTMENT and not data.get("department"):
+            self.add_error("department", "Choose a department.")
+        if kind == MenuOption.Kind.PERSON and len(people) != 1:
+            self.add_error("people", "Choose exactly one person.")
+        if kind == MenuOption.Kind.LIST and not people:
+            self.add_error("people", "Pick at least one person.")
+        return data
+
+
 def validate_wav(content: bytes) -> None:
     """Refuse anything but a short PCM WAV file of 16 bits, mono, 16 kHz."""
     if len(content) > MAX_PROMPT_BYTES:
@@ -202,10 +242,10 @@ class IncidentForm(TeamForm):
     message = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3, "aria-describedby": "id_message_helptext"}),
-        help_text="Shown on the call-out's page. The people called do not hear it (the portal "
-        "cannot turn text into speech): they hear a recorded notice that an incident has been "
-        "declared, that its title is the meeting's subject, and to press 1 to join or 2 to "
-        "decline. Tell them the details in the meeting.",
+        help_text="Read out to each person called, after the title, in a synthetic voice; "
+        "then they press 1 to join the meeting or 2 to decline. Keep it short. Where the "
+        "server cannot speak it, they hear a recorded notice instead, and the call-out's page "
+        "says so.",
     )
     also_call = PeopleField(max_people=MAX_CALLED, required=False, label="Also call")
     leave_out = IdsField(required=False)

@@ -2,11 +2,13 @@
 
 The meeting is created app-only for the admin who starts the call-out (they organise it, the
 people called are its attendees); an admin may instead give the link of a meeting that already
-exists. Each person called hears the message; pressing 1 moves their call into the meeting (an
-invitation that replaces their call with the bot), pressing 2 declines. Whoever is not reached
-is called again, up to the incident's number of attempts. People are called Available first
-and Do not disturb last; Offline people are not called unless the admin asked for it. Only
-metadata is kept: who was called, when, and what they answered.
+exists. Each person called hears the message, spoken by the server's synthesizer (or, where
+it cannot be, a recorded notice; see ``calls.speech``); pressing 1 moves their call into the
+meeting (an invitation that replaces their call with the bot), pressing 2 declines. Whoever is
+not reached is called again, up to the incident's number of attempts. People are called
+Available first and Do not disturb last; Offline people are not called unless the admin asked
+for it; within each presence, whoever has been in it longest is called first (free longest).
+Only metadata is kept: who was called, when, and what they answered.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from calls import steps
+from calls import speech, steps
 from calls.bot import graph_for_bot
 from calls.models import Call, Incident, IncidentTarget
 from comms_portal.graph import GraphError
@@ -81,16 +83,18 @@ def plan(
 ) -> list[PlannedCall]:
     """Return whom a call-out calls and in what order, those not called last.
 
-    Within the same availability people keep the order given (a team's is by name).
+    Within the same group, whoever has been in their presence longest comes first, as the
+    reception line gives a call to the Available member free longest; ties go by name.
     """
     ranked = []
     for index, person in enumerate(people):
-        availability = presence.get(person.graph_id, ("Offline", 0.0))[0]
+        availability, since = presence.get(person.graph_id, ("Offline", 0.0))
         order = call_order(availability, call_offline=call_offline)
-        ranked.append((order is None, OFFLINE_ORDER if order is None else order, index, person))
-    ranked.sort(key=lambda item: item[:3])
+        rank = OFFLINE_ORDER if order is None else order
+        ranked.append((order is None, rank, since, person.display_name, index, person))
+    ranked.sort(key=lambda item: item[:5])
     planned, position = [], 0
-    for skipped, rank, _, person in ranked:
+    for skipped, rank, _, _, _, person in ranked:
         position += 0 if skipped else 1
         planned.append(
             PlannedCall(
@@ -151,6 +155,8 @@ def start_incident(
     Without ``join_url`` the bot creates a meeting organised by ``organizer_id``. Raises
     MeetingRefused when Graph will not create it, GraphError when the bot cannot join.
     """
+    # Spoken first: the people called hear it within seconds of the calls being placed.
+    spoken = speech.speak(speech.script(title=title, message=message))
     meeting_id = ""
     if not join_url:
         meeting_id, join_url = create_meeting(title=title, organizer_id=organizer_id, people=people)
@@ -179,6 +185,7 @@ def start_incident(
             bridge_call_id=bridge.id or "",
             created_by=created_by,
         )
+        speech.keep(incident=incident, spoken=spoken)
         call = Call.objects.create(
             graph_id=bridge.id or "",
             purpose=Call.Purpose.BRIDGE,
@@ -258,7 +265,14 @@ def on_established(call: Call) -> None:
     target.save(update_fields=["state", "updated_at"])
     call.routing = "Hearing the message"
     graph_calls.subscribe_to_tone(graph_for_bot(), call.graph_id, client_context="tones")
-    steps.play(call, "incident", LISTEN)
+    uri = speech.message_uri(target.incident)
+    if uri is None:
+        # Not spoken (or deleted after its retention): the recorded notice instead.
+        steps.play(call, "incident", LISTEN)
+        return
+    call.waiting_for = LISTEN
+    call.save(update_fields=["waiting_for", "routing", "updated_at"])
+    graph_calls.play_prompt(graph_for_bot(), call.graph_id, prompts=[uri], client_context=LISTEN)
 
 
 def on_tone(call: Call, digit: str) -> None:
@@ -294,6 +308,7 @@ def on_tone(call: Call, digit: str) -> None:
         return
     target.save(update_fields=["state", "updated_at"])
     call.save(update_fields=["routing", "waiting_for", "updated_at"])
+    speech.forget_if_over(incident)
 
 
 def on_ended(call: Call) -> None:
@@ -313,6 +328,7 @@ def _not_reached(target: IncidentTarget) -> None:
     else:
         target.state = IncidentTarget.State.UNREACHED
     target.save(update_fields=["state", "retry_at", "updated_at"])
+    speech.forget_if_over(target.incident)
 
 
 def retry_call_outs() -> int:

@@ -1,7 +1,8 @@
 """The reception line, its menu, and the calls the bot takes part in: metadata only.
 
-No audio, recording or tone is ever stored: a call keeps who, when, what state and how it was
-routed. Prompts are the line's own recordings (greeting, menu), uploaded by an admin.
+No audio of a call, recording or tone is ever stored: a call keeps who, when, what state and
+how it was routed. Prompts are the line's own recordings (greeting, menu), uploaded by an admin,
+and a call-out's message spoken from the admin's text, kept only while the call-out runs.
 """
 
 from __future__ import annotations
@@ -62,12 +63,19 @@ class Prompt(models.Model):
 
 
 class Team(models.Model):
-    """A hand-picked list of people saved under a name: the reception menu and call-outs reach it.
+    """A team saved under a name: the reception menu and call-outs reach it.
 
-    A team may also be a department of the directory or one person; those need no saving.
+    Mostly a hand-picked list of people; a saved team may also stand for a department of the
+    directory or one person (``kind``, as a menu key's), so admins can rename and repoint it
+    without touching the keys that lead to it.
     """
 
     name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, default="list", db_default="list")
+    department = models.CharField(max_length=256, blank=True, default="", db_default="")
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     members = models.ManyToManyField(Person, blank=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -266,12 +274,32 @@ class Incident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     max_attempts = models.PositiveSmallIntegerField(default=2)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Whether the people called hear the message itself (spoken by the server's synthesizer),
+    # kept after the recording is deleted; else why not, for the call-out's page.
+    message_spoken = models.BooleanField(default=False, db_default=False)
+    speech_error = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.title
+
+
+class SpokenMessage(models.Model):
+    """A call-out's message spoken as a WAV prompt, kept only while the call-out runs.
+
+    The platform fetches it by an address naming its unguessable token. It is a prompt the
+    admin wrote, not call media; it is deleted when the call-out is over or after a retention.
+    """
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="spoken")
+    token = models.CharField(max_length=64, unique=True)
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"message of {self.incident_id}"
 
 
 class IncidentTarget(models.Model):

@@ -1,7 +1,8 @@
 """The line's bundled recordings: what each says, and how the WAV files are made again.
 
 The files in ``calls/prompts/`` are spoken by a speech synthesizer from the texts below and
-committed, so neither the portal nor its tests need one. Service-hosted media plays WAV only,
+committed, so the reception line needs none; a call-out's message is spoken with the same
+synthesizer when the call-out starts (``calls.speech``). Service-hosted media plays WAV only,
 PCM, 16-bit, mono, 16 kHz (https://learn.microsoft.com/graph/api/resources/mediainfo).
 
 To make them again after changing a text (needs Debian's ``espeak-ng`` and ``sox``)::
@@ -21,8 +22,8 @@ FOLDER = Path(__file__).resolve().parent / "prompts"
 # One voice, a little slower than espeak-ng's default, so callers on a phone line follow it.
 VOICE, WORDS_PER_MINUTE = "en-gb", 150
 
-# What each bundled recording says. The portal cannot speak what an admin types (it has no
-# speech synthesizer at run time): a line's own greeting and menu are uploaded recordings.
+# What each bundled recording says. A line's own greeting and menu are uploaded recordings; only
+# a call-out's message is spoken at run time (calls.speech), where the server has the tools.
 TEXTS: dict[str, str] = {
     "greeting": "Welcome, and thank you for calling.",
     "menu": "Please press the key of the team you would like to speak to.",
@@ -49,19 +50,22 @@ def path_of(slot: str) -> Path:
     return FOLDER / f"{slot}.wav"
 
 
-def synthesize(text: str, target: Path) -> None:
+def synthesize(text: str, target: Path, *, timeout: float | None = None) -> None:
     """Speak ``text`` into ``target`` as PCM, 16-bit, mono, 16 kHz."""
     with tempfile.TemporaryDirectory() as scratch:
         spoken = Path(scratch) / "spoken.wav"
         subprocess.run(
             ["espeak-ng", "-v", VOICE, "-s", str(WORDS_PER_MINUTE), "-w", str(spoken), text],
             check=True,
+            timeout=timeout,
         )
         # espeak-ng speaks at 22.05 kHz; the platform plays 16 kHz. A short silence at the
         # end keeps the last word from being cut where the platform stops the prompt.
         pcm_16k_mono = ["-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer"]
         subprocess.run(
-            ["sox", "-D", str(spoken), *pcm_16k_mono, str(target), "pad", "0", "0.3"], check=True
+            ["sox", "-D", str(spoken), *pcm_16k_mono, str(target), "pad", "0", "0.3"],
+            check=True,
+            timeout=timeout,
         )
 
 

@@ -69,7 +69,7 @@ def menu(line: ReceptionLine) -> list[MenuOption]:
 
 def saved_teams() -> list[Team]:
     """Return the saved teams by name, with their people and the menu keys leading to them."""
-    return list(Team.objects.prefetch_related("members", "options"))
+    return list(Team.objects.select_related("person").prefetch_related("members", "options"))
 
 
 def uploaded_slots(line: ReceptionLine) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from calls import delegation, dispatch, incidents, services
+from calls import delegation, dispatch, incidents, services, speech
 
 
 @shared_task(name="calls.keep_alive", ignore_result=True)
@@ -23,6 +23,12 @@ def place_call_backs() -> int:
 def retry_call_outs() -> int:
     """Call again the people an incident call-out has not reached yet."""
     return incidents.retry_call_outs()
+
+
+@shared_task(name="calls.forget_spoken_messages", ignore_result=True)
+def forget_spoken_messages() -> int:
+    """Delete the spoken messages of call-outs that are over or past their retention."""
+    return speech.forget_spoken_messages()
 
 
 @shared_task(name="calls.resume_callbacks", ignore_result=True)

@@ -1,9 +1,12 @@
 """Teams the reception menu and incident call-outs reach: a department, a saved team, a person.
 
-A department is read from the directory when the team is used; a saved team is a hand-picked
-list of people kept under a name (``Team``); a person is one person. The reception menu and
-the call-out form choose them with the same form fields (``calls.forms.TeamForm``). A list
-key keeps its own copy of its team's members, which routing reads.
+A department is read from the directory when the team is used; a saved team is kept under a
+name (``Team``): mostly a hand-picked list of people, or a department or a person under a
+name of its own; a person is one person. The reception menu and the call-out form choose them
+with the same form fields (``calls.forms.TeamForm``). A key leading to a saved team follows
+what the team is; a list key keeps its own copy of its team's members, which routing reads.
+Admins edit, rename and delete saved teams on their own pages; a team a menu key leads to is
+deleted only once the admin has seen which keys.
 """
 
 from __future__ import annotations
@@ -51,7 +54,18 @@ def members(choice: TeamChoice) -> list[Person]:
         return [choice.person] if choice.person else []
     if choice.picked or choice.team is None:
         return list(choice.picked)
-    return list(choice.team.members.order_by("display_name"))
+    return team_members(choice.team)
+
+
+def team_members(team: Team) -> list[Person]:
+    """Return the people a saved team stands for now, by name."""
+    if team.kind == Kind.DEPARTMENT:
+        return list(
+            Person.objects.visible().in_department(team.department).order_by("display_name")
+        )
+    if team.kind == Kind.PERSON:
+        return [team.person] if team.person else []
+    return list(team.members.order_by("display_name"))
 
 
 def save_team(*, name: str, people: list[Person]) -> Team:
@@ -61,11 +75,52 @@ def save_team(*, name: str, people: list[Person]) -> Team:
     """
     with transaction.atomic():
         team, _ = Team.objects.get_or_create(name=name)
+        team.kind, team.department, team.person = Kind.LIST, "", None
         team.members.set(people)
-        team.save(update_fields=["updated_at"])
-        for option in team.options.filter(kind=Kind.LIST):
-            option.members.set(people)
+        team.save(update_fields=["kind", "department", "person", "updated_at"])
+        _follow(team)
     return team
+
+
+def edit_team(
+    *,
+    team: Team | None,
+    name: str,
+    kind: str,
+    department: str = "",
+    people: list[Person] | None = None,
+) -> Team:
+    """Create or change a saved team: its name and what it is (a list, a department, a person).
+
+    Every menu key leading to the team follows it at once; the call-outs already started
+    keep whom they called.
+    """
+    people = people or []
+    with transaction.atomic():
+        team = team if team is not None else Team()
+        team.name = name
+        team.kind = kind
+        team.department = department if kind == Kind.DEPARTMENT else ""
+        team.person = people[0] if kind == Kind.PERSON and people else None
+        team.save()
+        team.members.set(people if kind == Kind.LIST else [])
+        _follow(team)
+    return team
+
+
+def _follow(team: Team) -> None:
+    """Make the menu keys leading to a saved team lead where it now does."""
+    for option in team.options.all():
+        option.kind = team.kind
+        option.department = team.department
+        option.person = team.person
+        option.save(update_fields=["kind", "department", "person"])
+        option.members.set(team_members(team) if team.kind == Kind.LIST else [])
+
+
+def team_uses(team: Team) -> list[MenuOption]:
+    """Return the menu keys leading to a saved team, by key."""
+    return list(team.options.select_related("line").order_by("digit"))
 
 
 def choose_team(
@@ -100,6 +155,12 @@ def save_menu_option(
     *, line: ReceptionLine, digit: str, label: str, choice: TeamChoice
 ) -> MenuOption:
     """Make one key of the menu lead to a team."""
+    if choice.kind == Kind.LIST and choice.team is not None and choice.team.pk is not None:
+        # A key leading to a saved team leads where the team does (a department, a person).
+        team = choice.team
+        choice = TeamChoice(
+            kind=team.kind, department=team.department, team=team, person=team.person
+        )
     with transaction.atomic():
         option, _ = MenuOption.objects.update_or_create(
             line=line,
@@ -109,7 +170,7 @@ def save_menu_option(
                 "kind": choice.kind,
                 "department": choice.department if choice.kind == Kind.DEPARTMENT else "",
                 "person": choice.person if choice.kind == Kind.PERSON else None,
-                "team": choice.team if choice.kind == Kind.LIST else None,
+                "team": choice.team,
             },
         )
         option.members.set(members(choice) if choice.kind == Kind.LIST else [])
@@ -117,5 +178,9 @@ def save_menu_option(
 
 
 def delete_team(*, team: Team) -> None:
-    """Delete a saved team; the menu keys that led to it keep its people as a plain list."""
+    """Delete a saved team; the menu keys that led to it keep leading where it did.
+
+    A list key keeps the team's people as a plain list; a department or person key keeps its
+    department or person.
+    """
     team.delete()

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.guards import admin_required, requires_consent
 from accounts.models import User
 from calls import incidents as incidents_flow
-from calls import recordings, selectors, services, team_choices
+from calls import recordings, selectors, services, speech, team_choices
 from calls.forms import (
     MAX_CALLED,
     PROMPT_SLOTS,
@@ -20,6 +20,7 @@ from calls.forms import (
     LineForm,
     OptionForm,
     PromptForm,
+    SavedTeamForm,
 )
 from calls.incidents import MeetingRefused
 from calls.models import Call, CallParticipant, MenuOption, Prompt, ReceptionLine, Team
@@ -205,13 +206,94 @@ def delete_option(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @admin_required
-@require_POST
+@require_GET
+def teams(request: HttpRequest) -> HttpResponse:
+    """List the saved teams: what each is, who is in it, and which menu keys lead to it."""
+    return render(
+        request,
+        "calls/teams.html",
+        {"teams": selectors.saved_teams(), "active_nav": "calls"},
+    )
+
+
+@admin_required
+def team_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Create a saved team, or rename and change one (its kind, department or people)."""
+    team = get_object_or_404(Team, pk=pk) if pk is not None else None
+    if request.method == "POST":
+        form = SavedTeamForm(request.POST, team=team)
+        if form.is_valid():
+            data = form.cleaned_data
+            saved = team_choices.edit_team(
+                team=team,
+                name=data["name"],
+                kind=data["kind"],
+                department=data.get("department") or "",
+                people=list(data.get("people") or []),
+            )
+            messages.success(request, f"The team {saved.name} is saved.")
+            return redirect("calls:teams")
+        chosen = _chosen(form, "people")
+        status = 400
+    else:
+        form = SavedTeamForm(team=team, initial=_team_initial(team))
+        chosen = _team_people(team)
+        status = 200
+    return render(
+        request,
+        "calls/team_form.html",
+        {
+            "form": form,
+            "team": team,
+            "chosen": chosen,
+            "uses": team_choices.team_uses(team) if team is not None else [],
+            "active_nav": "calls",
+        },
+        status=status,
+    )
+
+
+def _team_initial(team: Team | None) -> dict[str, object]:
+    if team is None:
+        return {"kind": MenuOption.Kind.LIST}
+    return {"name": team.name, "kind": team.kind, "department": team.department}
+
+
+def _team_people(team: Team | None) -> list[Person]:
+    if team is None or team.kind == MenuOption.Kind.DEPARTMENT:
+        return []
+    return team_choices.team_members(team)
+
+
+@admin_required
 def delete_team(request: HttpRequest, pk: int) -> HttpResponse:
-    """Delete a saved team (menu keys that led to it keep its people)."""
+    """Ask before deleting a saved team, saying which menu keys lead to it; then delete it."""
     team = get_object_or_404(Team, pk=pk)
-    team_choices.delete_team(team=team)
-    messages.success(request, f"The team {team.name} is deleted.")
-    return redirect("calls:reception")
+    uses = team_choices.team_uses(team)
+    if request.method == "POST" and (not uses or request.POST.get("confirm") == "yes"):
+        team_choices.delete_team(team=team)
+        if uses:
+            keys = ", ".join(option.digit for option in uses)
+            messages.success(
+                request,
+                f"The team {team.name} is deleted. Menu key(s) {keys} keep leading where it "
+                "did, on their own.",
+            )
+        else:
+            messages.success(request, f"The team {team.name} is deleted.")
+        return redirect("calls:teams")
+    if request.method == "POST":
+        messages.error(
+            request,
+            f"The team {team.name} is not deleted: the reception menu uses it. "
+            "See where below, then confirm.",
+        )
+        return redirect("calls:delete_team", pk=team.pk)
+    return render(
+        request,
+        "calls/team_delete.html",
+        {"team": team, "uses": uses, "active_nav": "calls"},
+    )
 
 
 @require_GET
@@ -224,6 +306,18 @@ def prompt(request: HttpRequest, slot: str) -> HttpResponse:
         content = recordings.path_of(slot).read_bytes()
     response = HttpResponse(content, content_type="audio/wav")
     response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def spoken_message(request: HttpRequest, token: str) -> HttpResponse:
+    """Serve a call-out's spoken message to the calling platform, while the call-out runs."""
+    content = speech.content_of(token)
+    if content is None:
+        raise Http404("No such message.")
+    response = HttpResponse(content, content_type="audio/wav")
+    # What the admin wrote: not kept by caches on the way.
+    response["Cache-Control"] = "no-store"
     return response
 
 

@@ -75,6 +75,8 @@ app.conf.beat_schedule = {
     # Read the call delegation of a few signed-in people each pass (delegated-only permission),
     # so everyone's is fresh within CALLS_DELEGATION_REFRESH_SECONDS without a burst.
     "refresh-call-delegation": {"task": "calls.refresh_delegations", "schedule": 300.0},
+    # Delete the spoken messages of call-outs that are over (or older than their retention).
+    "forget-spoken-messages": {"task": "calls.forget_spoken_messages", "schedule": 300.0},
 }
 
 

@@ -412,3 +412,5 @@ CALLS_DISPATCH_THREADS = env.number("CALLS_DISPATCH_THREADS", 8, minimum=1)
 CALLS_DELEGATION_REFRESH_SECONDS = env.number(
     "CALLS_DELEGATION_REFRESH_SECONDS", 6 * 3600, minimum=600
 )
+# A call-out's spoken message is deleted when the call-out is over, or after this long at most.
+CALLS_SPOKEN_MESSAGE_HOURS = env.number("CALLS_SPOKEN_MESSAGE_HOURS", 24, minimum=1)

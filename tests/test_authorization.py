@@ -41,6 +41,7 @@ SAMPLES = {
     "pk": "424242",
     "participant": "1",
     "slot": "greeting",
+    "token": "no-such-message",
     "event_id": "1",
     "registration_id": "1",
     "meeting_id": 1,
@@ -178,6 +179,9 @@ HTTP_ROUTES: dict[str, Expect] = {
     "calls:incident_live": admin_page(404),
     "calls:delete_option": admin_page(404, method="POST"),
     "calls:delete_team": admin_page(404, method="POST"),
+    "calls:teams": admin_page(),
+    "calls:team_new": admin_page(),
+    "calls:team_edit": admin_page(404),
     "calls:call": admin_page(404),
     "calls:call_live": admin_page(404),
     "calls:hang_up": admin_page(404, method="POST"),
@@ -187,6 +191,8 @@ HTTP_ROUTES: dict[str, Expect] = {
     # The calling platform fetches the line's prompts without a session: public by design
     # (recordings the admin uploaded to be played to any caller).
     "calls:prompt": public(200),
+    # A call-out's spoken message, fetched by the platform by its unguessable token alone.
+    "calls:spoken_message": public(404),
     # A person's own delegates: signed-in people, asked for CallDelegation.Read first.
     "calls:my_delegates": Expect(anonymous=SIGN_IN, employee=CONSENT, admin=CONSENT),
     # Event pages of events one may attend; there is no event 1 here.

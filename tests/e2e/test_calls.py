@@ -142,9 +142,19 @@ def test_an_incident_call_out_creates_the_meeting_and_shows_who_joined(
         for c in control("GET", "/calls").json()["calls"]
         if c["state"] == "established" and aiko in json.dumps(c["targets"])
     )
+    # Aiko hears Megan's message itself, spoken, fetched by the platform from the portal.
+    expect(page.locator('[data-speech="spoken"]')).to_contain_text("read out in a synthetic voice")
+    played = next(c for c in control("GET", "/calls").json()["calls"] if c["id"] == aiko_call)
+    message_uri = played["promptsPlayed"][0]
+    assert "/calls/spoken/" in message_uri
+    heard = page.request.get(message_uri)
+    assert heard.status == 200 and heard.headers["content-type"] == "audio/wav"
+    assert heard.body()[:4] == b"RIFF"
     control("POST", f"/calls/{aiko_call}/tones", {"tones": "1"})
     # The page updates by itself as Aiko presses 1 and is moved into the meeting.
     expect(aiko_row).to_contain_text("Joined the meeting", timeout=15_000)
+    # Nobody is left to call: the spoken message is gone.
+    assert page.request.get(message_uri).status == 404
 
     # On the board, the bot's call in the meeting has Aiko in it.
     page.get_by_role("link", name="Incident call-outs").click()
@@ -169,7 +179,13 @@ def test_the_calls_pages_have_no_serious_accessibility_violations(
     found = {}
     for width in (1280, 320):
         page.set_viewport_size({"width": width, "height": 800})
-        for path in ("/calls/", "/calls/reception/", "/calls/incidents/"):
+        for path in (
+            "/calls/",
+            "/calls/reception/",
+            "/calls/incidents/",
+            "/calls/teams/",
+            "/calls/teams/new",
+        ):
             page.goto(path)
             page.wait_for_load_state("networkidle")
             violations = serious_violations(page, axe)
