@@ -78,3 +78,9 @@ def graph_for_bot() -> GraphClient:
         on_error=GraphErrorRecorder("calling-bot"),
         on_exchange=count_graph_exchange,
     )
+
+
+def warm_up_bot() -> None:
+    """Open the bot's Graph client and fetch its token now, before a caller waits for them."""
+    graph_for_bot()
+    _tokens()

@@ -24,7 +24,9 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connections
 
-from calls import services
+from calls import services, steps
+from calls.bot import warm_up_bot
+from calls.models import ReceptionLine
 from comms_portal.graph import GraphError, InvalidNotification, Throttled
 from comms_portal.graph.calls import parse_comms_notifications
 from comms_portal.graph.errors import GraphTransportError, ServiceUnavailable
@@ -100,14 +102,15 @@ def split(body: str) -> list[Queued]:
 class Dispatcher:
     """This process's threads that work through the calls' lists."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, *, answer_threads: int) -> None:
         # New callers get threads of their own, so their answer never queues behind the
-        # prompts and routing of calls already in progress.
-        urgent = max(1, threads // 2)
-        self._urgent = ThreadPoolExecutor(max_workers=urgent, thread_name_prefix="calls-new")
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(1, threads - urgent), thread_name_prefix="calls"
+        # prompts and routing of calls already in progress. Enough of them that a burst of
+        # callers, or a few answers the platform is slow to take, leaves none waiting for a
+        # thread: each keeps its thread while the call is recorded after the answer.
+        self._urgent = ThreadPoolExecutor(
+            max_workers=answer_threads, thread_name_prefix="calls-new"
         )
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="calls")
         self._lock = threading.Lock()
         self._running = 0
         self._idle = threading.Condition(self._lock)
@@ -197,9 +200,18 @@ class Dispatcher:
         client = get_redis()
         queue_key, lock_key = QUEUE_PREFIX + call_id, LOCK_PREFIX + call_id
         release = client.register_script(_RELEASE)
+        at_most = 1 if urgent else None
         while True:
             token = uuid.uuid4().hex
-            if not client.set(lock_key, token, nx=True, ex=LOCK_SECONDS):
+            # The lock and what is queued in one round trip: only the lock's holder takes items
+            # off the list, so what is read right after taking it is still there.
+            taken, pending = (
+                client.pipeline(transaction=False)
+                .set(lock_key, token, nx=True, ex=LOCK_SECONDS)
+                .lrange(queue_key, 0, -1 if at_most is None else at_most - 1)
+                .execute()
+            )
+            if not taken:
                 # Another handler holds the call; it looks at the list again once done.
                 return
             stopped = True
@@ -207,7 +219,7 @@ class Dispatcher:
                 # A new caller's thread answers and moves on; the call's later steps queue
                 # with every other call's.
                 stopped = self._handle_queue(
-                    client, call_id, queue_key, lock_key, at_most=1 if urgent else None
+                    client, call_id, queue_key, lock_key, at_most=at_most, pending=pending
                 )
             finally:
                 left = int(release(keys=[lock_key, queue_key, QUEUED_KEY], args=[token, call_id]))
@@ -229,10 +241,15 @@ class Dispatcher:
         lock_key: str,
         *,
         at_most: int | None,
+        pending: list[bytes],
     ) -> bool:
-        """Handle the call's notifications oldest first; True when a passing fault stopped it."""
+        """Handle the call's notifications oldest first; True when a passing fault stopped it.
+
+        ``pending`` is what was queued when the lock was taken.
+        """
         handled = 0
-        pending: list[bytes] = []
+        if not pending:
+            return False
         while at_most is None or handled < at_most:
             if not pending:
                 # What is queued now, in one read; each leaves the list once handled.
@@ -290,8 +307,39 @@ def dispatcher() -> Dispatcher:
     global _dispatcher
     with _dispatcher_lock:
         if _dispatcher is None:
-            _dispatcher = Dispatcher(settings.CALLS_DISPATCH_THREADS)
+            _dispatcher = Dispatcher(
+                settings.CALLS_DISPATCH_THREADS, answer_threads=settings.CALLS_ANSWER_THREADS
+            )
         return _dispatcher
+
+
+def warm_up() -> None:
+    """Make ready what answering a new caller needs, so the first callers do not wait for it.
+
+    A worker process that has not answered yet would otherwise open the bot's Graph client
+    (its TLS settings), fetch the bot's token, open a database connection and read the line
+    while a caller waits, and every other new caller of that moment would queue behind it.
+    """
+    started = time.monotonic()
+    try:
+        dispatcher()
+        client = get_redis()
+        client.script_load(_RELEASE)
+        warm_up_bot()
+        if ReceptionLine.objects.exists():  # read, never made here
+            services.line_now()
+        steps.callback_uri()
+    except Exception as error:  # the first caller then does it; nothing is lost
+        logger.warning("calls: warming up the answer failed: %s: %s", type(error).__name__, error)
+    else:
+        logger.info("calls: ready to answer in %.0f ms", (time.monotonic() - started) * 1000)
+    finally:
+        connections.close_all()
+
+
+def start_warm_up() -> None:
+    """Warm up in the background: a worker process starts at once, whatever Graph does."""
+    threading.Thread(target=warm_up, name="calls-warm-up", daemon=True).start()
 
 
 def resume_orphans() -> int:

@@ -129,7 +129,7 @@ def _caller_of(data: graph_calls.Call) -> tuple[str, str, Person | None]:
     return "Unknown caller", "", None
 
 
-def _line_now() -> tuple[ReceptionLine, list[MenuOption]]:
+def line_now() -> tuple[ReceptionLine, list[MenuOption]]:
     """Return the line and its first two keys, as lately read (any change is seen at once)."""
 
     def read() -> tuple[ReceptionLine, list[MenuOption]]:
@@ -143,7 +143,7 @@ def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
     if Call.objects.filter(graph_id=call_id).exists():
         return Outcome(False, f"incoming call {call_id} seen already")
     label, phone, person = _caller_of(data)
-    line, options = _line_now()
+    line, options = line_now()
     is_open_now = is_open(line, timezone.now())
     call = Call(
         graph_id=call_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_process_init
 
 from calls import delegation, dispatch, incidents, services, speech
 
@@ -47,3 +48,9 @@ def refresh_delegations() -> int:
 def watch_routing_people() -> int:
     """Keep the people the reception line may route to current in the presence store."""
     return services.watch_routing_people()
+
+
+@worker_process_init.connect
+def warm_up_answers(**_: object) -> None:
+    """Make ready, as each worker process starts, what answering a new caller needs."""
+    dispatch.start_warm_up()

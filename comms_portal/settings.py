@@ -406,8 +406,12 @@ CALLS_RECEPTION_PHONE = env.text(
 # id is looked up at once, at most every CALLS_KEYS_MIN_REFRESH_SECONDS).
 CALLS_KEYS_CACHE_SECONDS = env.number("CALLS_KEYS_CACHE_SECONDS", 86_400, minimum=60)
 CALLS_KEYS_MIN_REFRESH_SECONDS = env.number("CALLS_KEYS_MIN_REFRESH_SECONDS", 5, minimum=0)
-# Threads of each worker process that handle the bot's callbacks, one call at a time each.
-CALLS_DISPATCH_THREADS = env.number("CALLS_DISPATCH_THREADS", 8, minimum=1)
+# Threads of each worker process that handle the callbacks of calls in progress, one call at a
+# time each.
+CALLS_DISPATCH_THREADS = env.number("CALLS_DISPATCH_THREADS", 4, minimum=1)
+# Threads of each worker process that only answer new callers; an answer mostly waits for the
+# platform, and a caller hears silence until it arrives.
+CALLS_ANSWER_THREADS = env.number("CALLS_ANSWER_THREADS", 8, minimum=1)
 # Each signed-in person's call delegation is read again this often, spread over the period.
 CALLS_DELEGATION_REFRESH_SECONDS = env.number(
     "CALLS_DELEGATION_REFRESH_SECONDS", 6 * 3600, minimum=600

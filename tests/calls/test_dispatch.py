@@ -10,7 +10,7 @@ import redis
 from django.conf import settings
 
 from calls import dispatch, handlers
-from calls.models import Call
+from calls.models import Call, ReceptionLine
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,3 +129,27 @@ def test_a_notification_about_a_call_nobody_holds_is_dropped_and_the_list_moves_
 
     assert steps_of(known) == EXPECTED_STEPS
     assert not client.exists(dispatch.QUEUE_PREFIX + "dispatch-unknown")
+
+
+def test_a_worker_warms_up_to_answer_without_making_a_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="calls.dispatch")
+
+    dispatch.warm_up()
+
+    assert "calls: ready to answer" in caplog.text
+    # The line is read when there is one, never made by a starting worker.
+    assert not ReceptionLine.objects.exists()
+
+
+def test_a_worker_warms_up_with_the_line_read_and_the_bot_signed_in(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ReceptionLine.objects.create()
+    caplog.set_level("INFO", logger="calls.dispatch")
+
+    dispatch.warm_up()
+
+    assert "calls: ready to answer" in caplog.text
+    assert "warming up the answer failed" not in caplog.text

@@ -114,3 +114,45 @@ def test_every_stored_write_has_a_higher_version_even_after_the_store_was_emptie
     time.sleep(0.01)
     [again] = store.apply_updates([state("Away", at=300.0)])
     assert again.current.version > second.current.version
+
+
+def test_a_team_decision_reads_the_same_availability_and_since_as_the_whole_state() -> None:
+    other = "6e2f44f5-0000-4000-8000-00000000b0b0"
+    unknown = "6e2f44f5-0000-4000-8000-00000000ffff"
+    try:
+        store.apply_updates([state("Busy", at=100.0)])
+        store.apply_updates([state("Available", at=1_733_580_000.123456)])
+        store.apply_updates([state("Available", at=1_733_580_900.5)])  # still Available
+        store.apply_updates([state("Away", at=50.0)])  # stale: dropped
+        store.apply_updates([replace_person(state("DoNotDisturb", at=300.0), other)])
+
+        found = store.availabilities_since([PERSON, unknown, other, PERSON])
+
+        kept = store.get_one(PERSON)
+        assert kept is not None
+        assert found == {
+            PERSON: ("Available", kept.changed_at),
+            other: ("DoNotDisturb", 300.0),
+        }
+        assert kept.changed_at == pytest.approx(1_733_580_000.123456)
+    finally:
+        store.forget([other])
+
+
+def test_a_state_stored_by_an_earlier_version_without_a_brief_is_still_read() -> None:
+    store.apply_updates([state("Busy", at=100.0), state("Available", at=150.0)])
+    get_redis().delete(store.BRIEF_PREFIX + PERSON)
+
+    assert store.availabilities_since([PERSON]) == {PERSON: ("Available", 150.0)}
+
+
+def test_a_forgotten_person_is_unknown_to_team_decisions() -> None:
+    store.apply_updates([state("Available", at=150.0)])
+    store.forget([PERSON])
+
+    assert store.availabilities_since([PERSON]) == {}
+    assert store.availabilities_since([]) == {}
+
+
+def replace_person(one: PresenceState, person_id: str) -> PresenceState:
+    return PresenceState(**{**one.as_payload(), "person_id": person_id})
