@@ -11,6 +11,7 @@ address for a while, so a prompt played again is not fetched again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import struct
 import time
@@ -24,6 +25,8 @@ import httpx
 from sandbox.notifications.endpoints import is_loopback_host
 from sandbox.notifications.transport import trust_context
 from sandbox.state import SandboxState
+
+logger = logging.getLogger("sandbox.calls")
 
 FETCH_SECONDS = 5.0
 MAX_BYTES = 8 * 1024 * 1024  # over four minutes of 16 kHz 16-bit mono
@@ -44,6 +47,10 @@ def media_uri_problem(uri: object) -> str | None:
         return "must be an absolute https URI"
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
+    try:
+        parts.port  # noqa: B018  (raises on a port out of range)
+    except ValueError:
+        return "must be an absolute https URI with a valid port"
     if scheme not in ("https", "http") or not parts.hostname:
         return "must be an absolute https URI"
     if scheme == "http" and not is_loopback_host(parts.hostname):
@@ -119,7 +126,11 @@ class PromptMedia:
                 content = await self._download(uri)
         except TimeoutError:
             return f"it could not be fetched within {FETCH_SECONDS:g} s"
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            return f"it could not be fetched: {error or type(error).__name__}"
+        except Exception as error:
+            # Whatever else stops the fetch, the prompt cannot be played; the call goes on.
+            logger.warning("fetching prompt %s failed", uri, exc_info=True)
             return f"it could not be fetched: {error or type(error).__name__}"
         if isinstance(content, str):
             return content
