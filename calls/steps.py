@@ -74,7 +74,7 @@ def play(call: Call, slot: str | list[str], context: str) -> None:
 
 
 def note_unplayed(call: Call, operation: graph_calls.Operation) -> None:
-    """Log and note on the call's page that a prompt could not be played, and why.
+    """Log, and note on the call's page, that a prompt could not be played and why.
 
     The flow goes on: keys pressed still count, and a closing message still ends the call.
     """
@@ -90,3 +90,5 @@ def note_unplayed(call: Call, operation: graph_calls.Operation) -> None:
         why,
     )
     event(call, f"{what[0].upper()}{what[1:]} could not be played: {why}")
+    # An open call page shows the note at once.
+    publish(call)
