@@ -314,6 +314,8 @@ def _on_tone(call: Call, tone: str) -> Outcome:
 def _on_operation(call: Call, operation: graph_calls.Operation) -> Outcome:
     if operation.status not in ("completed", "failed"):
         return Outcome(True)
+    if operation.status == "failed":
+        steps.note_unplayed(call, operation)
     if operation.client_context == BYE and call.waiting_for == BYE and call.state != "terminated":
         call.waiting_for = ""
         call.save(update_fields=["waiting_for", "updated_at"])

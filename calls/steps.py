@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,17 @@ from calls.models import Call, CallEvent
 from comms_portal import live
 from comms_portal.graph import calls as graph_calls
 
+logger = logging.getLogger(__name__)
+
 BOARD_TOPIC = "calls:board"
+# What the caller should have heard, by the clientContext the flows play it with
+# (services.MENU, OFFER and BYE, incidents.LISTEN).
+PROMPT_NAMES = {
+    "menu": "the greeting",
+    "offer": "the call-back offer",
+    "bye": "the closing message",
+    "incident": "the incident message",
+}
 
 
 def callback_uri() -> str:
@@ -60,3 +71,24 @@ def play(call: Call, slot: str | list[str], context: str) -> None:
         prompts=[prompt_uri(one) for one in slots],
         client_context=context,
     )
+
+
+def note_unplayed(call: Call, operation: graph_calls.Operation) -> None:
+    """Log, and note on the call's page, that a prompt could not be played and why.
+
+    The flow goes on: keys pressed still count, and a closing message still ends the call.
+    """
+    what = PROMPT_NAMES.get(operation.client_context or "", "a prompt")
+    result = operation.result_info
+    why = (result.message if result is not None else None) or "no reason given"
+    logger.warning(
+        "call %s: %s could not be played (%s/%s): %s",
+        call.graph_id,
+        what,
+        result.code if result is not None else None,
+        result.subcode if result is not None else None,
+        why,
+    )
+    event(call, f"{what[0].upper()}{what[1:]} could not be played: {why}")
+    # An open call page shows the note at once.
+    publish(call)

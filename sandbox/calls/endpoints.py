@@ -9,6 +9,7 @@ participant-delete.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,13 @@ from typing import Any
 from starlette.responses import Response
 
 from sandbox.calls.area import CallsArea, calls_of
+from sandbox.calls.media import (
+    PREFETCH_KEEP_SECONDS,
+    UNPLAYABLE_CODE,
+    UNPLAYABLE_SUBCODE,
+    media_uri_problem,
+    prompt_media,
+)
 from sandbox.calls.model import Call, Operation, Party, Ring, new_id
 from sandbox.graph.errors import graph_json, no_content
 from sandbox.graph.routing import GraphContext, GraphError, graph_route
@@ -142,8 +150,20 @@ def _media_config(raw: dict[str, Any]) -> dict[str, Any]:
     for one in prefetch:
         if not isinstance(one, dict) or not isinstance(one.get("uri"), str):
             raise bad("Each prefetched prompt needs a 'uri'.")
+        problem = media_uri_problem(one["uri"])
+        if problem is not None:
+            raise bad(f"Each prefetched prompt's 'uri' {problem}.")
         media.append({"uri": one["uri"], "resourceId": str(one.get("resourceId") or new_id())})
     return {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig", "preFetchMedia": media}
+
+
+def _prefetch(ctx: GraphContext, media: dict[str, Any] | None) -> None:
+    """Start fetching the prefetched prompts, kept for the calls that play them."""
+    if media is None:
+        return
+    fetcher = prompt_media(ctx.state)
+    for one in media["preFetchMedia"]:
+        fetcher.check(one["uri"], keep_seconds=PREFETCH_KEEP_SECONDS)
 
 
 def _connect_answered(area: CallsArea, call: Call, ring: Ring) -> None:
@@ -251,6 +271,7 @@ async def create_call(ctx: GraphContext) -> Response:
             "@odata.context": f"{ctx.base_url}/$metadata#app/calls/$entity",
             **call.to_json(),
         }
+    _prefetch(ctx, media)
     location = f"{ctx.base_url}/communications/calls/{call.id}"
     return graph_json(answer, 201, {"Location": location})
 
@@ -296,8 +317,9 @@ async def answer(ctx: GraphContext) -> Response:
         _incoming(call, "answered")
         call.answer_received_at = received_at
         raw_media = body.get("mediaConfig")
-        if isinstance(raw_media, dict):
-            call.media_config = _media_config(raw_media)
+        media = _media_config(raw_media) if isinstance(raw_media, dict) else None
+        if media is not None:
+            call.media_config = media
         call.callback_uri = callback_uri
         call.incoming_deadline = None
         area.set_state(call, "establishing")
@@ -310,6 +332,7 @@ async def answer(ctx: GraphContext) -> Response:
             area.notify_roster(call)
 
         area.at(0.2, establish)
+    _prefetch(ctx, media)
     return Response(status_code=202)
 
 
@@ -462,9 +485,10 @@ def _prompts(body: dict[str, Any], most: int) -> list[str]:
     for prompt in prompts:
         media = prompt.get("mediaInfo") if isinstance(prompt, dict) else None
         uri = media.get("uri") if isinstance(media, dict) else None
-        if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
-            raise bad("Each prompt needs 'mediaInfo.uri', an absolute http(s) URI.")
-        uris.append(uri)
+        problem = media_uri_problem(uri)
+        if problem is not None:
+            raise bad(f"Each prompt's 'mediaInfo.uri' {problem}.")
+        uris.append(str(uri))
     return uris
 
 
@@ -483,7 +507,11 @@ def _established(call: Call) -> None:
     throttle=THROTTLE,
 )
 async def play_prompt(ctx: GraphContext) -> Response:
-    """Play up to 20 prompts; the operation completes once they have played."""
+    """Play up to 20 prompts; the operation completes once they have played.
+
+    The platform fetches each prompt first: one it cannot fetch, or that is not a WAV file it
+    plays, fails the operation (its callback says which prompt and why).
+    """
     body = await ctx.json_body()
     uris = _prompts(body, MAX_PROMPTS)
     context = _client_context(body)
@@ -491,6 +519,32 @@ async def play_prompt(ctx: GraphContext) -> Response:
         area, call = _call_of(ctx, _established)
         call.prompts_played.extend(uris)
         operation = _operation(call, "playPromptOperation", context)
+        answer = _operation_answer(ctx, call, operation)
+    media = prompt_media(ctx.state)
+    checks = [media.check(uri) for uri in uris]
+    media.spawn(_play_when_fetched(ctx, area, call, operation, uris, checks))
+    return answer
+
+
+async def _play_when_fetched(
+    ctx: GraphContext,
+    area: CallsArea,
+    call: Call,
+    operation: Operation,
+    uris: list[str],
+    checks: list[asyncio.Task[str | None]],
+) -> None:
+    problems = await asyncio.gather(*checks)
+    with ctx.state.lock:
+        if call.ended:
+            return
+        for number, (uri, problem) in enumerate(zip(uris, problems, strict=True), start=1):
+            if problem is not None:
+                message = f"Prompt {number} ({uri}) cannot be played: {problem}."
+                area.complete(
+                    call, operation, (UNPLAYABLE_CODE, UNPLAYABLE_SUBCODE, message), failed=True
+                )
+                return
         area.at(
             area.settings.prompt_seconds * len(uris),
             lambda: (
@@ -501,7 +555,6 @@ async def play_prompt(ctx: GraphContext) -> Response:
                 else None
             ),
         )
-        return _operation_answer(ctx, call, operation)
 
 
 # https://learn.microsoft.com/graph/api/call-record

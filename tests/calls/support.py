@@ -2,7 +2,10 @@
 
 The sandbox posts its callbacks to a loopback receiver (the portal under test listens on no
 port here); :class:`CallbackPump` hands each one, with its headers, to the portal's ASGI
-application exactly as uvicorn would, then drains the inbox as the worker does.
+application exactly as uvicorn would, then drains the inbox as the worker does. The receiver
+is also the portal's public address for what the platform fetches: each GET (a prompt, a
+spoken message) goes to the portal's ASGI application as it arrives, so the sandbox plays
+what the portal's views really serve.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pytest
 import redis
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.db import connections
 
 from calls import authentication, dispatch
 from comms_portal.asgi import application
@@ -66,6 +70,22 @@ def through_asgi(body: bytes, headers: dict[str, str], path: str = INTAKE) -> ht
             return await http.post(path, content=body, headers=headers)
 
     return async_to_sync(exchange)()
+
+
+def portal_get(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """Answer one GET the platform makes of the portal's public address, by the portal itself."""
+
+    async def exchange() -> httpx.Response:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            return await http.get(path, headers={"Accept": headers.get("Accept", "*/*")})
+
+    try:
+        answer = async_to_sync(exchange)()
+    finally:
+        # The view ran in this server thread, on a database connection of its own.
+        connections.close_all()
+    return answer.status_code, dict(answer.headers), answer.content
 
 
 def drain_now() -> int:
@@ -117,7 +137,7 @@ class CallbackPump:
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as running:
+    with WebhookReceiver(on_get=portal_get) as running:
         yield running
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -78,6 +79,24 @@ def test_reception_line_set_up_in_the_browser_routes_a_live_call(
     page.wait_for_load_state("networkidle")
     assert watch.console_errors == []
     assert watch.outside_requests == []
+
+
+def wait_for_prompt_outcome(call_id: str, context: str) -> str:
+    """Return how the platform ended the call's playPrompt of ``context``: completed or failed."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        deliveries = control("GET", f"/calls/deliveries?callId={call_id}").json()["deliveries"]
+        for delivery in deliveries:
+            for item in delivery["body"]["value"]:
+                data = item["resourceData"]
+                if (
+                    isinstance(data, dict)
+                    and data.get("clientContext") == context
+                    and data.get("status") in ("completed", "failed")
+                ):
+                    return str(data["status"])
+        time.sleep(0.1)
+    raise AssertionError(f"the {context} prompt did not end")
 
 
 def pick(page: Page, label: str, name: str) -> None:
@@ -155,6 +174,8 @@ def test_an_incident_call_out_creates_the_meeting_and_shows_who_joined(
     expect(aiko_row).to_contain_text("Joined the meeting", timeout=15_000)
     # Nobody is left to call: the spoken message is gone.
     assert page.request.get(message_uri).status == 404
+    # The platform fetched the message from the portal itself, found it playable, played it.
+    assert wait_for_prompt_outcome(aiko_call, "incident") == "completed"
 
     # On the board, the bot's call in the meeting has Aiko in it.
     page.get_by_role("link", name="Incident call-outs").click()

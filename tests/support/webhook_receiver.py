@@ -49,10 +49,21 @@ class PathBehaviour:
     default_status: int = 202
 
 
-class WebhookReceiver:
-    """A loopback HTTP server standing in for a subscriber's notification endpoint."""
+# What a GET is answered with: status, headers, body.
+GetAnswer = tuple[int, dict[str, str], bytes]
 
-    def __init__(self) -> None:
+
+class WebhookReceiver:
+    """A loopback HTTP server standing in for a subscriber's notification endpoint.
+
+    GETs are answered from ``files`` (path to status, content type, body), else by ``on_get``
+    (path and query, headers) when given, else 404: media the platform fetches, say.
+    """
+
+    def __init__(self, on_get: Callable[[str, dict[str, str]], GetAnswer] | None = None) -> None:
+        self.files: dict[str, tuple[int, str, bytes]] = {}
+        self.on_get = on_get
+        self.gets: list[str] = []  # paths (with query) of the GETs received
         self.posts: list[ReceivedPost] = []
         self.validations: list[tuple[str, str]] = []  # (path, token)
         self.validation_headers: list[tuple[str, dict[str, str]]] = []  # (path, headers)
@@ -114,6 +125,26 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             disable_nagle_algorithm = True
+
+            def do_GET(self) -> None:
+                with receiver._lock:
+                    receiver.gets.append(self.path)
+                    served = receiver.files.get(urlsplit(self.path).path)
+                if served is not None:
+                    status, content_type, body = served
+                    self._reply(status, content_type, body)
+                    return
+                if receiver.on_get is None:
+                    self._reply(404, "text/plain", b"not found")
+                    return
+                status, headers, body = receiver.on_get(self.path, dict(self.headers))
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() not in ("content-length", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def do_POST(self) -> None:
                 parts = urlsplit(self.path)

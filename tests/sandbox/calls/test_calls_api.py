@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import time
+import wave
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,6 +79,20 @@ def _webhook(calls_sandbox: RunningSandbox, receiver: WebhookReceiver) -> None:
         "/calls/settings",
         {"answerSeconds": 0.2, "declineSeconds": 0.1, "promptSeconds": 0.1},
     )
+
+
+def prompt_wav(
+    *, seconds: float = 0.2, rate: int = 16_000, channels: int = 1, sample_bytes: int = 2
+) -> bytes:
+    """Return a WAV file of a quiet tone (by default as the platform plays: 16 kHz mono 16-bit)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as audio:
+        audio.setnchannels(channels)
+        audio.setsampwidth(sample_bytes)
+        audio.setframerate(rate)
+        frames = int(rate * seconds)
+        audio.writeframes(bytes(range(256)) * (frames * channels * sample_bytes // 256 + 1))
+    return buffer.getvalue()
 
 
 def user_id(sandbox: RunningSandbox, upn: str) -> str:
@@ -197,6 +213,7 @@ def test_answer_prompt_tones_and_hang_up(
 ) -> None:
     call_id = incoming_call(calls_sandbox, receiver)
     answered(graph, receiver, call_id)
+    receiver.files["/media/greeting.wav"] = (200, "audio/wav", prompt_wav())
     prompt = graph.post(
         f"communications/calls/{call_id}/playPrompt",
         json={
@@ -204,7 +221,7 @@ def test_answer_prompt_tones_and_hang_up(
             "prompts": [
                 {
                     "@odata.type": "#microsoft.graph.mediaPrompt",
-                    "mediaInfo": {"uri": "https://portal.example/prompt.wav"},
+                    "mediaInfo": {"uri": receiver.url("/media/greeting.wav")},
                 }
             ],
         },

@@ -26,6 +26,7 @@ from tests.sandbox.calls.test_calls_api import (  # noqa: F401  (fixtures)
     graph,
     incoming_call,
     notifications_of,
+    prompt_wav,
     receiver,
     set_presence,
     states,
@@ -37,16 +38,31 @@ from tests.support.examples import load_example, shape_differences
 from tests.support.sandbox import RunningSandbox
 from tests.support.webhook_receiver import WebhookReceiver
 
+DOCUMENTED_MEDIA = ("https://cdn.contoso.com/beep.wav", "https://cdn.contoso.com/cool.wav")
+
+
+def served_media(receiver: WebhookReceiver) -> dict[str, str]:
+    """Serve the documented prompts from the receiver; return their swaps, documented to ours."""
+    swaps = {}
+    for uri in DOCUMENTED_MEDIA:
+        path = "/media/" + uri.rsplit("/", 1)[1]
+        receiver.files[path] = (200, "audio/wav", prompt_wav())
+        swaps[uri] = receiver.url(path)
+    return swaps
+
 
 def request_of(name: str, receiver: WebhookReceiver, **swaps: str) -> dict[str, Any]:
-    """Return a documented request body, pointed at the receiver and the tenant's people."""
+    """Return a documented request body, pointed at the receiver and the tenant's people.
+
+    The documented prompts are served by the receiver: the platform fetches every prompt.
+    """
     body: dict[str, Any] = copy.deepcopy(load_example(name)["request"] or {})
     if "callbackUri" in body:
         body["callbackUri"] = receiver.url(WEBHOOK)
     text = repr(body)
     for old in swaps:
         assert old in text, old
-    return _swapped(body, swaps)
+    return _swapped(body, {**served_media(receiver), **swaps})
 
 
 def _swapped(value: Any, swaps: dict[str, str]) -> Any:
@@ -84,7 +100,7 @@ def test_create_call_example(
         receiver,
         **{"112f7296-5fa4-42ca-bae8-6a692b15d4b8": user_id(calls_sandbox, GRACE)},
     )
-    body["mediaConfig"] = example["response"]["mediaConfig"]
+    body["mediaConfig"] = _swapped(example["response"]["mediaConfig"], served_media(receiver))
 
     answer = graph.post("communications/calls", json=body)
 
@@ -128,7 +144,8 @@ def test_incoming_answer_prompt_record_tone_and_delete_examples(
         example = load_example(name)
         action = name.split("-")[1].split(".")[0]
         path = {"playprompt": "playPrompt", "recordresponse": "recordResponse"}[action]
-        reply = graph.post(f"communications/calls/{call_id}/{path}", json=example["request"])
+        body = request_of(name, receiver)
+        reply = graph.post(f"communications/calls/{call_id}/{path}", json=body)
         assert reply.status_code == example["status"], reply.text
         assert shape_differences(reply.json(), example["response"]) == []
         operation_id = reply.json()["id"]
