@@ -82,8 +82,11 @@ def _locked(cache_key: str) -> Iterator[None]:
 
 
 def _load(cache_key: str) -> msal.SerializableTokenCache:
+    return _cache_of(TokenCache.objects.filter(key=cache_key).first(), cache_key)
+
+
+def _cache_of(row: TokenCache | None, cache_key: str) -> msal.SerializableTokenCache:
     cache = msal.SerializableTokenCache()
-    row = TokenCache.objects.filter(key=cache_key).first()
     if row is not None:
         try:
             cache.deserialize(decrypt(row.ciphertext))
@@ -166,7 +169,12 @@ def acquire_user_token(
     """Return a valid delegated access token for a person, refreshing it when needed."""
     wanted = scopes or SIGN_IN_SCOPES
     cache_key = user_cache_key(user_id)
-    user = User.objects.filter(pk=user_id).first()
+    # The person comes with their stored cache in one query; without a cache, on their own.
+    row = TokenCache.objects.select_related("user").filter(key=cache_key).first()
+    if row is not None and row.user is not None and row.user.pk == user_id:
+        user: User | None = row.user
+    else:
+        user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise ReauthRequired(f"there is no person {user_id}")
     if not user.is_active:
@@ -177,7 +185,7 @@ def acquire_user_token(
     if not force_refresh:
         # Most calls find a good access token: reading it needs no lock, as only a refresh
         # (which replaces the stored cache) must not race another one.
-        cached = _stored_access_token(_load(cache_key), home_account_id, wanted)
+        cached = _stored_access_token(_cache_of(row, cache_key), home_account_id, wanted)
         if cached is not None:
             return cached
     with _locked(cache_key):

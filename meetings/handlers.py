@@ -26,7 +26,7 @@ from comms_portal.notifications.models import Subscription
 from comms_portal.notifications.registry import Change, Handled
 from meetings import watching
 from meetings.models import Meeting
-from meetings.services import record_call_events
+from meetings.services import record_call_events_of
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,11 @@ def _meeting_of(subscription: Subscription) -> Meeting | None:
     return Meeting.objects.filter(pk__in=ids).first() if ids else None
 
 
+def _meeting_id_of(subscription: Subscription) -> int | None:
+    ids = [int(one) for one in subscription.scope if str(one).isdigit()]
+    return ids[0] if ids else None
+
+
 def handle_call_events(changes: Sequence[Change]) -> Handled:
     """Apply the batch's call events to their meetings' rosters, each meeting's together.
 
@@ -51,17 +56,13 @@ def handle_call_events(changes: Sequence[Change]) -> Handled:
     place of one of each per event; meetings are taken in the order of their first event.
     """
     handled = Handled()
-    by_meeting: dict[int, tuple[Meeting, list[CallEvent]]] = {}
-    meetings: dict[str, Meeting | None] = {}
+    by_meeting: dict[int, list[CallEvent]] = {}
     for change in changes:
         if change.resource_data is None:
             handled.drop("a meeting call event without its content")
             continue
-        graph_id = change.subscription.graph_id
-        if graph_id not in meetings:
-            meetings[graph_id] = _meeting_of(change.subscription)
-        meeting = meetings[graph_id]
-        if meeting is None:
+        meeting_id = _meeting_id_of(change.subscription)
+        if meeting_id is None:
             handled.drop("a call event of a meeting no longer kept")
             continue
         try:
@@ -69,9 +70,13 @@ def handle_call_events(changes: Sequence[Change]) -> Handled:
         except InvalidResponse as error:
             handled.drop(f"call event refused: {error}")
             continue
-        by_meeting.setdefault(meeting.pk, (meeting, []))[1].append(event)
-    for meeting, events in by_meeting.values():
-        record_call_events(meeting, events)
+        by_meeting.setdefault(meeting_id, []).append(event)
+    for meeting_id, events in by_meeting.items():
+        # The meeting is read (and locked) once, with its roster; none is read before.
+        if record_call_events_of(meeting_id, events) is None:
+            for _ in events:
+                handled.drop("a call event of a meeting no longer kept")
+            continue
         handled.changed += len(events)
     return handled
 

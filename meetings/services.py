@@ -354,6 +354,14 @@ def record_call_events(meeting: Meeting, events: Sequence[CallEvent]) -> int:
     return roster.record_call_events(meeting.pk, events)
 
 
+def record_call_events_of(meeting_id: int, events: Sequence[CallEvent]) -> int | None:
+    """Apply call events to the meeting ``meeting_id``; None when no such meeting is kept."""
+    try:
+        return roster.record_call_events(meeting_id, events)
+    except Meeting.DoesNotExist:
+        return None
+
+
 def record_call_event(meeting: Meeting, event: CallEvent) -> None:
     """Apply one meeting call event to the stored call and roster; publish after commit."""
     roster.record_call_events(meeting.pk, [event])

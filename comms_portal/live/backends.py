@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from comms_portal.live.fanout import Listener, process_fanout
-from comms_portal.live.layer import process_layer_fanout, publish_texts
+from comms_portal.live.layer import layer_publishes, process_layer_fanout
 from comms_portal.live.topics import group_name, namespace
 from comms_portal.metrics import counters
 from comms_portal.metrics.counters import LIVE_PUBLISHED
@@ -59,16 +59,15 @@ def publish_encoded(messages: Iterable[tuple[str, dict[str, Any]]]) -> None:
     if not encoded:
         return
     url = settings.REDIS_URL
-    if settings.LIVE_FANOUT == CHANNELS:
-        publish_texts(url, namespace(url), encoded)
-        # The layer sends each PUBLISH itself: counted in memory, sent with the next flush.
-        counters.count(LIVE_PUBLISHED, amount=len(encoded))
-        return
     # One round trip for the whole batch, whatever the number of browsers listening; the
     # metrics' counts ride along.
     pipeline = get_redis().pipeline(transaction=False)
-    for group, text in encoded:
-        pipeline.publish(namespace(url) + group, text)
+    if settings.LIVE_FANOUT == CHANNELS:
+        for channel, payload in layer_publishes(url, namespace(url), encoded):
+            pipeline.publish(channel, payload)
+    else:
+        for group, text in encoded:
+            pipeline.publish(namespace(url) + group, text)
     counters.add(pipeline, LIVE_PUBLISHED, amount=len(encoded))
     counters.flush_into(pipeline)
     pipeline.execute()

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
@@ -60,6 +62,25 @@ def private_keys() -> dict[str, bytes]:
         except InvalidToken:
             logger.error("private key of %s cannot be decrypted with the keys", certificate_id)
     return keys
+
+
+# Keys change only when a certificate is made or deleted: a drain reads them again after this
+# long, or at once when a notification names a certificate it does not hold.
+HELD_KEYS_SECONDS = 60.0
+_held_keys: dict[str, bytes] = {}
+_held_until = [0.0]
+
+
+def private_keys_for(certificate_ids: Collection[str]) -> dict[str, bytes]:
+    """Return the private keys (PEM) by certificate id, read from the database only when one of
+    ``certificate_ids`` is not held or the held ones are older than ``HELD_KEYS_SECONDS``."""
+    now = time.monotonic()
+    if now >= _held_until[0] or not set(certificate_ids) <= _held_keys.keys():
+        fresh = private_keys()
+        _held_keys.clear()
+        _held_keys.update(fresh)
+        _held_until[0] = now + HELD_KEYS_SECONDS
+    return dict(_held_keys)
 
 
 def preload_keys() -> None:

@@ -6,6 +6,7 @@ https://learn.microsoft.com/graph/change-notifications-with-resource-data
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,10 +102,23 @@ def parse(body: str, report: ProcessReport) -> ChangeNotificationCollection | No
         return None
 
 
+# Validation tokens that held, with when the earliest of them expires: Graph issues one per
+# app and tenant and sends the same again with later bodies, and each check is an RSA
+# signature verification. A token is trusted again only until it expires, and at most this long.
+TRUSTED_TOKENS_SECONDS = 600.0
+TRUSTED_TOKENS_MAX = 1_000
+_trusted_tokens: dict[tuple[str, str, tuple[str, ...]], float] = {}
+
+
 def tokens_hold(collection: ChangeNotificationCollection) -> str | None:
     """Check a body's validation tokens; return why they fail, or None when they hold."""
+    tokens = tuple(str(token) for token in collection.validation_tokens)
+    trusted_key = (settings.MICROSOFT_CLIENT_ID, ",".join(sorted(settings.ALLOWED_TENANTS)), tokens)
+    now = time.time()
+    if tokens and _trusted_tokens.get(trusted_key, 0.0) > now:
+        return None
     try:
-        verify_validation_tokens(
+        claims = verify_validation_tokens(
             collection.validation_tokens,
             keys=_published_key,
             audience=settings.MICROSOFT_CLIENT_ID,
@@ -112,6 +126,10 @@ def tokens_hold(collection: ChangeNotificationCollection) -> str | None:
         )
     except ValidationTokenError as error:
         return f"validation tokens refused: {type(error).__name__}: {error}"
+    if len(_trusted_tokens) >= TRUSTED_TOKENS_MAX:
+        _trusted_tokens.clear()
+    earliest = min(claim.expires_at.timestamp() for claim in claims)
+    _trusted_tokens[trusted_key] = min(earliest, now + TRUSTED_TOKENS_SECONDS)
     return None
 
 
@@ -129,7 +147,14 @@ def process_bodies(bodies: list[str]) -> ProcessReport:
     by_id = {s.graph_id: s for s in Subscription.objects.filter(graph_id__in=subscription_ids)}
     known = {graph_id: Known(s.kind, s.client_state) for graph_id, s in by_id.items()}
     token_checks: dict[tuple[str, ...], str | None] = {}
-    keys = certificates.private_keys()
+    keys = certificates.private_keys_for(
+        {
+            item.encrypted_content.encryption_certificate_id
+            for _, c in parsed
+            for item in c.value
+            if item.encrypted_content is not None
+        }
+    )
     changes: dict[str, list[Change]] = defaultdict(list)
     for body, collection in parsed:
         if _still_being_created(collection, by_id):

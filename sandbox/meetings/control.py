@@ -11,10 +11,14 @@
 * ``POST {meeting_id}/join`` ``{"userId", "lobby"?: bool}``, ``POST {meeting_id}/admit``
   ``{"userId"}``, ``POST {meeting_id}/leave`` ``{"userId"}``, ``POST {meeting_id}/end``:
   drive the meeting's call; each step sends its meeting call event and changes presence.
+  The answer is the meeting as ``GET`` shows it, with ``changedAt``: when the step was
+  made (Unix seconds), so that a client can time what follows from the change itself; with
+  ``"brief": true`` in the body, only ``changedAt``.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -155,6 +159,7 @@ async def act(request: Request) -> Response:
     action = request.path_params["action"]
     body = await json_object(request)
     with state.lock:
+        changed_at = time.time()
         meeting = _meeting(area, request)
         try:
             if action == "end":
@@ -176,7 +181,10 @@ async def act(request: Request) -> Response:
                     raise ControlError("Actions are join, admit, leave and end.")
         except CallError as error:
             raise ControlError(str(error)) from error
-        return JSONResponse(_meeting_json(meeting))
+        if body.get("brief") is True:
+            # A driver of thousands of steps needs no copy of the whole roster each time.
+            return JSONResponse({"changedAt": changed_at})
+        return JSONResponse({**_meeting_json(meeting), "changedAt": changed_at})
 
 
 add_control_route("/meetings/access-policy", access_policy, ["GET", "POST"])

@@ -43,6 +43,8 @@ from sandbox.notifications.transport import post_notifications, trust_context
 TokenMinter = Callable[[str, str], str]
 
 TICK_SECONDS = 0.05
+# How long (sandbox seconds) a minted validation token is sent again with later posts.
+TOKEN_REUSE_SECONDS = 300.0
 
 
 @dataclass
@@ -82,6 +84,8 @@ class NotificationHub:
         self._sending: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
         self._mint_token: TokenMinter | None = None
+        # (tenant id, app id) -> (validation token, when it was minted)
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
 
     # -- lifecycle of the worker -------------------------------------------------------
 
@@ -90,6 +94,7 @@ class NotificationHub:
         if self._task is not None and not self._task.done():
             return  # both listeners share one hub; the first start wins
         self._mint_token = mint_token
+        self._tokens = {}
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._client = httpx.AsyncClient(
@@ -368,11 +373,24 @@ class NotificationHub:
         )
 
     def _validation_tokens(self, items: list[PendingDelivery]) -> list[str] | None:
-        """Return one token per distinct (app, tenant) among the rich notifications."""
+        """Return one token per distinct (app, tenant) among the rich notifications.
+
+        A token is good for hours; one (app, tenant)'s is minted again only after
+        ``TOKEN_REUSE_SECONDS`` (sandbox time), not for every post, as an RSA signature per
+        post would make the sandbox slower at sending than Graph.
+        """
         audiences = sorted({(item.tenant_id, item.app_id) for item in items if item.is_rich})
         if not audiences or self._mint_token is None:
             return None
-        return [self._mint_token(tenant_id, app_id) for tenant_id, app_id in audiences]
+        now = self.clock.timestamp()
+        tokens = []
+        for audience in audiences:
+            held = self._tokens.get(audience)
+            if held is None or not 0 <= now - held[1] < TOKEN_REUSE_SECONDS:
+                held = (self._mint_token(*audience), now)
+                self._tokens[audience] = held
+            tokens.append(held[0])
+        return tokens
 
     def _record(
         self,

@@ -177,6 +177,23 @@ def test_a_subscriber_hears_the_call_start_the_roster_change_and_the_end(
     assert error_code(bad_expand) == (400, "BadRequest")
 
 
+def test_each_call_step_says_when_it_was_made_and_a_brief_answer_leaves_the_meeting_out(
+    meetings_sandbox: RunningSandbox, graph: httpx.Client, tokens: Tokens
+) -> None:
+    meeting = create(graph, tokens.user(PRIYA), {})
+    base = f"/meetings/{meeting['id']}"
+    priya, tomas = (user_id(meetings_sandbox, upn) for upn in (PRIYA, TOMAS))
+    before = time.time()
+    full = control(meetings_sandbox, "POST", base + "/join", {"userId": priya})
+    brief = control(meetings_sandbox, "POST", base + "/join", {"userId": tomas, "brief": True})
+    after = time.time()
+    assert before <= full["changedAt"] <= brief["changedAt"] <= after
+    assert [p["userId"] for p in full["call"]["participants"]] == [priya]
+    assert set(brief) == {"changedAt"}
+    shown = control(meetings_sandbox, "GET", base)
+    assert {p["userId"] for p in shown["call"]["participants"]} == {priya, tomas}
+
+
 def test_call_controls_refuse_what_makes_no_sense(
     meetings_sandbox: RunningSandbox, graph: httpx.Client, tokens: Tokens
 ) -> None:
