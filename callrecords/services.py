@@ -191,17 +191,45 @@ def heal(
         report.listed += len(listed_batch)
         held = stored_versions(item.id for item in listed_batch)
         wanted = [item.id for item in listed_batch if held.get(item.id, -1) < item.version]
-        fetched: list[GraphCallRecord] = []
+        read = HealReport()
         try:
-            for records, gone in read_whole(graph, wanted):
-                fetched.extend(records)
-                report.expired += gone
+            _collect_into(read, graph, wanted)
         finally:
-            # Throttled past the client's patience: keep what was read; the task's retry
-            # goes on from there (what is stored is not read again).
-            report.fetched += len(fetched)
-            report.stored.add(store_records(fetched))
+            report.fetched += read.fetched
+            report.expired += read.expired
+            report.stored.add(read.stored)
     return report
+
+
+def collect_records(*, graph_ids: Iterable[str], client: GraphClient | None = None) -> HealReport:
+    """Read these records whole and store them, STORE_BATCH at a time (memory stays flat).
+
+    Idempotent by id and version, so several processes may each take a share of the ids
+    (or the same ids): whichever stores a version first wins, an older one is ignored.
+    """
+    graph = client or graph_for_app()
+    report = HealReport()
+    _collect_into(report, graph, graph_ids)
+    return report
+
+
+def _collect_into(report: HealReport, graph: GraphClient, graph_ids: Iterable[str]) -> None:
+    """Read and store, a batch stored while the next batches are read."""
+    fetched: list[GraphCallRecord] = []
+    try:
+        for records, gone in read_whole(graph, graph_ids):
+            fetched.extend(records)
+            report.listed += len(records) + gone
+            report.expired += gone
+            if len(fetched) >= STORE_BATCH:
+                report.fetched += len(fetched)
+                report.stored.add(store_records(fetched))
+                fetched.clear()
+    finally:
+        # Throttled past the client's patience: keep what was read; the task's retry
+        # goes on from there (what is stored is not read again).
+        report.fetched += len(fetched)
+        report.stored.add(store_records(fetched))
 
 
 def _batched(
