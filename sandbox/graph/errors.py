@@ -53,10 +53,12 @@ def standard_headers(ids: RequestIds, now: datetime) -> dict[str, str]:
         "client-request-id": ids.client_request_id,
         "Date": format_datetime(now, usegmt=True),
         "Cache-Control": "no-cache",
-        "x-ms-ags-diagnostic": json.dumps(
-            {"ServerInfo": {"DataCenter": "Sandbox", "Slice": "E", "Ring": "0"}}
-        ),
+        "x-ms-ags-diagnostic": DIAGNOSTIC,
     }
+
+
+# The same on every answer: written once.
+DIAGNOSTIC = json.dumps({"ServerInfo": {"DataCenter": "Sandbox", "Slice": "E", "Ring": "0"}})
 
 
 def _dumps(payload: Any) -> bytes:
