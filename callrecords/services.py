@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from accounts.graph_clients import graph_for_app
@@ -144,6 +144,17 @@ def collect_record(*, graph_id: str, client: GraphClient | None = None) -> Store
     return store_records([record])
 
 
+def _read_batch(graph: GraphClient, graph_ids: list[str]) -> list[GraphCallRecord | GraphError]:
+    try:
+        return get_call_records(graph, graph_ids)
+    finally:
+        # A read that needed a token read it from the database in this thread: hand the
+        # connection back now (threads of the pool are not requests, nothing else would),
+        # so several readers and processes never hold the pool empty while they wait for
+        # the token lock held by one of them, itself waiting for a connection.
+        connections.close_all()
+
+
 def read_whole(
     graph: GraphClient, graph_ids: Iterable[str], *, threads: int = READ_THREADS
 ) -> Iterator[tuple[list[GraphCallRecord], int]]:
@@ -164,7 +175,7 @@ def read_whole(
                     chunk = next(chunks, None)
                     if chunk is None:
                         break
-                    window.append(pool.submit(get_call_records, graph, chunk))
+                    window.append(pool.submit(_read_batch, graph, chunk))
                 if not window:
                     break
                 results = window.popleft().result()
