@@ -3,7 +3,8 @@
 https://learn.microsoft.com/graph/api/subscription-post-subscriptions (communications/
 callRecords: application CallRecords.Read.All, at most 4,230 minutes, no resource data).
 One app-only subscription covers the tenant. A notification only names the record, so each
-one queues a read of the whole record; the periodic heal lists by start time for any missed.
+one queues a read of the whole record (ten records a task, read in one JSON batch); the
+periodic heal lists by start time for any missed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from callrecords import services, tasks
+from comms_portal.graph.callrecords import RECORDS_PER_BATCH
 from comms_portal.notifications import registry
 from comms_portal.notifications import subscriptions as pipeline
 from comms_portal.notifications.models import Subscription
@@ -61,8 +63,11 @@ def handle_call_record_changes(changes: Sequence[Change]) -> Handled:
             handled.drop(f"resource {change.resource!r} is not a call record")
             continue
         wanted.setdefault(graph_id, None)
-    for graph_id in wanted:
-        transaction.on_commit(functools.partial(tasks.collect_record.delay, graph_id))
+    # Ten records a task: their reads go in one JSON batch, one round trip for them all.
+    ids = list(wanted)
+    for begin in range(0, len(ids), RECORDS_PER_BATCH):
+        chunk = ids[begin : begin + RECORDS_PER_BATCH]
+        transaction.on_commit(functools.partial(tasks.collect_records.delay, chunk))
     handled.changed = len(wanted)
     return handled
 

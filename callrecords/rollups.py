@@ -72,16 +72,32 @@ def count(
     streams: Iterable[dict[str, Any]], sign: int = 1
 ) -> tuple[Counter[RollupKey], Counter[RollupKey]]:
     """Count classified and poor streams per rollup row (negative to take them away)."""
+    return count_streams(
+        (tuple(stream[name] for name in STREAM_FIELDS) for stream in streams), sign
+    )
+
+
+def count_streams(
+    streams: Iterable[tuple[Any, ...]], sign: int = 1
+) -> tuple[Counter[RollupKey], Counter[RollupKey]]:
+    """Count streams given as tuples of STREAM_FIELDS' values per rollup row.
+
+    Streams alike in every value (the same call, subject, network, device and verdict) are
+    counted together first, so each kind's rollup rows are worked out once.
+    """
     classified: Counter[RollupKey] = Counter()
     poor: Counter[RollupKey] = Counter()
-    for stream in streams:
-        verdict = stream.pop("verdict")
+    for values, times in Counter(streams).items():
+        start, modality, call_type, network, subnet, device, client, person, name, verdict = values
         if verdict == quality.UNCLASSIFIED:
             continue
-        for key in keys_of(**stream):
-            classified[key] += sign
+        rows = keys_of(call_start=start, modality=modality, call_type=call_type, network=network,
+                       subnet=subnet, device=device, client=client, person_id=person,
+                       person_name=name)  # fmt: skip
+        for key in rows:
+            classified[key] += sign * times
             if verdict == quality.POOR:
-                poor[key] += sign
+                poor[key] += sign * times
     return classified, poor
 
 

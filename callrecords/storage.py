@@ -368,19 +368,9 @@ def write(records: Sequence[GraphCallRecord]) -> None:
     now = timezone.now()
     for record in records:
         add_record(batch, record, now)
-    counts = rollups.count(
-        {
-            "call_start": row[17],
-            "modality": row[4],
-            "call_type": row[18],
-            "network": row[19],
-            "subnet": row[20],
-            "device": row[21],
-            "client": row[22],
-            "person_id": row[23],
-            "person_name": row[24],
-            "verdict": row[15],
-        }
+    # In the order of rollups.STREAM_FIELDS.
+    counts = rollups.count_streams(
+        (row[17], row[4], row[18], row[19], row[20], row[21], row[22], row[23], row[24], row[15])
         for row in batch.rows["streams"]
     )
     if connection.vendor == "postgresql":

@@ -24,6 +24,19 @@ def collect_record(graph_id: str) -> None:
 
 
 @shared_task(
+    name="callrecords.collect_records",
+    ignore_result=True,
+    autoretry_for=(Throttled, ServiceUnavailable, GraphTransportError),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=8,
+)
+def collect_records(graph_ids: list[str]) -> None:
+    """Read a few call records whole, in one JSON batch, and store them."""
+    services.collect_records(graph_ids=graph_ids)
+
+
+@shared_task(
     name="callrecords.heal",
     ignore_result=True,
     autoretry_for=(Throttled, ServiceUnavailable, GraphTransportError),

@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, urlencode
 
 import httpx
+import orjson
 
 from comms_portal.graph.config import GraphSettings
 from comms_portal.graph.errors import (
@@ -141,7 +142,7 @@ class GraphResponse:
     def json_object(self) -> dict[str, Any]:
         """Return the body as a JSON object, or raise InvalidResponse."""
         try:
-            document = json.loads(self.content)
+            document = orjson.loads(self.content)
         except ValueError:
             raise self.invalid("the body is not JSON") from None
         if not isinstance(document, dict):

@@ -9,6 +9,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -52,10 +53,17 @@ def standard_headers(ids: RequestIds, now: datetime) -> dict[str, str]:
         "client-request-id": ids.client_request_id,
         "Date": format_datetime(now, usegmt=True),
         "Cache-Control": "no-cache",
-        "x-ms-ags-diagnostic": json.dumps(
-            {"ServerInfo": {"DataCenter": "Sandbox", "Slice": "E", "Ring": "0"}}
-        ),
+        "x-ms-ags-diagnostic": DIAGNOSTIC,
     }
+
+
+# The same on every answer: written once.
+DIAGNOSTIC = json.dumps({"ServerInfo": {"DataCenter": "Sandbox", "Slice": "E", "Ring": "0"}})
+
+
+def _dumps(payload: Any) -> bytes:
+    # orjson: large bodies (a call record with its sessions) are written several times faster.
+    return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
 
 
 def json_response(
@@ -63,7 +71,7 @@ def json_response(
 ) -> Response:
     """Return ``payload`` as Graph's JSON with the standard headers."""
     response = Response(
-        json.dumps(payload, separators=(",", ":")),
+        _dumps(payload),
         status_code=status,
         media_type=None,
         headers={**standard_headers(ids, now), "OData-Version": "4.0", **headers},
@@ -109,7 +117,7 @@ def throttled_response(retry_after: float, ids: RequestIds, now: datetime) -> Re
 def graph_json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Return ``payload`` as Graph's JSON; the pipeline adds the id and date headers."""
     response = Response(
-        json.dumps(payload, separators=(",", ":")),
+        _dumps(payload),
         status_code=status,
         headers={"OData-Version": "4.0", **(headers or {})},
     )

@@ -243,7 +243,12 @@ def body(client_state: str, resource: str, resource_id: str) -> str:
 
 
 def collected(captured: list[tuple[str, list[Any]]]) -> list[str]:
-    return [str(args[0]) for name, args in captured if name == "callrecords.collect_record"]
+    return [
+        str(one)
+        for name, args in captured
+        if name == "callrecords.collect_records"
+        for one in args[0]
+    ]
 
 
 def test_a_genuine_notification_queues_one_read(

@@ -34,7 +34,7 @@ from tests.support.cast import GRACE, PRIYA, SAMUEL, TOMAS
 from tests.support.sandbox import RunningSandbox
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_presence")]
-COLLECT = "callrecords.collect_record"
+COLLECT = "callrecords.collect_records"
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def make_record(control: Control, **body: Any) -> str:
 
 
 def collected_ids(captured: list[tuple[str, list[Any]]]) -> list[str]:
-    return [str(args[0]) for name, args in captured if name == COLLECT]
+    return [str(one) for name, args in captured if name == COLLECT for one in args[0]]
 
 
 def test_a_notification_reads_the_whole_record_across_pages_and_stores_it(
