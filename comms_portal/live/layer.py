@@ -18,12 +18,12 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
 import redis.asyncio
-from asgiref.sync import async_to_sync
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from redis.asyncio.connection import (
     Connection,
@@ -207,7 +207,14 @@ def process_layer_fanout(redis_url: str, *, prefix: str = "") -> LayerFanout:
 
 # --- publishing -------------------------------------------------------------------------------
 
+# A publish that Redis has not taken after this long fails, as a stuck connection would.
+PUBLISH_TIMEOUT_SECONDS = 30.0
+
 _publishers: dict[tuple[str, str], RedisPubSubChannelLayer] = {}
+# This process's publishing event loop and its thread, by process id (a forked worker makes
+# its own: a loop and its connections are not shared across a fork).
+_publishing_loops: dict[int, tuple[asyncio.AbstractEventLoop, threading.Thread]] = {}
+_publishing_lock = threading.Lock()
 
 
 def _publisher(redis_url: str, prefix: str) -> RedisPubSubChannelLayer:
@@ -225,8 +232,35 @@ async def _send_all(layer: RedisPubSubChannelLayer, messages: list[tuple[str, st
         await layer.group_send(group, {"type": MESSAGE_TYPE, "text": text})
 
 
+def _publishing_loop() -> asyncio.AbstractEventLoop:
+    """Return this process's publishing loop, started in a thread of its own on first use.
+
+    The layer keeps its connections per event loop. Run from a fresh loop each time (as
+    ``async_to_sync`` does from a worker), every publish paid for a thread, a loop and a new
+    Redis connection; on one loop that lives as long as the process, the layer's connection
+    is made once.
+    """
+    pid = os.getpid()
+    with _publishing_lock:
+        running = _publishing_loops.get(pid)
+        if running is None or not running[1].is_alive():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True)
+            thread.start()
+            running = _publishing_loops[pid] = (loop, thread)
+    return running[0]
+
+
 def publish_texts(redis_url: str, prefix: str, messages: Iterable[tuple[str, str]]) -> None:
     """Send each ``(group, text)`` with the layer's ``group_send``: one PUBLISH each."""
     batch = list(messages)
-    if batch:
-        async_to_sync(_send_all)(_publisher(redis_url, prefix), batch)
+    if not batch:
+        return
+    sending = asyncio.run_coroutine_threadsafe(
+        _send_all(_publisher(redis_url, prefix), batch), _publishing_loop()
+    )
+    try:
+        sending.result(timeout=PUBLISH_TIMEOUT_SECONDS)
+    except TimeoutError:
+        sending.cancel()
+        raise
