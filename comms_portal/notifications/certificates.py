@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
@@ -59,6 +61,29 @@ def private_keys() -> dict[str, bytes]:
             keys[certificate_id] = decrypt(ciphertext).encode("ascii")
         except InvalidToken:
             logger.error("private key of %s cannot be decrypted with the keys", certificate_id)
+    return keys
+
+
+# The drain reads the keys again after this long, or at once when a notification names a
+# certificate it does not hold (one made since, by another process).
+KEYS_FRESH_SECONDS = 60.0
+_held_keys: tuple[float, dict[str, bytes]] | None = None
+
+
+def private_keys_for(certificate_ids: Iterable[str]) -> dict[str, bytes]:
+    """Return every usable private key, read from the database only when stale or short.
+
+    Reading and decrypting them for every batch of notifications cost the drain a database
+    round trip each time; a key is only missing when a certificate is new.
+    """
+    global _held_keys
+    now = time.monotonic()
+    if _held_keys is not None and now - _held_keys[0] < KEYS_FRESH_SECONDS:
+        keys = _held_keys[1]
+        if all(certificate_id in keys for certificate_id in certificate_ids):
+            return keys
+    keys = private_keys()
+    _held_keys = (now, keys)
     return keys
 
 

@@ -129,7 +129,12 @@ def process_bodies(bodies: list[str]) -> ProcessReport:
     by_id = {s.graph_id: s for s in Subscription.objects.filter(graph_id__in=subscription_ids)}
     known = {graph_id: Known(s.kind, s.client_state) for graph_id, s in by_id.items()}
     token_checks: dict[tuple[str, ...], str | None] = {}
-    keys = certificates.private_keys()
+    keys = certificates.private_keys_for(
+        item.encrypted_content.encryption_certificate_id
+        for _, collection in parsed
+        for item in collection.value
+        if item.encrypted_content is not None
+    )
     changes: dict[str, list[Change]] = defaultdict(list)
     for body, collection in parsed:
         if _still_being_created(collection, by_id):
