@@ -399,12 +399,17 @@ def measure(bench: BenchEnvironment, owners: Sequence[str], fanout: str) -> Late
             "bench", f"worker quiet after {run.quiet_wait_seconds:.1f} s: {run.startup_tasks}"
         )
 
+        cpu_at_start = 0.0
+
         def note_tasks_at_start() -> None:
+            nonlocal cpu_at_start
             run.tasks_at_start = [name for name in tasks_in_hand() if name != "notifications.drain"]
+            cpu_at_start = group_cpu_seconds(stack, "worker")
 
         changes = uvloop.run(
             measure_clients(bench, stack, clients, run, when_watching=note_tasks_at_start)
         )
+        run.worker_cpu_seconds = group_cpu_seconds(stack, "worker") - cpu_at_start
         score(run, clients, changes, run.name)
     return run
 
