@@ -8,12 +8,16 @@ else by when Graph's data was read) is dropped, atomically, in one Lua script.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
+
+from redis import Redis
+from redis.exceptions import NoScriptError
 
 from comms_portal.redis_client import get_redis
 
@@ -141,26 +145,58 @@ def _key(person_id: str) -> str:
 def apply_updates(updates: Iterable[PresenceState]) -> list[PresenceChange]:
     """Store each update unless it is stale; return the ones that changed what people see."""
     redis = get_redis()
-    script = redis.register_script(_APPLY)
     batch = list(updates)
     if not batch:
         return []
-    pipeline = redis.pipeline(transaction=False)
     visible = ",".join(VISIBLE_FIELDS)
     now_ms = int(time.time() * 1000)
-    for update in batch:
-        script(
-            keys=[_key(update.person_id), BRIEF_PREFIX + update.person_id],
-            args=[update.to_json(), KEY_TTL_SECONDS, visible, now_ms],
-            client=pipeline,
+    calls = [
+        (
+            _key(update.person_id),
+            BRIEF_PREFIX + update.person_id,
+            update.to_json(),
+            KEY_TTL_SECONDS,
+            visible,
+            now_ms,
         )
+        for update in batch
+    ]
     changes: list[PresenceChange] = []
-    for result in pipeline.execute():
+    for result in _run_script(redis, _APPLY, calls, key_count=2):
         if int(result[0]) != 1:
             continue
         previous = PresenceState.from_json(result[2]) if result[2] else None
         changes.append(PresenceChange(PresenceState.from_json(result[1]), previous))
     return changes
+
+
+def _run_script(
+    redis: Redis[bytes], source: str, calls: list[tuple[Any, ...]], *, key_count: int = 1
+) -> list[Any]:
+    """Run the script ``source`` once per ``(*keys, *args)`` (``key_count`` keys first), in
+    one round trip; return the answers.
+
+    The script goes by its hash. A pipeline of scripts would first ask Redis whether it has
+    them (a round trip of its own every time); instead, the calls that found it missing (a
+    restarted Redis) are sent again, alone, once it is loaded.
+    """
+    sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+    pipeline = redis.pipeline(transaction=False)
+    for call in calls:
+        pipeline.evalsha(sha, key_count, *call)
+    answers: list[Any] = pipeline.execute(raise_on_error=False)
+    missing = [index for index, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
+    if missing:
+        redis.script_load(source)  # type: ignore[no-untyped-call]
+        again = redis.pipeline(transaction=False)
+        for index in missing:
+            again.evalsha(sha, key_count, *calls[index])
+        for index, answer in zip(missing, again.execute(), strict=True):
+            answers[index] = answer
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+    return answers
 
 
 def _stored(person_ids: Iterable[str]) -> Iterator[tuple[str, bytes]]:

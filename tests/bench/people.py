@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from comms_portal.celery import app as celery_app
 from comms_portal.notifications.models import Subscription
 from comms_portal.redis_client import get_redis
 from comms_portal.stack import Stack
@@ -20,6 +21,8 @@ BINDING_COOKIE = "portal_signin"
 SESSION_COOKIE = "sessionid"
 # A maintenance pass that found the lock taken does nothing; ask again after this long.
 MAINTAIN_RETRY_SECONDS = 10.0
+# The worker counts as quiet after this many probes in a row found it with nothing to do.
+QUIET_PROBES = 2
 
 
 def sign_in_over_http(stack: Stack, upn: str) -> str:
@@ -71,3 +74,35 @@ def wait_for_empty_queue(*, timeout: float, queue: str = "celery") -> None:
             return
         time.sleep(0.25)
     raise RuntimeError(f"{redis.llen(queue)} tasks still queued after {timeout:.0f} s")
+
+
+def tasks_in_hand() -> list[str]:
+    """Return the names of the tasks the worker is running or holds, and of those queued."""
+    inspector = celery_app.control.inspect(timeout=1)
+    held = [*(inspector.active() or {}).values(), *(inspector.reserved() or {}).values()]
+    names = [str(task.get("name", "?")) for tasks in held for task in tasks]
+    queued = int(get_redis().llen("celery"))
+    return names + ["(queued)"] * queued
+
+
+def wait_for_quiet_worker(
+    *, timeout: float, ignore: Sequence[str] = ("notifications.drain",)
+) -> dict[str, int]:
+    """Wait until the worker has no work but ``ignore``'s, queued or in hand; return what it had.
+
+    A worker that just started has work of its own to do: every kind's subscription upkeep,
+    and from it the first call-records heal over the 30 days Graph keeps (an hour of records a
+    task, hundreds of tasks). Returns, by name, how many times each task was seen meanwhile.
+    """
+    seen: dict[str, int] = {}
+    quiet = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [name for name in tasks_in_hand() if name not in ignore]
+        for name in busy:
+            seen[name] = seen.get(name, 0) + 1
+        quiet = 0 if busy else quiet + 1
+        if quiet >= QUIET_PROBES:
+            return seen
+        time.sleep(0.5)
+    raise RuntimeError(f"the worker was still busy after {timeout:.0f} s: {sorted(seen)}")

@@ -45,3 +45,23 @@ def test_a_retired_certificate_is_replaced_at_renewal_and_still_decrypts(
     assert drain.process_bodies([sent_after]).changed == 1
     stored = store.get_one(grace)
     assert stored is not None and stored.availability == "DoNotDisturb"
+
+
+def test_a_certificate_made_after_the_drain_read_its_keys_still_decrypts(
+    grace: str, control: Control
+) -> None:
+    # The drain has read the keys it holds (one batch handled) before the rotation.
+    assert drain.process_bodies([real_body(control, grace, ("Busy", "InACall"))]).changed == 1
+    subscription = Subscription.objects.of_kind("presence").get()
+    assert subscription.certificate is not None
+    certificates.retire(subscription.certificate.certificate_id)
+    subscriptions.maintain_subscriptions()
+    subscription.refresh_from_db()
+    assert subscription.certificate is not None
+
+    sent_after = real_body(control, grace, ("Away", "Away"))
+
+    assert subscription.certificate.certificate_id in sent_after
+    assert drain.process_bodies([sent_after]).changed == 1
+    stored = store.get_one(grace)
+    assert stored is not None and stored.availability == "Away"
