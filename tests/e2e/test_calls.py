@@ -169,13 +169,14 @@ def test_an_incident_call_out_creates_the_meeting_and_shows_who_joined(
     heard = page.request.get(message_uri)
     assert heard.status == 200 and heard.headers["content-type"] == "audio/wav"
     assert heard.body()[:4] == b"RIFF"
+    # The platform fetched the message from the portal itself, found it playable, played it
+    # (waited for before Aiko answers: a call moved into the meeting ends its prompt unfinished).
+    assert wait_for_prompt_outcome(aiko_call, "incident") == "completed"
     control("POST", f"/calls/{aiko_call}/tones", {"tones": "1"})
     # The page updates by itself as Aiko presses 1 and is moved into the meeting.
     expect(aiko_row).to_contain_text("Joined the meeting", timeout=15_000)
     # Nobody is left to call: the spoken message is gone.
     assert page.request.get(message_uri).status == 404
-    # The platform fetched the message from the portal itself, found it playable, played it.
-    assert wait_for_prompt_outcome(aiko_call, "incident") == "completed"
 
     # On the board, the bot's call in the meeting has Aiko in it.
     page.get_by_role("link", name="Incident call-outs").click()
