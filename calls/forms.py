@@ -68,6 +68,21 @@ class LineForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
+def _offer_departments(form: forms.Form) -> None:
+    field = form.fields["department"]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = [("", "Choose a department")] + [(d, d) for d in departments()]
+
+
+def _check_kind(form: forms.Form, data: dict[str, Any]) -> None:
+    """Flag a department team without its department and a person team without one person."""
+    kind, people = data.get("kind"), data.get("people") or []
+    if kind == MenuOption.Kind.DEPARTMENT and not data.get("department"):
+        form.add_error("department", "Choose a department.")
+    if kind == MenuOption.Kind.PERSON and len(people) != 1:
+        form.add_error("people", "Choose exactly one person.")
+
+
 class TeamForm(forms.Form):
     """Which team: a department of the directory, a saved team (or people picked), a person.
 
@@ -92,17 +107,12 @@ class TeamForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["department"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "Choose a department")] + [(d, d) for d in departments()]
+        _offer_departments(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        _check_kind(self, data)
         kind, people = data.get("kind"), data.get("people") or []
-        if kind == MenuOption.Kind.DEPARTMENT and not data.get("department"):
-            self.add_error("department", "Choose a department.")
-        if kind == MenuOption.Kind.PERSON and len(people) != 1:
-            self.add_error("people", "Choose exactly one person.")
         if kind == MenuOption.Kind.LIST:
             if people and data.get("team"):
                 self.add_error("team", "Choose a saved team or pick people, not both.")
@@ -150,9 +160,7 @@ class SavedTeamForm(forms.Form):
     def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.team = team
-        field = self.fields["department"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "Choose a department")] + [(d, d) for d in departments()]
+        _offer_departments(self)
 
     def clean_name(self) -> str:
         name = " ".join(str(self.cleaned_data["name"]).split())
@@ -165,11 +173,8 @@ class SavedTeamForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        _check_kind(self, data)
         kind, people = data.get("kind"), data.get("people") or []
-        if kind == MenuOption.Kind.DEPARTMENT and not data.get("department"):
-            self.add_error("department", "Choose a department.")
-        if kind == MenuOption.Kind.PERSON and len(people) != 1:
-            self.add_error("people", "Choose exactly one person.")
         if kind == MenuOption.Kind.LIST and not people:
             self.add_error("people", "Pick at least one person.")
         return data
