@@ -45,7 +45,7 @@ from comms_portal.graph import calls as graph_calls
 from comms_portal.graph.calls import CommsNotification
 from comms_portal.graph.presence import get_presences_by_user_id
 from directory.models import Person
-from presence.selectors import availability_since, presence_states
+from presence.selectors import availability_since, longest_in, presence_states
 from presence.services import keep_watched, presence_from_graph, record_presence
 
 logger = logging.getLogger(__name__)
@@ -190,18 +190,15 @@ def _ring_team(call: Call, option: MenuOption) -> bool:
     The Available member free longest is rung alone; when nobody is Available, everyone who
     may pick up (not in Do not disturb, not Offline) is rung at once, up to 25.
     """
-    members = team_of(option)
-    presence = stored_presence([member.graph_id for member in members])
-    free = free_longest(members, presence)
+    pick = pick_from_team(option)
+    free = pick.free
     targets: list[Member] = []
     if free is not None:
         targets = [free]
         call.routed_to_id = free.pk
         call.routing = f"Ringing {free.display_name} (Available longest)"
     else:
-        targets = [
-            m for m in members if presence.get(m.graph_id, ("", 0.0))[0] in RINGS_WHEN_NOT_FREE
-        ][: graph_calls.MAX_REDIRECT_TARGETS]
+        targets = pick.may_pick_up
         if not targets:
             steps.event(call, f"Nobody of {option.label} can take a call.")
             return False
@@ -442,10 +439,50 @@ def free_longest(people: Sequence[NamedT], presence: dict[str, tuple[str, float]
     return min(available, key=lambda p: (presence[p.graph_id][1], p.display_name))
 
 
+@dataclass(frozen=True)
+class TeamPick:
+    """Whom a key's team call goes to, by stored presence."""
+
+    # The Available member free longest, if anyone is Available.
+    free: Member | None
+    # When nobody is: everyone who may pick up (not Do not disturb, not Offline), at most 25.
+    may_pick_up: list[Member]
+
+
+def pick_from_team(option: MenuOption) -> TeamPick:
+    """Decide whom a key's team call goes to, from the presence store.
+
+    The store decides in one round trip, whatever the team's size; a team with someone it
+    holds no presence for is decided member by member, those read from Graph first.
+    """
+    team = teams.routing_team(option)
+    if team.group is not None:
+        found = longest_in(
+            team.group,
+            "Available",
+            fallback=RINGS_WHEN_NOT_FREE,
+            at_most=graph_calls.MAX_REDIRECT_TARGETS,
+        )
+        if not found.lacking:
+            if found.longest:
+                # Free since the same moment: by name, as free_longest breaks ties.
+                tied = [team.members[at] for at in found.longest]
+                return TeamPick(free=min(tied, key=lambda m: m.display_name), may_pick_up=[])
+            return TeamPick(free=None, may_pick_up=[team.members[at] for at in found.others])
+    members = team.members
+    presence = stored_presence([member.graph_id for member in members])
+    free = free_longest(members, presence)
+    if free is not None:
+        return TeamPick(free=free, may_pick_up=[])
+    may_pick_up = [
+        m for m in members if presence.get(m.graph_id, ("", 0.0))[0] in RINGS_WHEN_NOT_FREE
+    ]
+    return TeamPick(free=None, may_pick_up=may_pick_up[: graph_calls.MAX_REDIRECT_TARGETS])
+
+
 def choose_free_longest(option: MenuOption) -> Member | None:
     """Return the member of a key's team who has been Available longest, by stored presence."""
-    members = team_of(option)
-    return free_longest(members, stored_presence([member.graph_id for member in members]))
+    return pick_from_team(option).free
 
 
 def route(call: Call) -> None:
