@@ -134,7 +134,10 @@ class FullPriorityThreads:
 
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:
-            job()
+            try:
+                job()
+            except Exception:  # the thread stays for the next caller whatever one job did
+                logger.exception("%s: a job failed", threading.current_thread().name)
 
 
 class Dispatcher:
