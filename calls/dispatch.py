@@ -11,12 +11,15 @@ dies loses nothing: the lists it held are picked up again once their lock lapses
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,6 +30,7 @@ from django.db import DatabaseError, connections
 from calls import services, steps
 from calls.bot import warm_up_bot
 from calls.models import ReceptionLine
+from comms_portal import priority
 from comms_portal.graph import GraphError, InvalidNotification, Throttled
 from comms_portal.graph.calls import parse_comms_notifications
 from comms_portal.graph.errors import GraphTransportError, ServiceUnavailable
@@ -99,6 +103,43 @@ def split(body: str) -> list[Queued]:
     return queued
 
 
+class FullPriorityThreads:
+    """A few threads started at the worker's full CPU priority, taking jobs in turn.
+
+    Started at once (a thread takes its creator's priority, and the worker's task threads run
+    at a lower one). Jobs queued before the process exits are still done, as by an executor.
+    """
+
+    def __init__(self, count: int, *, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"{name}_{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            priority.start_at_full_priority(thread)
+        atexit.register(self.shutdown)
+
+    def submit(self, job: Callable[..., object], *args: object) -> None:
+        """Have a thread run ``job(*args)``."""
+        self._jobs.put(functools.partial(job, *args))
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Let the threads finish what is queued, then stop."""
+        for _ in self._threads:
+            self._jobs.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job()
+            except Exception:  # the thread stays for the next caller whatever one job did
+                logger.exception("%s: a job failed", threading.current_thread().name)
+
+
 class Dispatcher:
     """This process's threads that work through the calls' lists."""
 
@@ -107,9 +148,9 @@ class Dispatcher:
         # prompts and routing of calls already in progress. Enough of them that a burst of
         # callers, or a few answers the platform is slow to take, leaves none waiting for a
         # thread: each keeps its thread while the call is recorded after the answer.
-        self._urgent = ThreadPoolExecutor(
-            max_workers=answer_threads, thread_name_prefix="calls-new"
-        )
+        # In a worker, at its full CPU priority: the rest of its work yields to the web
+        # processes', a caller's answer does not.
+        self._urgent = FullPriorityThreads(answer_threads, name="calls-new")
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="calls")
         self._lock = threading.Lock()
         self._running = 0

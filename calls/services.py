@@ -44,8 +44,9 @@ from comms_portal.graph import GraphError
 from comms_portal.graph import calls as graph_calls
 from comms_portal.graph.calls import CommsNotification
 from comms_portal.graph.presence import get_presences_by_user_id
+from comms_portal.redis_client import get_redis
 from directory.models import Person
-from presence.selectors import availability_since, presence_states
+from presence.selectors import availability_since, longest_in, presence_states
 from presence.services import keep_watched, presence_from_graph, record_presence
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ MENU, OFFER, BYE, CLOSED = "menu", "offer", "bye", "closed"
 RINGS_WHEN_NOT_FREE = frozenset({"AvailableIdle", "Busy", "BusyIdle", "Away", "BeRightBack"})
 REDIRECT_RING_SECONDS = 30
 OFFER_FIRST = "offer-first"
+# New calls seen, by id: each is answered once, whatever the platform sends again.
+INCOMING_SEEN_PREFIX = "portal:calls:incoming-seen:"
+INCOMING_SEEN_SECONDS = 24 * 3600
 
 
 def the_line() -> ReceptionLine:
@@ -91,6 +95,11 @@ class Outcome:
 
 def apply_notification(item: CommsNotification) -> Outcome:
     """Apply one callback notification to its call, and take the flow's next step."""
+    if item.about == "call" and item.change_type == "created":
+        data = graph_calls.call_of(item)
+        if data.state == "incoming":
+            # Not in one transaction: the answer goes out before any database work.
+            return _on_incoming(item.call_id, data)
     with transaction.atomic():
         if item.about == "call":
             return _on_call(item)
@@ -107,8 +116,6 @@ def apply_notification(item: CommsNotification) -> Outcome:
 
 def _on_call(item: CommsNotification) -> Outcome:
     data = graph_calls.call_of(item)
-    if item.change_type == "created" and data.state == "incoming":
-        return _on_incoming(item.call_id, data)
     call = Call.objects.select_for_update().filter(graph_id=item.call_id).first()
     if call is None:
         return Outcome(False, f"notification about a call we do not hold: {item.call_id}")
@@ -140,12 +147,44 @@ def line_now() -> tuple[ReceptionLine, list[MenuOption]]:
 
 
 def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
-    if Call.objects.filter(graph_id=call_id).exists():
+    # Seen once, in Redis: a caller waits in silence, and a database read before the answer
+    # (a connection, a query) is the slowest part of it when the worker is busy.
+    seen = INCOMING_SEEN_PREFIX + call_id
+    if not get_redis().set(seen, b"1", nx=True, ex=INCOMING_SEEN_SECONDS):
         return Outcome(False, f"incoming call {call_id} seen already")
-    label, phone, person = _caller_of(data)
+    try:
+        return _take_incoming(call_id, data)
+    except BaseException:
+        # Not taken: its next try (a retry, the platform's again) must find it new.
+        get_redis().delete(seen)
+        raise
+
+
+def _take_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
     line, options = line_now()
     is_open_now = is_open(line, timezone.now())
-    call = Call(
+    if is_open_now and len(options) == 1:
+        # One team and no menu: ring it before answering (a redirect needs an unanswered call).
+        with transaction.atomic():
+            return _ring_one_team(call_id, data, options[0])
+    # The caller hears nothing until the answer, so it goes first; the call is recorded
+    # before its next callback is handled (they queue behind this one).
+    _answer(call_id)
+    with transaction.atomic():
+        if Call.objects.filter(graph_id=call_id).exists():
+            return Outcome(False, f"incoming call {call_id} seen already")
+        call = _incoming_call(call_id, data)
+        call.waiting_for = MENU if is_open_now else CLOSED
+        call.routing = "Answering" if is_open_now else "Closed: answering to say so"
+        call.save()
+        steps.event(call, f"Incoming call from {call.caller_label}.")
+        steps.publish(call)
+    return Outcome(True)
+
+
+def _incoming_call(call_id: str, data: graph_calls.Call) -> Call:
+    label, phone, person = _caller_of(data)
+    return Call(
         graph_id=call_id,
         purpose=Call.Purpose.RECEPTION,
         direction="incoming",
@@ -154,27 +193,22 @@ def _on_incoming(call_id: str, data: graph_calls.Call) -> Outcome:
         caller_phone=phone,
         caller_person=person,
     )
-    if is_open_now and len(options) == 1:
-        # One team and no menu: ring it before answering (a redirect needs an unanswered call).
-        call.option = options[0]
-        call.save()
-        steps.event(call, f"Incoming call from {label}.")
-        if _ring_team(call, options[0]):
-            steps.publish(call)
-            return Outcome(True)
-        call.waiting_for = OFFER_FIRST
-        call.routing = "Nobody can take it: answering to offer a call back"
-        call.save(update_fields=["waiting_for", "routing", "updated_at"])
-        _answer(call_id)
+
+
+def _ring_one_team(call_id: str, data: graph_calls.Call, option: MenuOption) -> Outcome:
+    if Call.objects.filter(graph_id=call_id).exists():
+        return Outcome(False, f"incoming call {call_id} seen already")
+    call = _incoming_call(call_id, data)
+    call.option = option
+    call.save()
+    steps.event(call, f"Incoming call from {call.caller_label}.")
+    if _ring_team(call, option):
         steps.publish(call)
         return Outcome(True)
-    # The caller hears nothing until the answer, so it goes first; the call is recorded in
-    # the same transaction, before its next callback is handled (they queue behind this one).
+    call.waiting_for = OFFER_FIRST
+    call.routing = "Nobody can take it: answering to offer a call back"
+    call.save(update_fields=["waiting_for", "routing", "updated_at"])
     _answer(call_id)
-    call.waiting_for = MENU if is_open_now else CLOSED
-    call.routing = "Answering" if is_open_now else "Closed: answering to say so"
-    call.save()
-    steps.event(call, f"Incoming call from {label}.")
     steps.publish(call)
     return Outcome(True)
 
@@ -190,18 +224,15 @@ def _ring_team(call: Call, option: MenuOption) -> bool:
     The Available member free longest is rung alone; when nobody is Available, everyone who
     may pick up (not in Do not disturb, not Offline) is rung at once, up to 25.
     """
-    members = team_of(option)
-    presence = stored_presence([member.graph_id for member in members])
-    free = free_longest(members, presence)
+    pick = pick_from_team(option)
+    free = pick.free
     targets: list[Member] = []
     if free is not None:
         targets = [free]
         call.routed_to_id = free.pk
         call.routing = f"Ringing {free.display_name} (Available longest)"
     else:
-        targets = [
-            m for m in members if presence.get(m.graph_id, ("", 0.0))[0] in RINGS_WHEN_NOT_FREE
-        ][: graph_calls.MAX_REDIRECT_TARGETS]
+        targets = pick.may_pick_up
         if not targets:
             steps.event(call, f"Nobody of {option.label} can take a call.")
             return False
@@ -442,10 +473,50 @@ def free_longest(people: Sequence[NamedT], presence: dict[str, tuple[str, float]
     return min(available, key=lambda p: (presence[p.graph_id][1], p.display_name))
 
 
+@dataclass(frozen=True)
+class TeamPick:
+    """Whom a key's team call goes to, by stored presence."""
+
+    # The Available member free longest, if anyone is Available.
+    free: Member | None
+    # When nobody is: everyone who may pick up (not Do not disturb, not Offline), at most 25.
+    may_pick_up: list[Member]
+
+
+def pick_from_team(option: MenuOption) -> TeamPick:
+    """Decide whom a key's team call goes to, from the presence store.
+
+    The store decides in one round trip, whatever the team's size; a team with someone it
+    holds no presence for is decided member by member, those read from Graph first.
+    """
+    team = teams.routing_team(option)
+    if team.group is not None:
+        found = longest_in(
+            team.group,
+            "Available",
+            fallback=RINGS_WHEN_NOT_FREE,
+            at_most=graph_calls.MAX_REDIRECT_TARGETS,
+        )
+        if not found.lacking:
+            if found.longest:
+                # Free since the same moment: by name, as free_longest breaks ties.
+                tied = [team.members[at] for at in found.longest]
+                return TeamPick(free=min(tied, key=lambda m: m.display_name), may_pick_up=[])
+            return TeamPick(free=None, may_pick_up=[team.members[at] for at in found.others])
+    members = team.members
+    presence = stored_presence([member.graph_id for member in members])
+    free = free_longest(members, presence)
+    if free is not None:
+        return TeamPick(free=free, may_pick_up=[])
+    may_pick_up = [
+        m for m in members if presence.get(m.graph_id, ("", 0.0))[0] in RINGS_WHEN_NOT_FREE
+    ]
+    return TeamPick(free=None, may_pick_up=may_pick_up[: graph_calls.MAX_REDIRECT_TARGETS])
+
+
 def choose_free_longest(option: MenuOption) -> Member | None:
     """Return the member of a key's team who has been Available longest, by stored presence."""
-    members = team_of(option)
-    return free_longest(members, stored_presence([member.graph_id for member in members]))
+    return pick_from_team(option).free
 
 
 def route(call: Call) -> None:

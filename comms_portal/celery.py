@@ -14,6 +14,8 @@ from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.conf import settings
 from django.db import close_old_connections
 
+from comms_portal import priority
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comms_portal.settings")
 
 app = Celery("comms_portal")
@@ -84,7 +86,8 @@ app.conf.beat_schedule = {
 def yield_cpu_to_web_processes(**_: Any) -> None:
     """Run tasks at a lower CPU priority, so web answers are not queued behind them."""
     if settings.WORKER_NICENESS:
-        os.nice(settings.WORKER_NICENESS)
+        # Threads someone waits for (a caller's answer) are started at the full priority.
+        priority.lower_priority(settings.WORKER_NICENESS)
 
 
 @task_prerun.connect

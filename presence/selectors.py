@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -356,6 +356,23 @@ def presence_states(person_ids: list[str]) -> dict[str, store.PresenceState]:
 def availability_since(person_ids: list[str]) -> dict[str, tuple[str, float]]:
     """Return the stored availability and since when (epoch seconds) of these people."""
     return store.availabilities_since(person_ids)
+
+
+# People prepared for repeated decisions over them (see presence_group).
+PresenceGroup = store.Group
+
+
+def presence_group(person_ids: list[str]) -> PresenceGroup:
+    """Prepare people for repeated decisions over the group (Graph ids, in decision order)."""
+    return store.Group.of(person_ids)
+
+
+def longest_in(
+    group: PresenceGroup, availability: str, *, fallback: Iterable[str] = (), at_most: int = 0
+) -> store.LongestIn:
+    """Return who of a group has been in ``availability`` longest, else who is in a
+    ``fallback`` one (at most ``at_most``), from the store in one round trip."""
+    return store.longest_in(group, availability, fallback=fallback, at_most=at_most)
 
 
 @dataclass(frozen=True)

@@ -274,6 +274,123 @@ def availabilities_since(person_ids: Iterable[str]) -> dict[str, tuple[str, floa
     return found
 
 
+# A group of people decided over again and again (a team routing calls) keeps its members'
+# brief keys in a Redis list of its own, named by a digest of them: each decision then sends
+# no ids and Redis builds no key names (that alone cost more than the rest of the decision).
+GROUP_PREFIX = KEY_PREFIX + "group:"
+# A group nobody decides over for this long is dropped; it is written again when needed.
+GROUP_KEEP_SECONDS = 24 * 3600
+# Keys at a time in one command inside the script (Lua's unpack has a limit).
+_CHUNK = 1000
+
+# The decision made where the briefs are: whoever has held one availability longest (each one
+# tied at that moment), else who is in a fallback availability (at most so many, in the group's
+# order), and who has no brief; by position in the group (1-based), comma-separated.
+# KEYS[1] = the group's list. ARGV[1] = the availability wanted; ARGV[2] = the fallback ones,
+# comma-separated; ARGV[3] = how many at most; ARGV[4] = the group's keys, comma-separated,
+# written when the list is missing (else empty: the reply is then false, "send them");
+# ARGV[5] = how long the list is kept.
+_LONGEST_IN = """
+local keys = redis.call('LRANGE', KEYS[1], 0, -1)
+if #keys == 0 then
+  if ARGV[4] == '' then return false end
+  for key in string.gmatch(ARGV[4], '[^,]+') do keys[#keys + 1] = key end
+  for i = 1, #keys, CHUNK do
+    redis.call('RPUSH', KEYS[1], unpack(keys, i, math.min(i + CHUNK - 1, #keys)))
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+local fallback = {}
+for word in string.gmatch(ARGV[2], '[^,]+') do fallback[word] = true end
+local limit, wanted = tonumber(ARGV[3]), ARGV[1]
+local best, longest, others, lacking = nil, {}, {}, {}
+for first = 1, #keys, CHUNK do
+  local briefs = redis.call('MGET', unpack(keys, first, math.min(first + CHUNK - 1, #keys)))
+  for offset = 1, #briefs do
+    local at, brief = first + offset - 1, briefs[offset]
+    local space = brief and string.find(brief, ' ', 1, true)
+    local since = space and tonumber(string.sub(brief, space + 1))
+    if not since then
+      lacking[#lacking + 1] = at
+    else
+      local availability = string.sub(brief, 1, space - 1)
+      if availability == wanted then
+        if best == nil or since < best then
+          best, longest = since, {at}
+        elseif since == best then
+          longest[#longest + 1] = at
+        end
+      elseif best == nil and fallback[availability] and #others < limit then
+        others[#others + 1] = at
+      end
+    end
+  end
+end
+if best ~= nil then others = {} end
+return {table.concat(longest, ','), table.concat(others, ','), table.concat(lacking, ',')}
+""".replace("CHUNK", str(_CHUNK))
+_LONGEST_IN_SHA = hashlib.sha1(_LONGEST_IN.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class Group:
+    """People decided over together, prepared once: see :func:`longest_in`."""
+
+    size: int
+    key: str  # the list of their brief keys, named by what it holds
+    brief_keys: str  # comma-separated, sent only when the list must be written
+
+    @classmethod
+    def of(cls, person_ids: list[str]) -> Group:
+        """Prepare a group of Graph ids (none empty, none with a comma), in decision order."""
+        brief_keys = ",".join(BRIEF_PREFIX + person_id for person_id in person_ids)
+        digest = hashlib.sha1(brief_keys.encode(), usedforsecurity=False).hexdigest()
+        return cls(size=len(person_ids), key=GROUP_PREFIX + digest, brief_keys=brief_keys)
+
+
+@dataclass(frozen=True)
+class LongestIn:
+    """A group's decision from the store, by position in the group (0-based)."""
+
+    # Everyone in the availability wanted since the earliest moment (ties: more than one).
+    longest: list[int]
+    # Only while nobody is in it: those in a fallback availability, in order, at most as asked.
+    others: list[int]
+    # Positions the store holds no brief for: the decision is not whole without them.
+    lacking: list[int]
+
+
+def longest_in(
+    group: Group, availability: str, *, fallback: Iterable[str] = (), at_most: int = 0
+) -> LongestIn:
+    """Return who of ``group`` has been in ``availability`` longest, from the briefs.
+
+    Made in Redis, one round trip whatever the group's size (two the first time, or after the
+    group's list lapsed): reading every brief back costs the client more than the whole
+    decision may. A person whose brief holds no "since" is ``lacking``, as one never stored.
+    """
+    if not group.size:
+        return LongestIn(longest=[], others=[], lacking=[])
+    redis = get_redis()
+    args = [availability, ",".join(fallback), at_most, "", GROUP_KEEP_SECONDS]
+    reply = _eval_decision(redis, group.key, args)
+    if reply is None:
+        args[3] = group.brief_keys
+        reply = _eval_decision(redis, group.key, args)
+    longest, others, lacking = (
+        [int(at) - 1 for at in part.split(b",")] if part else [] for part in reply
+    )
+    return LongestIn(longest=longest, others=others, lacking=lacking)
+
+
+def _eval_decision(redis: Redis[bytes], key: str, args: list[Any]) -> Any:
+    try:
+        return redis.evalsha(_LONGEST_IN_SHA, 1, key, *args)  # type: ignore[no-untyped-call]
+    except NoScriptError:
+        redis.script_load(_LONGEST_IN)  # type: ignore[no-untyped-call]
+        return redis.evalsha(_LONGEST_IN_SHA, 1, key, *args)  # type: ignore[no-untyped-call]
+
+
 def _whole_availabilities_since(person_ids: list[str]) -> dict[str, tuple[str, float]]:
     found = {}
     for person_id, raw in _stored(person_ids):

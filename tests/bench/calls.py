@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 import uuid
@@ -37,8 +38,10 @@ from comms_portal.redis_client import get_redis
 from comms_portal.stack import Stack
 from directory.models import Person
 from presence import store
+from tests.bench.callrecords import cpu_seconds
 from tests.bench.harness import BenchEnvironment, portal_running
 from tests.bench.http_load import open_loop, post_request
+from tests.bench.latency import group_cpu_seconds
 from tests.bench.report import Section, summary_ms
 from tests.bench.webhook import WARMUP_SECONDS, wait_for_empty_inbox
 from tests.support.webhook_receiver import WebhookReceiver
@@ -122,11 +125,23 @@ def _in_menu(call: dict[str, Any]) -> bool:
     return call.get("state") == "established" and bool(call.get("toneSubscribed"))
 
 
-def measure_answers(bench: BenchEnvironment, section: Section) -> None:
+def _cpu_now(bench: BenchEnvironment, stack: Stack | None) -> dict[str, float]:
+    """Return the CPU seconds so far of the portal's worker and web processes and the sandbox."""
+    assert bench.sandbox is not None
+    spent = {"sandbox": cpu_seconds(bench.sandbox.process.pid)}
+    if stack is not None:
+        spent["worker"] = group_cpu_seconds(stack, "worker")
+        spent["web"] = group_cpu_seconds(stack, "web")
+    return spent
+
+
+def measure_answers(bench: BenchEnvironment, section: Section, stack: Stack | None = None) -> None:
     """Ring the line at the run's rate; time each answer from the platform's own clocks."""
     assert bench.sandbox is not None
     sizes = bench.sizes
     total = int(sizes.calls_rate * sizes.calls_seconds)
+    load_before = os.getloadavg()[0]
+    cpu_before = _cpu_now(bench, stack)
     ids = uvloop.run(_ring(str(bench.sandbox.info["control_url"]), total, sizes.calls_rate))
     deadline = time.monotonic() + ANSWER_WAIT_SECONDS
     calls = _calls_now(bench)
@@ -136,6 +151,14 @@ def measure_answers(bench: BenchEnvironment, section: Section) -> None:
             break
         time.sleep(0.25)
     in_menu = sum(1 for call_id in ids if _in_menu(calls.get(call_id, {})))
+    # CPU time per call of each process at work, from the first ring to every call in the
+    # menu: on a shared machine it says more than the wall-clock times.
+    cpu_after = _cpu_now(bench, stack)
+    cpu_ms_per_call = {
+        name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(1, total), 2)
+        for name in cpu_after
+    }
+    load_after = os.getloadavg()[0]
     deliveries = bench.sandbox.control("GET", "/calls/deliveries").json()["deliveries"]
     posted: dict[str, float] = {}
     for delivery in deliveries:
@@ -154,7 +177,11 @@ def measure_answers(bench: BenchEnvironment, section: Section) -> None:
         shares,
         f"p99 <= {GOAL_ANSWER_P99_MS} ms",
     )
-    section.rows[-1]["outcome"] = f"{len(shares)}/{total} answered; {in_menu} in the menu at once"
+    section.rows[-1]["outcome"] = (
+        f"{len(shares)}/{total} answered; {in_menu} in the menu at once; CPU ms a call: "
+        + ", ".join(f"{name} {ms:g}" for name, ms in cpu_ms_per_call.items())
+        + f"; load {load_before:.1f} to {load_after:.1f}"
+    )
     intake = [d["latencyMs"] / 1000 for d in deliveries if d["outcome"] == "delivered"]
     _row(
         section,
@@ -171,6 +198,8 @@ def measure_answers(bench: BenchEnvironment, section: Section) -> None:
         "in_menu_at_once": in_menu,
         "callbacks": len(deliveries),
         "not_delivered": refused,
+        "cpu_ms_per_call": cpu_ms_per_call,
+        "load_average": [round(load_before, 2), round(load_after, 2)],
     }
     # The callers hang up, so the next part starts on a quiet line.
     for call_id in ids:
@@ -224,12 +253,22 @@ def measure_routing(section: Section, option: MenuOption, rounds: int) -> None:
         decide(option)  # warm: connections, the bot's token
         durations = []
         chosen = None
+        load_before = os.getloadavg()[0]
+        cpu_before = time.process_time()
         for _ in range(count):
             started = time.perf_counter()
             chosen = decide(option)
             durations.append(time.perf_counter() - started)
+        # This process's CPU time per decision (the wall-clock time adds waiting for a core
+        # and for Redis).
+        cpu_ms = (time.process_time() - cpu_before) * 1000 / count
         _row(section, what, f"team of {size}", durations, f"p99 <= {GOAL_ROUTING_P99_MS} ms")
-        section.rows[-1]["outcome"] = "a member chosen" if chosen else "nobody chosen"
+        section.rows[-1]["outcome"] = (
+            ("a member chosen" if chosen else "nobody chosen")
+            + f"; CPU {cpu_ms:.2f} ms a decision; load {load_before:.1f} to "
+            + f"{os.getloadavg()[0]:.1f}"
+        )
+        section.details[what]["cpu_ms_per_decision"] = round(cpu_ms, 3)
 
 
 # --- the intake under a steady rate of signed callbacks ---------------------------------------
@@ -339,7 +378,7 @@ def run(bench: BenchEnvironment) -> Section:
         sandbox.control(
             "POST", "/calls/webhook", json={"url": f"{stack.base_url}{INTAKE_PATH}"}
         ).raise_for_status()
-        measure_answers(bench, section)
+        measure_answers(bench, section, stack)
         measure_routing(section, option, ROUTING_ROUNDS)
         measure_intake(bench, stack, section)
     section.notes += [

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import time as clock_time
 
@@ -187,6 +188,28 @@ def test_out_of_order_states_never_step_back(
     assert outcome.applied is False or "ignored" in outcome.reason
     call.refresh_from_db()
     assert call.state == "established"
+    services.hang_up(call=call)
+    ended(pump, call)
+
+
+def test_an_incoming_call_notified_again_is_answered_once(
+    bot_webhook: WebhookReceiver, line: ReceptionLine
+) -> None:
+    pump = CallbackPump(bot_webhook)
+    call = ring(pump)
+    [created] = [
+        post.body
+        for post in bot_webhook.posts
+        if call.graph_id in str(post.body) and post.body["value"][0]["changeType"] == "created"
+    ]
+    again = parse_comms_notifications(json.dumps(created)).value[0]
+
+    outcome = services.apply_notification(again)
+
+    assert outcome.applied is False and "seen already" in outcome.reason
+    assert Call.objects.filter(graph_id=call.graph_id).count() == 1
+    call.refresh_from_db()
+    assert (call.state, call.waiting_for) == ("established", "menu")
     services.hang_up(call=call)
     ended(pump, call)
 

@@ -156,3 +156,63 @@ def test_a_forgotten_person_is_unknown_to_team_decisions() -> None:
 
 def replace_person(one: PresenceState, person_id: str) -> PresenceState:
     return PresenceState(**{**one.as_payload(), "person_id": person_id})
+
+
+def test_a_group_decision_in_the_store_finds_who_is_available_longest_and_who_else() -> None:
+    ids = [f"6e2f44f5-0000-4000-8000-0000000{n:05d}" for n in range(6)]
+    never_stored = "6e2f44f5-0000-4000-8000-00000000fff0"
+    group = store.Group.of(ids)
+    try:
+        store.apply_updates(
+            [
+                replace_person(state("Busy", at=100.0), ids[0]),
+                replace_person(state("Available", at=300.0), ids[1]),
+                replace_person(state("Available", at=200.0), ids[2]),
+                replace_person(state("Available", at=200.0), ids[3]),  # free as long as ids[2]
+                replace_person(state("Away", at=50.0), ids[4]),
+                replace_person(state("DoNotDisturb", at=50.0), ids[5]),
+            ]
+        )
+
+        found = store.longest_in(group, "Available", fallback=("Busy", "Away"), at_most=25)
+        assert found == store.LongestIn(longest=[2, 3], others=[], lacking=[])
+
+        # Nobody in the availability wanted: those in a fallback one, in order, as many as asked.
+        nobody = store.longest_in(group, "Offline", fallback=("Busy", "Away"), at_most=25)
+        assert nobody == store.LongestIn(longest=[], others=[0, 4], lacking=[])
+        assert store.longest_in(group, "Offline", fallback=("Busy", "Away"), at_most=1).others == [
+            0
+        ]
+
+        # The group's list names keys, not states: the next decision sees each change.
+        store.apply_updates([replace_person(state("Busy", at=400.0), ids[2])])
+        assert store.longest_in(group, "Available").longest == [3]
+
+        # Without a brief (never stored, or stored before briefs were kept): lacking.
+        get_redis().delete(store.BRIEF_PREFIX + ids[5])
+        partial = store.longest_in(store.Group.of([*ids, never_stored]), "Available")
+        assert partial == store.LongestIn(longest=[3], others=[], lacking=[5, 6])
+    finally:
+        store.forget(ids)
+        get_redis().delete(group.key)
+
+
+def test_a_group_whose_list_lapsed_is_written_again_and_decided() -> None:
+    ids = [f"6e2f44f5-0000-4000-8000-0000001{n:05d}" for n in range(2_500)]
+    group = store.Group.of(ids)
+    try:
+        store.apply_updates(
+            [
+                replace_person(state(("Busy", "Available")[n % 2], at=1_733_580_000.5 + n), one)
+                for n, one in enumerate(ids)
+            ]
+        )
+        assert store.longest_in(group, "Available").longest == [1]
+        get_redis().delete(group.key)
+
+        assert store.longest_in(group, "Available").longest == [1]
+        assert get_redis().llen(group.key) == len(ids)
+        assert store.longest_in(store.Group.of([]), "Available") == store.LongestIn([], [], [])
+    finally:
+        store.forget(ids)
+        get_redis().delete(group.key)
