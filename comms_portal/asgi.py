@@ -37,7 +37,7 @@ application = ProtocolTypeRouter(
             origin_patterns(settings.PORTAL_ORIGINS),
         ),
         # The server's start: the callback intake reads what it needs before the first call.
-        "lifespan": IntakeLifespan(),
+        "lifespan": IntakeLifespan(http_app),
     }
 )
 

@@ -211,9 +211,12 @@ async def warm_up() -> None:
 
 
 def _open_broker() -> None:
-    # The producer pool ``delay`` takes from: its connection stays open once returned.
-    with tasks.drain_notifications.app.producer_or_acquire() as producer:
+    # The producer pool ``delay`` takes from: its connection stays open once returned. The
+    # task queue declared, as a first publish would do.
+    app = tasks.drain_notifications.app
+    with app.producer_or_acquire() as producer:
         producer.connection.ensure_connection(max_retries=1)
+        producer.maybe_declare(app.amqp.queues[app.conf.task_default_queue])
 
 
 # Graph's validation tokens are short opaque strings; anything longer is not one of them.
