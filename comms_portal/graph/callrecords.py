@@ -335,10 +335,18 @@ def get_call_records(
     requests = []
     for record_id in record_ids:
         path = f"/communications/callRecords/{quote_segment(record_id)}"
-        requests.append(BatchRequest("GET", f"{path}?$expand={SESSIONS_EXPANSION}"))
+        requests.append(
+            BatchRequest(
+                "GET", f"{path}?$expand={SESSIONS_EXPANSION}", decode=_SESSIONS_READ.decode
+            )
+        )
         # Of the record itself only what joins the two reads: the rest came with the sessions.
         requests.append(
-            BatchRequest("GET", f"{path}?$select=id,version&$expand={PARTICIPANTS_EXPANSION}")
+            BatchRequest(
+                "GET",
+                f"{path}?$select=id,version&$expand={PARTICIPANTS_EXPANSION}",
+                decode=_PARTICIPANTS_READ.decode,
+            )
         )
     results = send_batch(client, requests)
     found: list[CallRecord | GraphError] = []
@@ -348,14 +356,76 @@ def get_call_records(
         if error is not None:
             found.append(error)
             continue
-        if not isinstance(sessions.body, dict) or not isinstance(people.body, dict):
+        if not isinstance(sessions.body, SessionsRead) or not isinstance(
+            people.body, ParticipantsRead
+        ):
             found.append(_invalid("a batched call record is not a JSON object", None))
             continue
         try:
-            found.append(_whole(client, sessions.body, people.body, None))
+            found.append(_joined(client, sessions.body, people.body))
         except GraphError as failed:
             found.append(failed)
     return found
+
+
+class SessionsRead(CallRecord, frozen=True, kw_only=True):
+    """A record read with its sessions expanded: their first page, and the next page's link."""
+
+    sessions_next_link: str | None = msgspec.field(default=None, name="sessions@odata.nextLink")
+
+
+class ParticipantsRead(RecordPart, frozen=True, kw_only=True):
+    """A record read with its participants expanded: the first page, and the next's link."""
+
+    id: str
+    version: int | None = None
+    participants_v2: list[Participant] = msgspec.field(default_factory=list, name="participants_v2")
+    participants_next_link: str | None = msgspec.field(
+        default=None, name="participants_v2@odata.nextLink"
+    )
+
+
+# Each batched read decoded straight from its JSON text (no dicts in between), lax as pydantic.
+_SESSIONS_READ = msgspec.json.Decoder(SessionsRead, strict=False)
+_PARTICIPANTS_READ = msgspec.json.Decoder(ParticipantsRead, strict=False)
+
+
+def _pages_of(client: GraphClient, link: str, kind: Any) -> list[Any]:
+    """Read every page a nextLink leads to, typed as ``kind`` (a list type)."""
+    try:
+        found: list[Any] = msgspec.convert(list(_follow(client, link, None)), kind, strict=False)
+        return found
+    except msgspec.ValidationError as error:
+        raise _invalid(f"a page of a call record: {error}", None) from None
+
+
+def _joined(client: GraphClient, read: SessionsRead, people: ParticipantsRead) -> CallRecord:
+    """Join a record's two reads (and their further pages) into the whole record."""
+    sessions = read.sessions
+    if read.sessions_next_link is not None:
+        sessions = sessions + _pages_of(client, read.sessions_next_link, list[Session])
+    participants = people.participants_v2
+    if people.participants_next_link is not None:
+        participants = participants + _pages_of(
+            client, people.participants_next_link, list[Participant]
+        )
+    version = read.version
+    if people.version is not None and people.version != read.version:
+        # A new version was written between the two reads: the next notification reads it.
+        version = min(people.version, read.version)
+    return CallRecord(
+        id=read.id,
+        version=version,
+        type=read.type,
+        modalities=read.modalities,
+        start_date_time=read.start_date_time,
+        end_date_time=read.end_date_time,
+        last_modified_date_time=read.last_modified_date_time,
+        join_web_url=read.join_web_url,
+        organizer_v2=read.organizer_v2,
+        participants_v2=participants,
+        sessions=sessions,
+    )
 
 
 def _log_rows(client: GraphClient, function: str) -> Iterator[PstnCall]:
