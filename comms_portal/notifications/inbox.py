@@ -124,9 +124,18 @@ return 0
 """
 )
 
-# Move up to ARGV[1] bodies from the inbox to the drain's own list; return all that list holds.
-# Once nothing waits, nothing has waited since any time: the mark goes.
-_TAKE = """
+# Move the deferred bodies due by ARGV[3] (KEYS[5]) back to the inbox, then up to ARGV[1]
+# bodies from the inbox to the drain's own list; return all that list holds. Once nothing
+# waits, nothing has waited since any time: the mark goes. One round trip a batch.
+_TAKE = (
+    _MARK_WAITING
+    + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', ARGV[3])
+for _, body in ipairs(due) do
+  redis.call('RPUSH', KEYS[1], body)
+  redis.call('ZREM', KEYS[5], body)
+end
+if #due > 0 then mark_waiting(KEYS[4]) end
 redis.call('SADD', KEYS[3], ARGV[2])
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #items > 0 then
@@ -136,6 +145,7 @@ end
 if redis.call('LLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
 return redis.call('LRANGE', KEYS[2], 0, -1)
 """
+)
 
 # Become the active drain (or stay it: a redelivered task keeps its id) for ARGV[2] seconds.
 _ACQUIRE = """
@@ -169,20 +179,6 @@ if #items > 0 then mark_waiting(KEYS[4]) end
 redis.call('DEL', KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[1])
 return #items
-"""
-)
-
-# Move deferred bodies that are due back to the inbox.
-_RELEASE_DUE = (
-    _MARK_WAITING
-    + """
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-for _, body in ipairs(due) do
-  redis.call('RPUSH', KEYS[1], body)
-  redis.call('ZREM', KEYS[2], body)
-end
-if #due > 0 then mark_waiting(KEYS[3]) end
-return #due
 """
 )
 
@@ -406,16 +402,15 @@ def _drain_locked(
     redis = get_redis()
     taken_key = TAKEN_KEY_PREFIX + drainer_id
     take = redis.register_script(_TAKE)
-    release_due = redis.register_script(_RELEASE_DUE)
     recover_orphans(drainer_id)
     started = time.monotonic()
     handled = 0
     while True:
-        release_due(keys=[INBOX_KEY, DEFERRED_KEY, WAITING_SINCE_KEY], args=[time.time()])
-        # Leftovers of a drain that died under this id come first; then fresh bodies.
+        # Leftovers of a drain that died under this id come first; then fresh bodies (the
+        # deferred ones that are due among them).
         batch = take(
-            keys=[INBOX_KEY, taken_key, DRAINERS_KEY, WAITING_SINCE_KEY],
-            args=[BATCH_SIZE, drainer_id],
+            keys=[INBOX_KEY, taken_key, DRAINERS_KEY, WAITING_SINCE_KEY, DEFERRED_KEY],
+            args=[BATCH_SIZE, drainer_id, time.time()],
         )
         if batch:
             handle([raw.decode("utf-8", "replace") for raw in batch])
