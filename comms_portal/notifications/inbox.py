@@ -124,9 +124,10 @@ return 0
 """
 )
 
-# Move the deferred bodies due by ARGV[3] (KEYS[5]) back to the inbox, then up to ARGV[1]
-# bodies from the inbox to the drain's own list; return all that list holds. Once nothing
-# waits, nothing has waited since any time: the mark goes. One round trip a batch.
+# Move the deferred bodies that are due (KEYS[5], by due time up to ARGV[3]) back to the inbox,
+# then up to ARGV[1] bodies from the inbox to the drain's own list; return all that list holds.
+# One round trip for both: a drain woken by a body goes straight to it. Once nothing waits,
+# nothing has waited since any time: the mark goes.
 _TAKE = (
     _MARK_WAITING
     + """
@@ -405,13 +406,19 @@ def _drain_locked(
     recover_orphans(drainer_id)
     started = time.monotonic()
     handled = 0
+    # The body a lingering drain was woken by: already in the taken list, and alone there.
+    woken_by: bytes | None = None
     while True:
-        # Leftovers of a drain that died under this id come first; then fresh bodies (the
-        # deferred ones that are due among them).
-        batch = take(
-            keys=[INBOX_KEY, taken_key, DRAINERS_KEY, WAITING_SINCE_KEY, DEFERRED_KEY],
-            args=[BATCH_SIZE, drainer_id, time.time()],
-        )
+        if woken_by is not None:
+            # Handled at once, without another round trip; whatever came with it is taken next.
+            batch = [woken_by]
+            woken_by = None
+        else:
+            # Leftovers of a drain that died under this id come first; then fresh bodies.
+            batch = take(
+                keys=[INBOX_KEY, taken_key, DRAINERS_KEY, WAITING_SINCE_KEY, DEFERRED_KEY],
+                args=[BATCH_SIZE, drainer_id, time.time()],
+            )
         if batch:
             handle([raw.decode("utf-8", "replace") for raw in batch])
             # The flag stays up as long as drains follow one another, however long that is.
@@ -427,8 +434,11 @@ def _drain_locked(
                 return handled
             continue
         if linger > 0:
-            redis.sadd(DRAINERS_KEY, drainer_id)
-            if redis.blmove(INBOX_KEY, taken_key, linger, src="LEFT", dest="RIGHT"):
+            # The take just found the taken list empty and named this drain among those
+            # holding one, as the body BLMOVE may put there needs.
+            moved = redis.blmove(INBOX_KEY, taken_key, linger, src="LEFT", dest="RIGHT")
+            if isinstance(moved, bytes):
+                woken_by = moved
                 continue
             redis.srem(DRAINERS_KEY, drainer_id)
         # Empty: lower the flag, then look once more, since a body appended between the
