@@ -64,6 +64,8 @@ REFERENCES: dict[str, dict[str, str]] = {
     },
     "streams": {"call_id": "calls", "segment_id": "segments", "sender_id": "endpoints"},
 }
+# The tables whose rows others point at: their ids are needed before the rows that point.
+REFERENCED = frozenset(target for columns in REFERENCES.values() for target in columns.values())
 TABLES: tuple[tuple[str, type[models.Model], tuple[str, ...]], ...] = (
     ("calls", CallRecord, CALL_COLUMNS),
     ("participants", CallParticipant, PARTICIPANT_COLUMNS),
@@ -408,15 +410,23 @@ def _copy(batch: Batch) -> None:
                 ids[name] = []
                 continue
             table = model._meta.db_table
+            resolved = _resolve(batch, ids, name, columns)
+            raw = cursor.cursor  # psycopg's own cursor, for COPY
+            # No field sets db_column: each column is named as its attribute.
+            if name not in REFERENCED:
+                # Rows nothing in the batch points at (streams, participants: over half of
+                # them) take their ids from the column's default as COPY writes them.
+                names = ", ".join(f'"{column}"' for column in columns)
+                with raw.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                    for row in resolved:
+                        copy.write_row(row)
+                continue
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
                 [table, len(rows)],
             )
             ids[name] = [row[0] for row in cursor.fetchall()]
-            resolved = _resolve(batch, ids, name, columns)
-            # No field sets db_column: each column is named as its attribute.
             names = ", ".join(f'"{column}"' for column in ("id", *columns))
-            raw = cursor.cursor  # psycopg's own cursor, for COPY
             with raw.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
                 for identifier, row in zip(ids[name], resolved, strict=True):
                     copy.write_row((identifier, *row))

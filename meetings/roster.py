@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from comms_portal import live
 from comms_portal.graph.meetings import CallEvent, CallParticipant
+from comms_portal.round_trips import fetch_together
 from directory.models import Person
-from meetings.models import Meeting, RosterEntry
+from meetings.models import Invitee, Meeting, RosterEntry
 from meetings.topics import meeting_topic
 
 # How Graph's onlineMeetingRole values read on the page; anyone else is an attendee.
@@ -34,14 +37,19 @@ ATTENDEE = "Attendee"
 Shown = tuple[str, str, str, bool, datetime]
 
 
-def _role_reader(meeting: Meeting, people: Iterable[str]) -> Callable[[str], str]:
+def _invitations(meeting_id: int) -> QuerySet[Invitee, tuple[str, str]]:
+    return Invitee.objects.filter(meeting_id=meeting_id).values_list("graph_id", "role")
+
+
+def _role_reader(
+    meeting: Meeting, people: Iterable[str], invitations: Iterable[tuple[str, str]] | None = None
+) -> Callable[[str], str]:
     """Return a function naming the role in ``meeting`` of any of ``people`` (Graph ids): one
-    query for the invitees, and one for who of them is in the organization when that is
-    who may present."""
-    invited = {
-        graph_id.lower(): role
-        for graph_id, role in meeting.invitees.values_list("graph_id", "role")
-    }
+    query for the invitees (unless their ``invitations`` were read already), and one for who
+    of them is in the organization when that is who may present."""
+    if invitations is None:
+        invitations = _invitations(meeting.pk)
+    invited = {graph_id.lower(): role for graph_id, role in invitations}
     organizer = meeting.organizer_graph_id.lower()
     # allowedPresenters: "everyone", or "organization" (the organizer's tenant, which is the
     # directory); with "roleIsPresenter" or "organizer" only the invitation's roles count.
@@ -196,13 +204,21 @@ def record_call_events(meeting_id: int, events: Sequence[CallEvent]) -> int:
         if event.event_type == "rosterUpdated"
         for participant in event.participants
     }
+    # Who joins or changes needs a role, and so the invitations; a batch of leaves does not.
+    needs_roles = any(
+        not participant.has_left
+        for event in ordered
+        if event.event_type == "rosterUpdated"
+        for participant in event.participants
+    )
     applied = 0
     with transaction.atomic():
         # The row lock serialises every writer of this meeting's roster (drain workers that
         # overlap, a retried batch): each reads the rows only once the previous has committed.
-        locked = Meeting.objects.select_for_update().get(pk=meeting_id)
+        # The lock, the rows and the invitations are asked in one round trip, and run in
+        # that order, each read after the lock is held.
+        locked, rows, invitations = _read_locked(meeting_id, keys, with_invitations=needs_roles)
         was_running = locked.is_running
-        rows = {row.participant_id: row for row in locked.roster.filter(participant_id__in=keys)}
         before = {key: _shown(row) for key, row in rows.items() if row.left_at is None}
         touched: set[str] = set()
         role_of: Callable[[str], str] | None = None
@@ -238,7 +254,7 @@ def record_call_events(meeting_id: int, events: Sequence[CallEvent]) -> int:
                         if not participant.has_left:
                             # A leaver's role is not shown: a batch of leaves reads no roles.
                             if role_of is None:
-                                role_of = _role_reader(locked, _people_of(ordered))
+                                role_of = _role_reader(locked, _people_of(ordered), invitations)
                             entry.role = role_of(entry.graph_id)
                         touched.add(participant.id)
             else:
@@ -265,6 +281,27 @@ def record_call_events(meeting_id: int, events: Sequence[CallEvent]) -> int:
             )
         _publish_after_commit(locked, message)
     return applied
+
+
+def _read_locked(
+    meeting_id: int, keys: set[str], *, with_invitations: bool
+) -> tuple[Meeting, dict[str, RosterEntry], list[tuple[str, str]] | None]:
+    """Lock the meeting and read its rows of ``keys`` (and its invitations if asked).
+
+    Raise ``Meeting.DoesNotExist`` when the meeting is not kept.
+    """
+    reads: list[QuerySet[Any, Any]] = [Meeting.objects.select_for_update().filter(pk=meeting_id)]
+    if keys:
+        reads.append(RosterEntry.objects.filter(meeting_id=meeting_id, participant_id__in=keys))
+    if with_invitations:
+        reads.append(_invitations(meeting_id))
+    found = fetch_together(*reads)
+    if not found[0]:
+        raise Meeting.DoesNotExist(f"no meeting {meeting_id}")
+    locked = found[0][0]
+    rows = {row.participant_id: row for row in found[1]} if keys else {}
+    invitations = found[-1] if with_invitations else None
+    return locked, rows, invitations
 
 
 def _save_call(meeting: Meeting) -> int:

@@ -5,9 +5,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
+import orjson
 
 from comms_portal.graph.errors import (
     GraphError,
@@ -35,6 +38,9 @@ class BatchRequest:
     depends_on: tuple[int, ...] = ()
     # A POST that only reads (getPresencesByUserId) may be repeated safely.
     retry_safe: bool = False
+    # Reads a successful answer's JSON body straight into a typed result (instead of dicts);
+    # raising msgspec's errors makes that answer an InvalidResponse of its own.
+    decode: Callable[[bytes], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,32 +181,80 @@ def _entry(position: int, request: BatchRequest, pending: set[int]) -> dict[str,
     return entry
 
 
-def _read_results(
-    response: GraphResponse, pending: list[int], client: GraphClient
-) -> dict[int, tuple[BatchResult, float | None]]:
+class _Answer(msgspec.Struct):
+    """One item of a $batch answer, its body left as JSON text until its request says how."""
+
+    id: Any = None
+    status: Any = None
+    headers: Any = None
+    body: msgspec.Raw = msgspec.Raw()  # empty when the item has no body
+
+
+class _Answers(msgspec.Struct):
+    responses: list[_Answer]
+
+
+_ANSWERS = msgspec.json.Decoder(_Answers)
+
+
+def _answers(response: GraphResponse) -> list[dict[str, Any]] | list[_Answer]:
+    """Split the $batch answer into its items, each body still JSON text when it can be."""
+    try:
+        return _ANSWERS.decode(response.content).responses
+    except msgspec.MsgspecError:
+        pass  # not of the documented shape: read it as before, to say what is wrong
     document = response.json_object()
     answers = document.get("responses")
     if not isinstance(answers, list):
         raise response.invalid("the $batch answer has no 'responses' list")
-    wanted = {str(position): position for position in pending}
-    results: dict[int, tuple[BatchResult, float | None]] = {}
     for answer in answers:
         if not isinstance(answer, dict):
             raise response.invalid("a $batch response item is not an object")
-        position = wanted.get(str(answer.get("id")))
-        status = answer.get("status")
+    return answers
+
+
+def _body(
+    request: BatchRequest, status: int, raw: msgspec.Raw | None, response: GraphResponse
+) -> tuple[Any, GraphError | None]:
+    """Return an item's body, typed by its request's decoder when it succeeded and has one."""
+    if raw is None:
+        return None, None
+    if request.decode is not None and 200 <= status < 300:
+        try:
+            return request.decode(raw), None
+        except msgspec.MsgspecError as error:
+            return None, response.invalid(f"a batched answer does not match its type: {error}")
+    return msgspec.json.decode(raw), None
+
+
+def _read_results(
+    response: GraphResponse,
+    pending: list[int],
+    client: GraphClient,
+    requests: Sequence[BatchRequest],
+) -> dict[int, tuple[BatchResult, float | None]]:
+    wanted = {str(position): position for position in pending}
+    results: dict[int, tuple[BatchResult, float | None]] = {}
+    for item in _answers(response):
+        if isinstance(item, dict):
+            answer_id, status, raw_headers = item.get("id"), item.get("status"), item.get("headers")
+            raw_body = msgspec.Raw(orjson.dumps(item["body"])) if "body" in item else None
+        else:
+            answer_id, status, raw_headers = item.id, item.status, item.headers
+            raw_body = item.body if len(item.body) else None
+        position = wanted.get(str(answer_id))
         if position is None or not isinstance(status, int) or isinstance(status, bool):
             raise response.invalid("a $batch response item has an unknown id or no status")
-        raw_headers = answer.get("headers") or {}
+        raw_headers = raw_headers or {}
         if not isinstance(raw_headers, dict):
             raise response.invalid("a $batch response item's headers are not an object")
         headers = {str(key): str(value) for key, value in raw_headers.items()}
-        body = answer.get("body")
+        body, invalid = _body(requests[position], status, raw_body, response)
         retry_after = parse_retry_after(
             next((v for k, v in headers.items() if k.lower() == "retry-after"), None),
             now=client.now(),
         )
-        error = None
+        error = invalid
         if status >= 400:
             error = error_from_response(
                 status, headers, body if isinstance(body, dict) else None, retry_after=retry_after
@@ -250,7 +304,7 @@ def _run_chunk(
             response = client.send(
                 "POST", "/$batch", json_body=payload, retry_safe=safe, budget=budget
             )
-            results = _read_results(response, pending, client)
+            results = _read_results(response, pending, client, requests)
         except Unauthorized:
             raise
         except GraphError as error:

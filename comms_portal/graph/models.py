@@ -6,11 +6,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from comms_portal.graph.errors import InvalidResponse
 
-ModelT = TypeVar("ModelT", bound="GraphModel")
+# A typed Graph result: a pydantic model, or (where thousands are parsed a second, as call
+# records are) a msgspec struct.
+ModelT = TypeVar("ModelT", bound="GraphModel | msgspec.Struct")
 
 
 class GraphModel(BaseModel):
@@ -61,7 +64,17 @@ def parse_model(
             client_request_id=client_request_id,
         )
     try:
+        if issubclass(model, msgspec.Struct):
+            # Lax as pydantic is: numbers and times given as text are read as such.
+            return msgspec.convert(document, model, strict=False)
         return model.model_validate(document)
+    except msgspec.ValidationError as error:
+        raise InvalidResponse(
+            f"Graph's {what} does not match its documentation: {error}.",
+            code="invalidResponse",
+            request_id=request_id,
+            client_request_id=client_request_id,
+        ) from None
     except ValidationError as error:
         raise InvalidResponse(
             f"Graph's {what} does not match its documentation: {describe_validation_error(error)}.",

@@ -124,9 +124,19 @@ return 0
 """
 )
 
-# Move up to ARGV[1] bodies from the inbox to the drain's own list; return all that list holds.
-# Once nothing waits, nothing has waited since any time: the mark goes.
-_TAKE = """
+# Move the deferred bodies that are due (KEYS[5], by due time up to ARGV[3]) back to the inbox,
+# then up to ARGV[1] bodies from the inbox to the drain's own list; return all that list holds.
+# One round trip for both: a drain woken by a body goes straight to it. Once nothing waits,
+# nothing has waited since any time: the mark goes.
+_TAKE = (
+    _MARK_WAITING
+    + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', ARGV[3])
+for _, body in ipairs(due) do
+  redis.call('RPUSH', KEYS[1], body)
+  redis.call('ZREM', KEYS[5], body)
+end
+if #due > 0 then mark_waiting(KEYS[4]) end
 redis.call('SADD', KEYS[3], ARGV[2])
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #items > 0 then
@@ -136,6 +146,7 @@ end
 if redis.call('LLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
 return redis.call('LRANGE', KEYS[2], 0, -1)
 """
+)
 
 # Become the active drain (or stay it: a redelivered task keeps its id) for ARGV[2] seconds.
 _ACQUIRE = """
@@ -169,20 +180,6 @@ if #items > 0 then mark_waiting(KEYS[4]) end
 redis.call('DEL', KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[1])
 return #items
-"""
-)
-
-# Move deferred bodies that are due back to the inbox.
-_RELEASE_DUE = (
-    _MARK_WAITING
-    + """
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-for _, body in ipairs(due) do
-  redis.call('RPUSH', KEYS[1], body)
-  redis.call('ZREM', KEYS[2], body)
-end
-if #due > 0 then mark_waiting(KEYS[3]) end
-return #due
 """
 )
 
@@ -419,17 +416,22 @@ def _drain_locked(
     redis = get_redis()
     taken_key = TAKEN_KEY_PREFIX + drainer_id
     take = redis.register_script(_TAKE)
-    release_due = redis.register_script(_RELEASE_DUE)
     recover_orphans(drainer_id)
     started = time.monotonic()
     handled = 0
+    # The body a lingering drain was woken by: already in the taken list, and alone there.
+    woken_by: bytes | None = None
     while True:
-        release_due(keys=[INBOX_KEY, DEFERRED_KEY, WAITING_SINCE_KEY], args=[time.time()])
-        # Leftovers of a drain that died under this id come first; then fresh bodies.
-        batch = take(
-            keys=[INBOX_KEY, taken_key, DRAINERS_KEY, WAITING_SINCE_KEY],
-            args=[BATCH_SIZE, drainer_id],
-        )
+        if woken_by is not None:
+            # Handled at once, without another round trip; whatever came with it is taken next.
+            batch = [woken_by]
+            woken_by = None
+        else:
+            # Leftovers of a drain that died under this id come first; then fresh bodies.
+            batch = take(
+                keys=[INBOX_KEY, taken_key, DRAINERS_KEY, WAITING_SINCE_KEY, DEFERRED_KEY],
+                args=[BATCH_SIZE, drainer_id, time.time()],
+            )
         if batch:
             handle([raw.decode("utf-8", "replace") for raw in batch])
             # The flag stays up as long as drains follow one another, however long that is.
@@ -445,8 +447,11 @@ def _drain_locked(
                 return handled
             continue
         if linger > 0:
-            redis.sadd(DRAINERS_KEY, drainer_id)
-            if redis.blmove(INBOX_KEY, taken_key, linger, src="LEFT", dest="RIGHT"):
+            # The take just found the taken list empty and named this drain among those
+            # holding one, as the body BLMOVE may put there needs.
+            moved = redis.blmove(INBOX_KEY, taken_key, linger, src="LEFT", dest="RIGHT")
+            if isinstance(moved, bytes):
+                woken_by = moved
                 continue
             redis.srem(DRAINERS_KEY, drainer_id)
         # Empty: lower the flag, then look once more, since a body appended between the

@@ -122,8 +122,9 @@ class RecordSpec:
 @functools.lru_cache(maxsize=8192)
 def iso(timestamp: float) -> str:
     """Return Graph's UTC date-time text for ``timestamp``, to the millisecond."""
-    moment = datetime.fromtimestamp(timestamp, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat cuts to the millisecond as the text before did, a few times faster than
+    # strftime; the offset "+00:00" becomes Graph's "Z".
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def duration(seconds: float) -> str:
@@ -358,9 +359,11 @@ def _stream(
         "wifi-5",
     ):
         condition = "wifi-5"
-    jitter, loss, rtt, concealed, degradation = (
-        rng.uniform(*span) for span in _AUDIO_FIGURES[condition]
-    )
+    # Drawn in this order, as every record was drawn before (the same record each time).
+    uniform = rng.uniform
+    spans = _AUDIO_FIGURES[condition]
+    jitter, loss, rtt = uniform(*spans[0]), uniform(*spans[1]), uniform(*spans[2])
+    concealed, degradation = uniform(*spans[3]), uniform(*spans[4])
     seconds = max(end - start, 1.0)
     body: dict[str, Any] = {
         "streamId": str(stream_id),

@@ -20,6 +20,7 @@ from sandbox.graph.errors import RequestIds, error_body, error_response, json_re
 from sandbox.graph.pipeline import (
     apply_fault,
     authenticate,
+    origin_of,
     process,
     split_path,
     throttle_or_none,
@@ -65,6 +66,7 @@ async def batch_endpoint(request: Request) -> Response:
         if throttled is not None:
             return throttled
         entries = parse_batch(await _json_body(request))
+        origin_of(request)  # worked out once, before the sub-requests copy the scope
         responses = await _run(request, state, principal, entries)
     except GraphError as error:
         return error_response(

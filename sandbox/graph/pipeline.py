@@ -79,6 +79,20 @@ async def process(
     return response
 
 
+# Where a request came in (scheme and host), kept in its scope: a batch's sub-requests copy
+# their batch's scope, so it is worked out once a batch rather than parsed from each URL.
+ORIGIN_KEY = "sandbox.origin"
+
+
+def origin_of(request: Request) -> str:
+    """Return ``scheme://host`` of the request (or of the batch it is part of)."""
+    origin = request.scope.get(ORIGIN_KEY)
+    if not isinstance(origin, str):
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        request.scope[ORIGIN_KEY] = origin
+    return origin
+
+
 async def _process(
     request: Request,
     state: SandboxState,
@@ -96,7 +110,7 @@ async def _process(
         return faulted
     principal = outer_principal or authenticate(request, state)
     graph_version: ApiVersion = "v1.0" if version == "v1.0" else "beta"
-    base_url = f"{request.url.scheme}://{request.url.netloc}/{version}"
+    base_url = f"{origin_of(request)}/{version}"
     if path.rstrip("/").lower() == "/$batch":
         # A top-level POST is served by ``sandbox.graph.batch``; anything else lands here.
         if outer_principal is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,6 +87,8 @@ class NotificationHub:
         self._mint_token: TokenMinter | None = None
         # (tenant id, app id) -> (validation token, when it was minted)
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        # When (monotonic) the subscriptions were last looked over for expiry and challenges.
+        self._maintained_at = float("-inf")
 
     # -- lifecycle of the worker -------------------------------------------------------
 
@@ -264,7 +267,11 @@ class NotificationHub:
     def _tick(self) -> None:
         now = self.clock.now()
         now_ts = now.timestamp()
-        self._maintain(now)
+        # Once a tick, not on every wake-up: a wake-up is a new notification, and looking over
+        # every subscription first only delays its post.
+        if time.monotonic() - self._maintained_at >= TICK_SECONDS:
+            self._maintained_at = time.monotonic()
+            self._maintain(now)
         with self._lock:
             due = [
                 item

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,8 +38,14 @@ from directory.models import Person
 from meetings import handlers, services, watching
 from meetings.models import Meeting
 from meetings.topics import meeting_topic
+from tests.bench.callrecords import cpu_seconds
 from tests.bench.harness import BenchEnvironment, portal_running
-from tests.bench.latency import CONNECT_AT_ONCE, WatchingClient, open_watching_client
+from tests.bench.latency import (
+    CONNECT_AT_ONCE,
+    WatchingClient,
+    group_cpu_seconds,
+    open_watching_client,
+)
 from tests.bench.people import sign_in_over_http
 from tests.bench.report import Section, summary_ms
 from tests.support.cast import PRIYA
@@ -170,6 +177,28 @@ async def _drive_steps(control_url: str, graph_id: str, steps: list[Step]) -> fl
     return time.perf_counter() - started
 
 
+@dataclass
+class CpuUse:
+    """CPU time (user and system) of each part from the first join sent to the pages settled.
+
+    Wall-clock times stretch with the machine's load; CPU time per change does much less.
+    """
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    load_average: tuple[float, float] = (0.0, 0.0)
+
+
+def _cpu_now(bench: BenchEnvironment, stack: Any) -> dict[str, float]:
+    assert bench.sandbox is not None
+    return {
+        "sandbox": cpu_seconds(bench.sandbox.process.pid),
+        "web": group_cpu_seconds(stack, "web"),
+        "worker": group_cpu_seconds(stack, "worker"),
+        # The pages' clients and the topic's counter: the benchmark's own share of the cores.
+        "pages": cpu_seconds(),
+    }
+
+
 async def _watch_and_drive(
     bench: BenchEnvironment,
     stack: Any,
@@ -177,6 +206,7 @@ async def _watch_and_drive(
     session: str,
     pages: list[RosterPage],
     steps: list[Step],
+    cpu: CpuUse,
 ) -> float:
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
     topic = meeting_topic(meeting.pk)
@@ -194,6 +224,8 @@ async def _watch_and_drive(
     )
     await asyncio.wait_for(asyncio.gather(*(page.watching.wait() for page in pages)), timeout=120)
     assert bench.sandbox is not None
+    cpu_before = _cpu_now(bench, stack)
+    load_before = os.getloadavg()[0]
     seconds = await _drive_steps(str(bench.sandbox.info["control_url"]), meeting.graph_id, steps)
     # Settled when every page was last told the meeting is empty (everyone left), or time is up.
     deadline = time.perf_counter() + SETTLE_SECONDS
@@ -201,6 +233,9 @@ async def _watch_and_drive(
         if all(page.empty for page in pages):
             break
         await asyncio.sleep(0.25)
+    cpu_after = _cpu_now(bench, stack)
+    cpu.seconds = {part: cpu_after[part] - cpu_before[part] for part in cpu_before}
+    cpu.load_average = (load_before, os.getloadavg()[0])
     for connection, listener in opened:
         await connection.close()
         listener.cancel()
@@ -301,12 +336,15 @@ def measure_live_roster(bench: BenchEnvironment, section: Section, organizer: An
     ]
     pages = [RosterPage() for _ in range(sizes.meeting_watchers)]
     counter = TopicCounter(meeting_topic(meeting.pk))
+    cpu = CpuUse()
     try:
         with portal_running(bench, name="meetings") as stack:
             session = sign_in_over_http(stack, PRIYA)
             subscribe_to_call_events(meeting)
             wait_for_idle_worker()
-            seconds = uvloop.run(_watch_and_drive(bench, stack, meeting, session, pages, steps))
+            seconds = uvloop.run(
+                _watch_and_drive(bench, stack, meeting, session, pages, steps, cpu)
+            )
     finally:
         counter.stop()
     failed = sum(1 for s in steps if s.status != 200)
@@ -420,7 +458,18 @@ def measure_live_roster(bench: BenchEnvironment, section: Section, organizer: An
         "stale_messages": stale,
         "count_mismatches": mismatches,
         "pages_ended_empty": emptied,
+        "cpu_ms_per_change": {
+            part: round(used * 1000 / max(len(sent), 1), 2) for part, used in cpu.seconds.items()
+        },
+        "load_average": [round(load, 2) for load in cpu.load_average],
     }
+    per_change = ", ".join(
+        f"{part} {used * 1000 / max(len(sent), 1):.2f}" for part, used in cpu.seconds.items()
+    )
+    section.notes.append(
+        f"roster, CPU per change sent (ms, from the first join sent to the pages settled): "
+        f"{per_change}; load average {cpu.load_average[0]:.2f} then {cpu.load_average[1]:.2f}"
+    )
 
 
 def notes() -> list[str]:
