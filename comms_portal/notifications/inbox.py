@@ -249,7 +249,7 @@ async def warm_up() -> None:
 def warm_up_drain() -> None:
     """Open this process's Redis connection and load the drain's scripts before its first batch."""
     client = get_redis()
-    for script in (_ACQUIRE, _RENEW, _RELEASE, _RECOVER, _TAKE, _RELEASE_DUE):
+    for script in (_ACQUIRE, _RENEW, _RELEASE, _RECOVER, _TAKE):
         client.execute_command("SCRIPT", "LOAD", script)
 
 
