@@ -58,13 +58,6 @@ def forget_keys() -> None:
     _verified.clear()
 
 
-# Tokens whose signature and claims held, by their SHA-256, with their expiry (epoch seconds):
-# the platform signs a token once and sends it with many callbacks, and checking an RS256
-# signature costs more than the rest of the intake together.
-_verified: dict[bytes, float] = {}
-VERIFIED_MAX = 10_000
-
-
 async def _fetch_keys() -> dict[str, Any]:
     verify: ssl.SSLContext | bool = True
     if settings.GRAPH_CA_BUNDLE:
@@ -115,15 +108,38 @@ async def signing_key(kid: str) -> Any | None:
         if _should_fetch(kid, now):
             _cache.last_attempt = now
             try:
-                keys = await _fetch_keys()
-                if keys.keys() != _cache.keys.keys():
-                    # A key withdrawn takes the tokens it signed with it.
-                    _verified.clear()
-                _cache.keys = keys
-                _cache.fetched_at = now
+                _keep(await _fetch_keys(), now)
             except (httpx.HTTPError, ValueError, KeysUnavailable) as error:
                 logger.error("calling platform keys not read: %s", error)
     return _cache.keys.get(kid)
+
+
+def _keep(keys: dict[str, Any], now: float) -> None:
+    if keys.keys() != _cache.keys.keys():
+        # A key withdrawn takes the tokens it signed with it.
+        _verified.clear()
+    _cache.keys = keys
+    _cache.fetched_at = now
+
+
+async def warm_up() -> bool:
+    """Read the platform's keys ahead of the first callback; False when they could not be read.
+
+    A failure here is only logged, and leaves the first callback free to read them itself
+    (the refresh limit is not spent), so a platform unreachable at start costs nothing later.
+    """
+    async with _fetch_lock():
+        now = time.monotonic()
+        if _cache.keys and now - _cache.fetched_at <= settings.CALLS_KEYS_CACHE_SECONDS:
+            return True
+        try:
+            keys = await _fetch_keys()
+        except (httpx.HTTPError, ValueError, KeysUnavailable) as error:
+            logger.warning("calling platform keys not read ahead: %s", error)
+            return False
+        _cache.last_attempt = now
+        _keep(keys, now)
+    return True
 
 
 async def authenticate(authorization: str | None, body: bytes) -> str | None:

@@ -45,5 +45,6 @@ def register() -> None:
             handle_bodies=handle_bodies,
             replay_key=authentication.replay_key,
             replay_seconds=authentication.REPLAY_KEEP_SECONDS,
+            warm_up=authentication.warm_up,
         )
     )

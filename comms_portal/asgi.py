@@ -18,7 +18,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from comms_portal.notifications.asgi import NotificationIntake  # noqa: E402
+from comms_portal.notifications.asgi import IntakeLifespan, NotificationIntake  # noqa: E402
 from comms_portal.origins import origin_patterns  # noqa: E402
 from comms_portal.routing import websocket_urlpatterns  # noqa: E402
 
@@ -36,6 +36,8 @@ application = ProtocolTypeRouter(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
             origin_patterns(settings.PORTAL_ORIGINS),
         ),
+        # The server's start: the callback intake reads what it needs before the first call.
+        "lifespan": IntakeLifespan(http_app),
     }
 )
 

@@ -11,6 +11,7 @@ goes on to Django unchanged.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -63,6 +64,10 @@ class NotificationIntake:
         self.app = app
         self._prefix: str | None = None
 
+    def resolve_paths(self) -> None:
+        """Read the intake's paths from the URLconf now (which loads it whole), not on a request."""
+        self._endpoint_of("/")
+
     def _endpoint_of(self, path: str) -> Endpoint | None:
         if self._prefix is None:
             # Resolved on first use: the URLconf is the single source of these paths.
@@ -106,6 +111,36 @@ class NotificationIntake:
         except BodyTooLarge:
             return intake.too_large(endpoint)
         return await intake.answer_body(body, endpoint)
+
+
+class IntakeLifespan:
+    """Answer the server's start and stop; make the intake ready in the background at start.
+
+    The server takes requests at once: the first callbacks wait for what is still being made
+    ready, as they would have without it, and a part that cannot be made ready (the calling
+    platform unreachable) never stops the process from starting.
+    """
+
+    def __init__(self, intake_app: NotificationIntake) -> None:
+        self.intake_app = intake_app
+        self.warming: asyncio.Task[None] | None = None
+
+    async def _warm_up(self) -> None:
+        # The first request would load the URLconf (every view module) on the event loop.
+        self.intake_app.resolve_paths()
+        await intake.warm_up()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.warming = asyncio.get_running_loop().create_task(self._warm_up())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.warming is not None and not self.warming.done():
+                    self.warming.cancel()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
 def _host_allowed(host: str | None) -> bool:

@@ -74,6 +74,10 @@ _held_until = [0.0]
 def private_keys_for(certificate_ids: Collection[str]) -> dict[str, bytes]:
     """Return the private keys (PEM) by certificate id, read from the database only when one of
     ``certificate_ids`` is not held or the held ones are older than ``HELD_KEYS_SECONDS``."""
+    if not certificate_ids:
+        # Nothing to decrypt (a batch of callbacks, or of notifications without resource
+        # data): no database read in the drain's way.
+        return {}
     now = time.monotonic()
     if now >= _held_until[0] or not set(certificate_ids) <= _held_keys.keys():
         fresh = private_keys()
@@ -86,7 +90,12 @@ def private_keys_for(certificate_ids: Collection[str]) -> dict[str, bytes]:
 def preload_keys() -> None:
     """Load every private key into the decryption cache; harmless when there is none yet."""
     try:
-        preload_private_keys(private_keys())
+        keys = private_keys()
+        preload_private_keys(keys)
+        # The drain's own copy too: its first batch then reads no keys from the database.
+        _held_keys.clear()
+        _held_keys.update(keys)
+        _held_until[0] = time.monotonic() + HELD_KEYS_SECONDS
     except (DatabaseError, UnknownEncryptionCertificate) as error:
         # The first notification loads what it needs; starting the worker must not fail.
         logger.warning("notification keys not preloaded: %s", error)

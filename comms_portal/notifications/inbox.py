@@ -240,6 +240,19 @@ async def append(
     return Appended.DRAIN_NEEDED if answer == 1 else Appended.QUEUED
 
 
+async def warm_up() -> None:
+    """Open a connection of this event loop's pool and make sure Redis holds the append script."""
+    client = get_async_redis()
+    await client.script_load(_APPEND)  # type: ignore[no-untyped-call]
+
+
+def warm_up_drain() -> None:
+    """Open this process's Redis connection and load the drain's scripts before its first batch."""
+    client = get_redis()
+    for script in (_ACQUIRE, _RENEW, _RELEASE, _RECOVER, _TAKE):
+        client.execute_command("SCRIPT", "LOAD", script)
+
+
 def waiting() -> int:
     """Return how many bodies wait in the inbox."""
     return int(get_redis().llen(INBOX_KEY))

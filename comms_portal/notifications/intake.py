@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import redis
@@ -181,6 +181,42 @@ class InboxFull(Exception):
 
 async def _enqueue(delay: Callable[..., object], *args: object) -> None:
     await sync_to_async(delay, thread_sensitive=False)(*args)
+
+
+async def warm_up() -> None:
+    """Open, as a web process starts, what the first body would otherwise open as it waits.
+
+    The Redis connection and script, the broker connection and the thread that requests a
+    drain, and each callback kind's own (the calling platform's keys). Nothing here is
+    needed: a part that fails is logged, and the first body makes it ready as before.
+    """
+    started = time.monotonic()
+    parts: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("redis", inbox.warm_up),
+        ("broker", sync_to_async(_open_broker, thread_sensitive=False)),
+    ]
+    parts += [
+        (kind.name, kind.warm_up)
+        for kind in registry.all_callback_kinds()
+        if kind.warm_up is not None
+    ]
+    for name, part in parts:
+        try:
+            await part()
+        except Exception as error:
+            logger.warning(
+                "intake: %s not made ready at start: %s: %s", name, type(error).__name__, error
+            )
+    logger.info("intake: ready in %.0f ms", (time.monotonic() - started) * 1000)
+
+
+def _open_broker() -> None:
+    # The producer pool ``delay`` takes from: its connection stays open once returned. The
+    # task queue declared, as a first publish would do.
+    app = tasks.drain_notifications.app
+    with app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=1)
+        producer.maybe_declare(app.amqp.queues[app.conf.task_default_queue])
 
 
 # Graph's validation tokens are short opaque strings; anything longer is not one of them.

@@ -139,6 +139,9 @@ class CallbackKind:
     # new, in the same Redis step as the queueing, and keeps the name ``replay_seconds``.
     replay_key: Callable[[str | None, bytes], str | None] | None = None
     replay_seconds: int = 0
+    # Make ready, as a web process starts, what checking the first callback needs (the
+    # sender's keys, say), so that it does not wait for it; must not raise.
+    warm_up: Callable[[], Awaitable[object]] | None = None
 
 
 _callback_kinds: dict[str, CallbackKind] = {}
@@ -155,3 +158,8 @@ def register_callbacks(kind: CallbackKind) -> CallbackKind:
 def callback_kind(name: str) -> CallbackKind | None:
     """Return the callback kind ``name``, if one is registered."""
     return _callback_kinds.get(name)
+
+
+def all_callback_kinds() -> list[CallbackKind]:
+    """Return every registered callback kind, in registration order."""
+    return list(_callback_kinds.values())

@@ -9,7 +9,7 @@ import redis
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 
-from comms_portal.notifications import certificates, drain, inbox, lifecycle, upkeep
+from comms_portal.notifications import drain, inbox, lifecycle, upkeep
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,8 @@ def maintain_subscriptions() -> None:
 
 @worker_process_init.connect
 def load_notification_keys(**_: object) -> None:
-    """Load the notification decryption keys as each worker process starts."""
-    certificates.preload_keys()
+    """Make the drain ready (its keys, Redis scripts, code path) as each worker process starts."""
+    drain.warm_up()
 
 
 @worker_ready.connect

@@ -200,11 +200,39 @@ def measure_answers(bench: BenchEnvironment, section: Section, stack: Stack | No
         "not_delivered": refused,
         "cpu_ms_per_call": cpu_ms_per_call,
         "load_average": [round(load_before, 2), round(load_after, 2)],
+        "first_call": _first_call(deliveries, calls, posted),
     }
+    first = section.details["answers"]["first_call"]
+    if first:
+        section.rows[-2]["outcome"] += (
+            f"; the first call {first['answer_ms']:g} ms, {first['intake_ms']:g} of them the "
+            "intake's answer"
+        )
     # The callers hang up, so the next part starts on a quiet line.
     for call_id in ids:
         if calls.get(call_id, {}).get("state") not in (None, "terminated"):
             bench.sandbox.control("POST", f"/calls/{call_id}/hangup")
+
+
+def _first_call(
+    deliveries: list[dict[str, Any]], calls: dict[str, dict[str, Any]], posted: dict[str, float]
+) -> dict[str, float]:
+    """Split the first caller's wait: the intake's answer to its callback, and the rest."""
+    answered = [c for c in posted if calls.get(c, {}).get("answerReceivedAt")]
+    if not answered:
+        return {}
+    first = min(answered, key=lambda c: posted[c])
+    intake_ms = next(
+        d["latencyMs"]
+        for d in deliveries
+        if d["callId"] == first and d["body"]["value"][0]["changeType"] == "created"
+    )
+    answer_ms = (calls[first]["answerReceivedAt"] - posted[first]) * 1000
+    return {
+        "answer_ms": round(answer_ms, 1),
+        "intake_ms": round(intake_ms, 1),
+        "after_intake_ms": round(answer_ms - intake_ms, 1),
+    }
 
 
 # --- routing decision from the presence store -------------------------------------------------
