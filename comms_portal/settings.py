@@ -366,7 +366,7 @@ CALLRECORDS_HEAL_SECONDS = env.number("CALLRECORDS_HEAL_SECONDS", 3600, minimum=
 CALLRECORDS_HEAL_HOURS = env.number("CALLRECORDS_HEAL_HOURS", 48, minimum=1)
 # A collecting process keeps this many JSON batches of ten records in flight (one thread
 # each), so reading never waits for the one before; and stores this many records a transaction.
-CALLRECORDS_READ_THREADS = env.number("CALLRECORDS_READ_THREADS", 6, minimum=1)
+CALLRECORDS_READ_THREADS = env.number("CALLRECORDS_READ_THREADS", 4, minimum=1)
 CALLRECORDS_STORE_BATCH = env.number("CALLRECORDS_STORE_BATCH", 500, minimum=10)
 # Lifetime asked for the call-records subscription; Graph allows at most 4,230 minutes.
 CALLRECORDS_SUBSCRIPTION_MINUTES = env.number("CALLRECORDS_SUBSCRIPTION_MINUTES", 4230, minimum=60)
