@@ -42,15 +42,25 @@ from comms_portal.graph.callrecords import (
 
 logger = logging.getLogger(__name__)
 
-# Records a transaction stores: larger batches share more of the hourly counts (fewer rows
-# upserted, the database's CPU a record about a seventh less than at 200) and statements;
-# memory stays bounded by the batch and the reads ahead of it.
-STORE_BATCH = 500
 VERSION_LOOKUP_BATCH = 500
-# JSON batches sent at once (ten records each): more would only queue at Graph's throttle.
-READ_THREADS = 4
-# Batches read ahead of the one being stored, so reading goes on while a batch is stored.
-READ_AHEAD = STORE_BATCH // RECORDS_PER_BATCH + READ_THREADS
+
+
+def store_batch() -> int:
+    """Records a transaction stores (CALLRECORDS_STORE_BATCH).
+
+    Larger batches share more of the hourly counts (fewer rows upserted) and statements;
+    memory stays bounded by the batch and the reads ahead of it.
+    """
+    return int(settings.CALLRECORDS_STORE_BATCH)
+
+
+def read_threads() -> int:
+    """JSON batches a collecting process keeps in flight (CALLRECORDS_READ_THREADS).
+
+    Each waits mostly on the round trip to Graph, so several at once keep the process busy;
+    against real Graph more than a few would only queue at its throttle.
+    """
+    return int(settings.CALLRECORDS_READ_THREADS)
 
 
 @dataclass
@@ -159,22 +169,26 @@ def _read_batch(graph: GraphClient, graph_ids: list[str]) -> list[GraphCallRecor
 
 
 def read_whole(
-    graph: GraphClient, graph_ids: Iterable[str], *, threads: int = READ_THREADS
+    graph: GraphClient, graph_ids: Iterable[str], *, threads: int | None = None
 ) -> Iterator[tuple[list[GraphCallRecord], int]]:
     """Read records whole, ten to a JSON batch, a few batches at once, in the order given.
 
-    Yields, batch by batch, the records read and how many were gone (404). At most
-    READ_AHEAD batches are read ahead of what was yielded, so memory stays bounded however
-    many ids come. When a batch meets another error (throttled past the client's patience),
-    no new batch is sent; what the batches under way did read is yielded, then it is raised.
+    Yields, batch by batch, the records read and how many were gone (404). At most a store
+    batch's worth and one batch a thread are read ahead of what was yielded, so memory stays
+    bounded however many ids come. When a batch meets another error (throttled past the
+    client's patience), no new batch is sent; what the batches under way did read is
+    yielded, then it is raised.
     """
     failed: GraphError | None = None
-    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="callrecords-read") as pool:
+    threads = max(1, threads or read_threads())
+    # Batches read ahead of the one being stored, so reading goes on while a batch is stored.
+    read_ahead = store_batch() // RECORDS_PER_BATCH + threads
+    with ThreadPoolExecutor(threads, thread_name_prefix="callrecords-read") as pool:
         window: deque[Future[list[GraphCallRecord | GraphError]]] = deque()
         chunks = _chunks(graph_ids, RECORDS_PER_BATCH)
         try:
             while True:
-                while failed is None and len(window) <= READ_AHEAD:
+                while failed is None and len(window) <= read_ahead:
                     chunk = next(chunks, None)
                     if chunk is None:
                         break
@@ -216,7 +230,7 @@ def heal(
 
 
 def collect_records(*, graph_ids: Iterable[str], client: GraphClient | None = None) -> HealReport:
-    """Read these records whole and store them, STORE_BATCH at a time (memory stays flat).
+    """Read these records whole and store them, a store batch at a time (memory stays flat).
 
     Idempotent by id and version, so several processes may each take a share of the ids
     (or the same ids): whichever stores a version first wins, an older one is ignored.
@@ -230,12 +244,13 @@ def collect_records(*, graph_ids: Iterable[str], client: GraphClient | None = No
 def _collect_into(report: HealReport, graph: GraphClient, graph_ids: Iterable[str]) -> None:
     """Read and store, a batch stored while the next batches are read."""
     fetched: list[GraphCallRecord] = []
+    batch_size = store_batch()
     try:
         for records, gone in read_whole(graph, graph_ids):
             fetched.extend(records)
             report.listed += len(records) + gone
             report.expired += gone
-            if len(fetched) >= STORE_BATCH:
+            if len(fetched) >= batch_size:
                 report.fetched += len(fetched)
                 report.stored.add(store_records(fetched))
                 fetched.clear()
@@ -247,8 +262,9 @@ def _collect_into(report: HealReport, graph: GraphClient, graph_ids: Iterable[st
 
 
 def _batched(
-    items: Iterable[ListedRecord], size: int = STORE_BATCH
+    items: Iterable[ListedRecord], size: int | None = None
 ) -> Iterator[list[ListedRecord]]:
+    size = size or store_batch()
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk

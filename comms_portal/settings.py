@@ -364,6 +364,10 @@ CALLRECORDS_RETENTION_DAYS = env.number("CALLRECORDS_RETENTION_DAYS", 90, minimu
 # later versions after that).
 CALLRECORDS_HEAL_SECONDS = env.number("CALLRECORDS_HEAL_SECONDS", 3600, minimum=60)
 CALLRECORDS_HEAL_HOURS = env.number("CALLRECORDS_HEAL_HOURS", 48, minimum=1)
+# A collecting process keeps this many JSON batches of ten records in flight (one thread
+# each), so reading never waits for the one before; and stores this many records a transaction.
+CALLRECORDS_READ_THREADS = env.number("CALLRECORDS_READ_THREADS", 4, minimum=1)
+CALLRECORDS_STORE_BATCH = env.number("CALLRECORDS_STORE_BATCH", 500, minimum=10)
 # Lifetime asked for the call-records subscription; Graph allows at most 4,230 minutes.
 CALLRECORDS_SUBSCRIPTION_MINUTES = env.number("CALLRECORDS_SUBSCRIPTION_MINUTES", 4230, minimum=60)
 if CALLRECORDS_SUBSCRIPTION_MINUTES > 4230:

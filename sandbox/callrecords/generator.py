@@ -127,6 +127,24 @@ def iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
+class _Draws(random.Random):
+    """A generator whose ``randint`` draws exactly what ``random.Random``'s does, in one call.
+
+    ``randint`` goes through ``randrange`` and ``_randbelow``, three calls with checks, and a
+    record's sessions draw it a hundred times each time they are read: drawn here directly by
+    the same rejection of ``getrandbits``, so every record stays what it was.
+    """
+
+    def randint(self, a: int, b: int) -> int:
+        """Return a whole number in ``[a, b]``, the same one ``random.Random`` would."""
+        width = b - a + 1
+        bits = width.bit_length()
+        drawn = self.getrandbits(bits)
+        while drawn >= width:
+            drawn = self.getrandbits(bits)
+        return a + drawn
+
+
 def duration(seconds: float) -> str:
     """Return an ISO 8601 duration such as ``PT0.016S``."""
     return f"PT{round(seconds, 3):g}S"
@@ -445,7 +463,7 @@ def render_sessions(
     spec: RecordSpec, members: dict[str, Member], version: int
 ) -> list[dict[str, Any]]:
     """Return every session of the record, each with its segments, media and streams."""
-    rng = random.Random(spec.seed)
+    rng = _Draws(spec.seed)
     sessions: list[dict[str, Any]] = []
     for number, leg in enumerate(spec.legs):
         caller = members.get(leg.caller) or _guest(spec, leg.caller)

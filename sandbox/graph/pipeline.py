@@ -73,10 +73,19 @@ async def process(
         response = error_response(
             500, "generalException", "An unexpected error occurred.", ids, state.clock.now()
         )
-    for name, value in standard_headers(ids, state.clock.now()).items():
+    # A batch passes back only some of a sub-request's headers (``sandbox.graph.batch``), and
+    # its own answer carries the ids and date: a sub-request gets only those it keeps.
+    headers = (
+        BATCHED_HEADERS if outer_principal is not None else standard_headers(ids, state.clock.now())
+    )
+    for name, value in headers.items():
         if name not in response.headers:
             response.headers[name] = value
     return response
+
+
+# What of the standard headers a batch keeps for each sub-request's answer.
+BATCHED_HEADERS = {"Cache-Control": "no-cache"}
 
 
 # Where a request came in (scheme and host), kept in its scope: a batch's sub-requests copy

@@ -36,11 +36,10 @@ from comms_portal.graph.callrecords import RECORDS_PER_BATCH, list_call_records
 from tests.bench.harness import BenchEnvironment
 from tests.bench.report import Section, summary_ms
 
-STORE_BATCH = services.STORE_BATCH
 GENERATE_PART = 10_000
-# Processes collecting at once on PostgreSQL (a Celery worker's default concurrency here), and
-# the records each is handed at a time.
-INGEST_PROCESSES = 2
+# Processes collecting at once on PostgreSQL (a Celery worker's default concurrency here, or
+# BENCH_CALLRECORDS_PROCESSES), and the records each is handed at a time.
+INGEST_PROCESSES = int(os.environ.get("BENCH_CALLRECORDS_PROCESSES", "2"))
 INGEST_PART = 1_000
 GOAL_RECORDS_PER_SECOND = 1_000
 GOAL_CHART_P95_MS = 300
@@ -60,6 +59,12 @@ def cpu_seconds(pid: int | str = "self") -> float:
     # After the command name, in parentheses: the state is field 3, utime 14 and stime 15.
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times() -> tuple[float, float]:
+    """Return the machine's CPU time so far: (idle and waiting on I/O, all), in ticks (Linux)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])
 
 
 def ingest(bench: BenchEnvironment, count: int) -> dict[str, Any]:
@@ -95,6 +100,8 @@ def ingest(bench: BenchEnvironment, count: int) -> dict[str, Any]:
     stored = read = 0
     cpu_ms = dict.fromkeys(("portal", "sandbox", "database"), 0.0)
     sandbox_before = cpu_seconds(bench.sandbox.process.pid)
+    idle_before, all_before = cpu_times()
+    load = [round(os.getloadavg()[0], 1)]
     started = time.perf_counter()
     if processes == 1:
         done: Iterable[dict[str, Any]] = map(ingest_part, parts)
@@ -114,11 +121,13 @@ def ingest(bench: BenchEnvironment, count: int) -> dict[str, Any]:
             while checkpoints and read >= checkpoints[0]:
                 checkpoints.pop(0)
                 memory.append(part["resident_mib"])
+                load.append(round(os.getloadavg()[0], 1))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     total = time.perf_counter() - started
     cpu_ms["sandbox"] = cpu_seconds(bench.sandbox.process.pid) - sandbox_before
+    idle_after, all_after = cpu_times()
     per_record = {
         name: round(seconds * 1000 / max(1, len(listed)), 2) for name, seconds in cpu_ms.items()
     }
@@ -130,6 +139,10 @@ def ingest(bench: BenchEnvironment, count: int) -> dict[str, Any]:
         "seconds": round(total, 1),
         "records_per_second": round(len(listed) / total, 1) if total else None,
         "memory_mib": memory,
+        # The cores' share left idle during the ingest (all of the machine's work counted),
+        # and the one-minute load average at its start and each tenth.
+        "idle_share": round((idle_after - idle_before) / max(1, all_after - all_before), 3),
+        "load_average": load,
     }
 
 
@@ -173,7 +186,8 @@ def timed(call: Callable[[], object], requests: int) -> dict[str, Any]:
 
 def run(bench: BenchEnvironment) -> Section:
     """Ingest the records, then time the dashboard's charts and a person's calls."""
-    count = bench.sizes.callrecords
+    # BENCH_CALLRECORDS sets another count (between the quick and the full run's).
+    count = int(os.environ.get("BENCH_CALLRECORDS", bench.sizes.callrecords))
     section = Section(
         name="callrecords",
         title=(
@@ -193,6 +207,10 @@ def run(bench: BenchEnvironment) -> Section:
     memory = result["memory_mib"]
     section.rows.append(
         {"what": "resident memory at each tenth, MiB", "figure": " ".join(map(str, memory))}
+    )
+    section.rows.append({"what": "cores idle during the ingest", "figure": result["idle_share"]})
+    section.rows.append(
+        {"what": "load average at each tenth", "figure": " ".join(map(str, result["load_average"]))}
     )
     section.details["stored"] = {
         "calls": CallRecord.objects.count(),
@@ -244,7 +262,7 @@ def run(bench: BenchEnvironment) -> Section:
     )
     section.notes.append(
         f"Read through JSON batches of {RECORDS_PER_BATCH} records, "
-        f"{services.READ_THREADS} at once, stored in batches of {STORE_BATCH}, by "
+        f"{services.read_threads()} at once, stored in batches of {services.store_batch()}, by "
         f"{result['processes']} process(es) at once, on {bench.database_kind}. Chart times "
         "are the selectors' (queries and shaping), without template rendering."
     )
