@@ -126,7 +126,8 @@ def test_quick_calls_benchmark_answers_routes_and_takes_every_callback(tmp_path:
     answers = calls["details"]["answers"]
     assert answers["answered"] == answers["calls"] == 10  # 5 calls/s for 2 s
     assert rows["incoming callback posted to answer request received"]["p50 ms"] > 0
-    assert rows["routing decision from the presence store"]["outcome"] == "a member chosen"
+    routing = rows["routing decision from the presence store"]["outcome"]
+    assert routing.startswith("a member chosen;")  # then its CPU time and the load
     intake = calls["details"]["intake"]
     assert intake["accepted"] == intake["sent"] == 200  # 100/s for 2 s, none lost
     assert intake["drained_after_s"] is not None
