@@ -128,10 +128,13 @@ def test_call_events_become_the_live_roster_and_the_report_follows(
     meeting.refresh_from_db()
     assert meeting.is_running
     assert roster_of(meeting) == [("Priya Natarajan", False), ("Tomas Lindqvist", True)]
-    for message in inbox.messages():
+    received = inbox.messages()
+    for message in received:
         page.take(message)
-    assert page.running and page.gaps == 0 and page.count_mismatches == 0
-    assert page.names() == [("Priya Natarajan", False), ("Tomas Lindqvist", True)]
+    # What arrived, and the bodies in the order they were handled, name the cause of a failure.
+    shown = (received, delivered_bodies())
+    assert page.running and page.gaps == 0 and page.count_mismatches == 0, shown
+    assert page.names() == [("Priya Natarajan", False), ("Tomas Lindqvist", True)], shown
     # Each person's role comes along. Everyone may present (Teams' default, which the form
     # keeps), so the invitee shows as a presenter.
     assert sorted(str(p["role"]) for p in page.people.values()) == ["Organizer", "Presenter"]
